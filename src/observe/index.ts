@@ -1,0 +1,113 @@
+// Observability shared by every layer: clocks, structured logging, a metrics registry.
+// It imports nothing of Courant so any layer may depend on it.
+import pino, { type Logger } from "pino";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export type { Logger };
+
+/** Time source; tests and the topology test driver substitute a manual clock. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export class ManualClock implements Clock {
+  private t: number;
+  constructor(start = 0) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  advance(ms: number): number {
+    this.t += ms;
+    return this.t;
+  }
+  set(ms: number): void {
+    this.t = ms;
+  }
+}
+
+/** Process-wide logger; level from COURANT_LOG_LEVEL (default "info", "silent" in tests). */
+export function createLogger(name: string, level?: string): Logger {
+  const lvl = level ?? process.env.COURANT_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? "silent" : "info");
+  return pino({ name, level: lvl }, pino.destination({ dest: 2, sync: false }));
+}
+
+export const METRIC_PREFIX = "courant_";
+
+/**
+ * A Prometheus registry with Courant's naming rule: every metric is prefixed `courant_`.
+ * Getting a metric twice by name returns the same instance, so layers can register lazily.
+ */
+export class MetricsRegistry {
+  readonly registry: Registry;
+  private readonly metrics = new Map<string, Counter | Gauge | Histogram>();
+
+  constructor(defaultLabels?: Record<string, string>) {
+    this.registry = new Registry();
+    if (defaultLabels) this.registry.setDefaultLabels(defaultLabels);
+  }
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return this.getOrCreate(
+      name,
+      () => new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] }),
+    ) as Counter;
+  }
+
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return this.getOrCreate(
+      name,
+      () => new Gauge({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] }),
+    ) as Gauge;
+  }
+
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: number[]): Histogram {
+    return this.getOrCreate(
+      name,
+      () =>
+        new Histogram({
+          name: METRIC_PREFIX + name,
+          help,
+          labelNames,
+          buckets: buckets ?? [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+          registers: [this.registry],
+        }),
+    ) as Histogram;
+  }
+
+  /** Prometheus text exposition. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private getOrCreate(name: string, make: () => Counter | Gauge | Histogram): Counter | Gauge | Histogram {
+    let m = this.metrics.get(name);
+    if (!m) {
+      m = make();
+      this.metrics.set(name, m);
+    }
+    return m;
+  }
+}
+
+/** The default registry of a process, used when a component is not given its own. */
+export const defaultMetrics = new MetricsRegistry();
+
+/** Waits until `cond` holds, polling every `intervalMs`; throws after `timeoutMs`. For tests and start-up. */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  {
+    timeoutMs = 10_000,
+    intervalMs = 5,
+    what = "condition",
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
