@@ -1,0 +1,2 @@
+// Public face of the serde layer.
+export * from "./types.ts";

@@ -1,0 +1,2 @@
+// Public face of the state layer.
+export * from "./types.ts";
