@@ -1,0 +1,50 @@
+// Byte-string helpers shared by every store. Keys compare as unsigned byte strings; a latin1
+// string of the bytes compares the same way (one UTF-16 code unit per byte), which lets
+// in-memory stores use Map and the built-in string sort.
+import type { Bytes } from "./types.ts";
+
+export function bytesToKeyString(b: Bytes): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
+}
+
+export function keyStringToBytes(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, "latin1"));
+}
+
+export function compareBytes(a: Bytes, b: Bytes): number {
+  return Buffer.compare(a, b);
+}
+
+export function copyBytes(b: Bytes): Uint8Array {
+  return b.slice();
+}
+
+const TWO_32 = 4294967296;
+const SIGN_BIAS = 2147483648;
+
+/** Writes `t` (a safe integer, may be negative) as 8 bytes that sort like the number. */
+export function writeTimestamp(out: Uint8Array, offset: number, t: number): void {
+  const hi = Math.floor(t / TWO_32);
+  const lo = t - hi * TWO_32;
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  dv.setUint32(offset, (hi + SIGN_BIAS) >>> 0);
+  dv.setUint32(offset + 4, lo >>> 0);
+}
+
+export function readTimestamp(b: Uint8Array, offset: number): number {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const hi = dv.getUint32(offset) - SIGN_BIAS;
+  return hi * TWO_32 + dv.getUint32(offset + 4);
+}
+
+export function concatBytes(...parts: Bytes[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
