@@ -1,0 +1,43 @@
+// Runs in a worker thread: answers /health from its own event loop, so a liveness probe gets an
+// answer even while the main thread is saturated. Liveness is judged on the main loop's
+// heartbeat (a timestamp in shared memory), not on this thread being alive.
+import { createServer } from "node:http";
+import { parentPort, workerData } from "node:worker_threads";
+
+interface LivenessWorkerData {
+  readonly heartbeat: SharedArrayBuffer;
+  readonly host: string;
+  readonly port: number;
+  readonly maxLoopStallMs: number;
+  readonly name: string;
+}
+
+const data = workerData as LivenessWorkerData;
+const beat = new BigInt64Array(data.heartbeat);
+
+const server = createServer((req, res) => {
+  if (req.url !== "/health" && req.url !== "/healthz") {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: "NOT_FOUND", message: `only /health is served here, not ${req.url}` }));
+    return;
+  }
+  const stallMs = Date.now() - Number(Atomics.load(beat, 0));
+  const ok = stallMs <= data.maxLoopStallMs;
+  res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify({
+      status: ok ? "ok" : "stalled",
+      name: data.name,
+      mainLoopStallMs: stallMs,
+      maxLoopStallMs: data.maxLoopStallMs,
+    }),
+  );
+});
+server.on("error", (e) => parentPort?.postMessage({ error: (e as Error).message }));
+server.listen(data.port, data.host, () => {
+  const addr = server.address();
+  parentPort?.postMessage({ port: typeof addr === "object" && addr ? addr.port : data.port });
+});
+parentPort?.on("message", (m: unknown) => {
+  if (m === "close") server.close(() => parentPort?.close());
+});
