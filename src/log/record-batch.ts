@@ -1,0 +1,577 @@
+// Kafka v2 record batch codec (magic 2). Layout, all big-endian:
+//   0 baseOffset int64 | 8 batchLength int32 | 12 partitionLeaderEpoch int32 | 16 magic int8 |
+//   17 crc uint32 (CRC-32C of bytes 21..end) | 21 attributes int16 | 23 lastOffsetDelta int32 |
+//   27 baseTimestamp int64 | 35 maxTimestamp int64 | 43 producerId int64 | 51 producerEpoch int16 |
+//   53 baseSequence int32 | 57 recordCount int32 | 61 records (compressed as a whole if a codec is set)
+// Record: length varint | attributes int8 | timestampDelta varlong | offsetDelta varint |
+//   keyLength varint | key | valueLength varint | value | headerCount varint | headers
+import { createRequire } from "node:module";
+import { COMPRESSION_IDS, compress, compressionFromId, decompress } from "./compression.ts";
+import { crc32c as crc32cJs } from "./crc32c.ts";
+import { LogError } from "./errors.ts";
+import type {
+  CompressionType,
+  ControlRecord,
+  DecodedRecordBatch,
+  EncodeBatchOptions,
+  EncodeControlBatchOptions,
+  LogRecord,
+  RecordBatchHeader,
+  RecordHeader,
+  RecordInput,
+  TimestampType,
+} from "./types.ts";
+
+export const RECORD_BATCH_OVERHEAD = 61;
+/** Bytes of baseOffset + batchLength: what precedes the part counted by batchLength. */
+export const LOG_OVERHEAD = 12;
+export const MAGIC_V2 = 2;
+
+export const ATTR_COMPRESSION_MASK = 0x07;
+export const ATTR_TIMESTAMP_TYPE = 0x08;
+export const ATTR_TRANSACTIONAL = 0x10;
+export const ATTR_CONTROL = 0x20;
+export const ATTR_DELETE_HORIZON = 0x40;
+
+export const NO_PRODUCER_ID = -1;
+export const NO_PRODUCER_EPOCH = -1;
+export const NO_SEQUENCE = -1;
+
+// Offsets of header fields.
+export const OFF_BASE_OFFSET = 0;
+export const OFF_LENGTH = 8;
+export const OFF_LEADER_EPOCH = 12;
+export const OFF_MAGIC = 16;
+export const OFF_CRC = 17;
+export const OFF_ATTRIBUTES = 21;
+export const OFF_LAST_OFFSET_DELTA = 23;
+export const OFF_BASE_TIMESTAMP = 27;
+export const OFF_MAX_TIMESTAMP = 35;
+export const OFF_PRODUCER_ID = 43;
+export const OFF_PRODUCER_EPOCH = 51;
+export const OFF_BASE_SEQUENCE = 53;
+export const OFF_RECORD_COUNT = 57;
+
+// ---------------------------------------------------------------- CRC-32C
+
+type CrcFn = (data: Uint8Array, start: number, end: number) => number;
+
+/** The native CRC-32C (SSE4.2/ARMv8 via @node-rs/crc32) is ~6x the JS one; use it when it loads. */
+const nativeCrc: CrcFn | null = (() => {
+  if (process.env.COURANT_CRC32C === "js") return null;
+  try {
+    const req = createRequire(import.meta.url);
+    const mod = req("@node-rs/crc32") as { crc32c(input: Uint8Array, crc?: number): number };
+    const f = mod.crc32c;
+    if (f(Buffer.from("123456789")) !== 0xe3069283) return null;
+    return (data, start, end) =>
+      f(start === 0 && end === data.length ? data : data.subarray(start, end)) >>> 0;
+  } catch {
+    return null;
+  }
+})();
+
+const crcImpl: CrcFn = nativeCrc ?? ((d, s, e) => crc32cJs(d, s, e));
+
+/** CRC-32C (Castagnoli) of data[start, end). */
+export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
+  return crcImpl(data, start, end);
+}
+
+/** Which CRC-32C implementation is in use ("native" or "js"), for benches and diagnostics. */
+export const crc32cImplementation: "native" | "js" = nativeCrc ? "native" : "js";
+
+// ---------------------------------------------------------------- int helpers
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * 4294967296 + buf.readUInt32BE(pos + 4);
+}
+
+export function writeInt64(buf: Buffer, v: number, pos: number): void {
+  const hi = Math.floor(v / 4294967296);
+  buf.writeInt32BE(hi, pos);
+  buf.writeUInt32BE(v - hi * 4294967296, pos + 4);
+}
+
+function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+function varintSize(v: number): number {
+  let z = zigzag(v);
+  let n = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, v: number, pos: number): number {
+  let z = zigzag(v);
+  while (z >= 128) {
+    buf[pos++] = (z & 0x7f) | 0x80;
+    z = Math.floor(z / 128);
+  }
+  buf[pos++] = z;
+  return pos;
+}
+
+// Decoder state: module-level so the hot loop allocates nothing per field.
+let rpos = 0;
+
+function readVarint(buf: Uint8Array, end: number): number {
+  let z = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    if (rpos >= end) throw new LogError("CORRUPT_MESSAGE", "record varint runs past the end of the batch");
+    const b = buf[rpos++]!;
+    z += (b & 0x7f) * mul;
+    if (b < 128) return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    mul *= 128;
+  }
+  throw new LogError("CORRUPT_MESSAGE", "record varint longer than 10 bytes");
+}
+
+// ---------------------------------------------------------------- header
+
+function timestampTypeOf(attributes: number): TimestampType {
+  return attributes & ATTR_TIMESTAMP_TYPE ? "LogAppendTime" : "CreateTime";
+}
+
+/** Decodes the 61-byte header at `pos` (no CRC check: see validateRecordBatch). */
+export function readBatchHeader(data: Uint8Array, pos = 0): RecordBatchHeader {
+  const buf = asBuffer(data);
+  if (buf.length - pos < RECORD_BATCH_OVERHEAD) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `record batch at byte ${pos} is truncated: ${buf.length - pos} bytes, a header needs ${RECORD_BATCH_OVERHEAD}`,
+    );
+  }
+  const baseOffset = readInt64(buf, pos);
+  const batchLength = buf.readInt32BE(pos + OFF_LENGTH);
+  const attributes = buf.readInt16BE(pos + OFF_ATTRIBUTES);
+  const lastOffsetDelta = buf.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+  return {
+    baseOffset,
+    batchLength,
+    partitionLeaderEpoch: buf.readInt32BE(pos + OFF_LEADER_EPOCH),
+    magic: buf.readInt8(pos + OFF_MAGIC),
+    crc: buf.readUInt32BE(pos + OFF_CRC),
+    attributes,
+    compression: compressionFromId(attributes & ATTR_COMPRESSION_MASK),
+    timestampType: timestampTypeOf(attributes),
+    isTransactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+    isControl: (attributes & ATTR_CONTROL) !== 0,
+    hasDeleteHorizon: (attributes & ATTR_DELETE_HORIZON) !== 0,
+    lastOffsetDelta,
+    baseTimestamp: readInt64(buf, pos + OFF_BASE_TIMESTAMP),
+    maxTimestamp: readInt64(buf, pos + OFF_MAX_TIMESTAMP),
+    producerId: readInt64(buf, pos + OFF_PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(pos + OFF_PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(pos + OFF_BASE_SEQUENCE),
+    recordCount: buf.readInt32BE(pos + OFF_RECORD_COUNT),
+    lastOffset: baseOffset + lastOffsetDelta,
+    sizeInBytes: LOG_OVERHEAD + batchLength,
+  };
+}
+
+/**
+ * Checks the batch at `pos`: complete, magic 2, sane lengths, CRC-32C. Returns its size in bytes.
+ * Throws CORRUPT_MESSAGE naming the byte position and the reason.
+ */
+export function validateRecordBatch(data: Uint8Array, pos = 0, where = ""): number {
+  const buf = asBuffer(data);
+  const avail = buf.length - pos;
+  const at = where ? `${where}: ` : "";
+  if (avail < RECORD_BATCH_OVERHEAD) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} is truncated: ${avail} bytes, a header needs ${RECORD_BATCH_OVERHEAD}`,
+    );
+  }
+  const magic = buf[pos + OFF_MAGIC]!;
+  if (magic !== MAGIC_V2) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} has magic ${magic}; only v2 (magic 2) batches are supported`,
+    );
+  }
+  const batchLength = buf.readInt32BE(pos + OFF_LENGTH);
+  const size = LOG_OVERHEAD + batchLength;
+  if (size < RECORD_BATCH_OVERHEAD) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} declares length ${batchLength}, below the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD}-byte minimum`,
+    );
+  }
+  if (size > avail) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} is truncated: declares ${size} bytes, ${avail} present`,
+    );
+  }
+  const stored = buf.readUInt32BE(pos + OFF_CRC);
+  const actual = crc32c(buf, pos + OFF_ATTRIBUTES, pos + size);
+  if (stored !== actual) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} fails its CRC-32C check (stored ${stored.toString(16)}, computed ${actual.toString(16)})`,
+    );
+  }
+  const count = buf.readInt32BE(pos + OFF_RECORD_COUNT);
+  const lastOffsetDelta = buf.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+  if (count < 0 || lastOffsetDelta < 0 || lastOffsetDelta < count - 1) {
+    throw new LogError(
+      "CORRUPT_MESSAGE",
+      `${at}record batch at byte ${pos} has ${count} records but lastOffsetDelta ${lastOffsetDelta}`,
+    );
+  }
+  return size;
+}
+
+/** Recomputes and stores the CRC of the batch at `pos` (after rewriting fields it covers). */
+export function updateBatchCrc(buf: Buffer, pos = 0): void {
+  const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFF_LENGTH);
+  buf.writeUInt32BE(crc32c(buf, pos + OFF_ATTRIBUTES, pos + size), pos + OFF_CRC);
+}
+
+// ---------------------------------------------------------------- encode
+
+interface EncodeFields {
+  baseOffset: number;
+  partitionLeaderEpoch: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+function headerSize(h: RecordHeader): number {
+  const k = Buffer.byteLength(h.key);
+  const v = h.value === null ? -1 : h.value.length;
+  return varintSize(k) + k + varintSize(v) + Math.max(v, 0);
+}
+
+/**
+ * Encodes record bodies (the part after recordCount, uncompressed), with timestamps relative to
+ * `baseTimestamp` and offset deltas from `offsetDeltas` (default 0..n-1).
+ */
+export function encodeRecords(
+  records: readonly RecordInput[],
+  baseTimestamp: number,
+  defaultTimestamp: number,
+  offsetDeltas?: readonly number[],
+): Buffer {
+  const n = records.length;
+  const bodySizes = new Array<number>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? defaultTimestamp;
+    const key = r.key ?? null;
+    const kl = key === null ? -1 : key.length;
+    const vl = r.value === null ? -1 : r.value.length;
+    let s =
+      1 +
+      varintSize(ts - baseTimestamp) +
+      varintSize(offsetDeltas ? offsetDeltas[i]! : i) +
+      varintSize(kl) +
+      Math.max(kl, 0) +
+      varintSize(vl) +
+      Math.max(vl, 0);
+    const hs = r.headers;
+    s += varintSize(hs ? hs.length : 0);
+    if (hs) for (const h of hs) s += headerSize(h);
+    bodySizes[i] = s;
+    total += varintSize(s) + s;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? defaultTimestamp;
+    p = writeVarint(out, bodySizes[i]!, p);
+    out[p++] = 0;
+    p = writeVarint(out, ts - baseTimestamp, p);
+    p = writeVarint(out, offsetDeltas ? offsetDeltas[i]! : i, p);
+    const key = r.key ?? null;
+    if (key === null) p = writeVarint(out, -1, p);
+    else {
+      p = writeVarint(out, key.length, p);
+      out.set(key, p);
+      p += key.length;
+    }
+    if (r.value === null) p = writeVarint(out, -1, p);
+    else {
+      p = writeVarint(out, r.value.length, p);
+      out.set(r.value, p);
+      p += r.value.length;
+    }
+    const hs = r.headers;
+    p = writeVarint(out, hs ? hs.length : 0, p);
+    if (hs) {
+      for (const h of hs) {
+        const kl = Buffer.byteLength(h.key);
+        p = writeVarint(out, kl, p);
+        out.write(h.key, p, "utf8");
+        p += kl;
+        if (h.value === null) p = writeVarint(out, -1, p);
+        else {
+          p = writeVarint(out, h.value.length, p);
+          out.set(h.value, p);
+          p += h.value.length;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Assembles a batch from its header fields and (already compressed, if so) record data. */
+export function assembleBatch(f: EncodeFields, recordData: Uint8Array): Buffer {
+  const size = RECORD_BATCH_OVERHEAD + recordData.length;
+  const buf = Buffer.allocUnsafe(size);
+  writeInt64(buf, f.baseOffset, OFF_BASE_OFFSET);
+  buf.writeInt32BE(size - LOG_OVERHEAD, OFF_LENGTH);
+  buf.writeInt32BE(f.partitionLeaderEpoch, OFF_LEADER_EPOCH);
+  buf.writeInt8(MAGIC_V2, OFF_MAGIC);
+  buf.writeInt16BE(f.attributes, OFF_ATTRIBUTES);
+  buf.writeInt32BE(f.lastOffsetDelta, OFF_LAST_OFFSET_DELTA);
+  writeInt64(buf, f.baseTimestamp, OFF_BASE_TIMESTAMP);
+  writeInt64(buf, f.maxTimestamp, OFF_MAX_TIMESTAMP);
+  writeInt64(buf, f.producerId, OFF_PRODUCER_ID);
+  buf.writeInt16BE(f.producerEpoch, OFF_PRODUCER_EPOCH);
+  buf.writeInt32BE(f.baseSequence, OFF_BASE_SEQUENCE);
+  buf.writeInt32BE(f.recordCount, OFF_RECORD_COUNT);
+  buf.set(recordData, RECORD_BATCH_OVERHEAD);
+  updateBatchCrc(buf, 0);
+  return buf;
+}
+
+/** Encodes records into one v2 record batch (what a producer sends and the log stores). */
+export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Buffer {
+  if (records.length === 0) {
+    throw new LogError("INVALID_RECORD", "a record batch needs at least one record");
+  }
+  const compression: CompressionType = options.compression ?? "none";
+  const now = options.timestamp ?? Date.now();
+  let baseTimestamp = Number.POSITIVE_INFINITY;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    const ts = r.timestamp ?? now;
+    if (ts < baseTimestamp) baseTimestamp = ts;
+    if (ts > maxTimestamp) maxTimestamp = ts;
+  }
+  // Kafka uses the first record's timestamp as base; any base works since deltas are signed.
+  baseTimestamp = records[0]!.timestamp ?? now;
+  let data: Uint8Array = encodeRecords(records, baseTimestamp, now);
+  if (compression !== "none") data = compress(compression, data);
+  let attributes = COMPRESSION_IDS[compression];
+  if (options.timestampType === "LogAppendTime") attributes |= ATTR_TIMESTAMP_TYPE;
+  if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
+  return assembleBatch(
+    {
+      baseOffset: options.baseOffset ?? 0,
+      partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+      attributes,
+      lastOffsetDelta: records.length - 1,
+      baseTimestamp,
+      maxTimestamp,
+      producerId: options.producerId ?? NO_PRODUCER_ID,
+      producerEpoch: options.producerEpoch ?? NO_PRODUCER_EPOCH,
+      baseSequence: options.baseSequence ?? NO_SEQUENCE,
+      recordCount: records.length,
+    },
+    data,
+  );
+}
+
+export const CONTROL_TYPE_ABORT = 0;
+export const CONTROL_TYPE_COMMIT = 1;
+
+/** Encodes a transaction marker: a control batch holding one COMMIT or ABORT control record. */
+export function encodeControlBatch(o: EncodeControlBatchOptions): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(o.type === "commit" ? CONTROL_TYPE_COMMIT : CONTROL_TYPE_ABORT, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(o.coordinatorEpoch, 2);
+  const data = encodeRecords([{ key, value, timestamp: o.timestamp }], o.timestamp, o.timestamp);
+  return assembleBatch(
+    {
+      baseOffset: o.baseOffset ?? 0,
+      partitionLeaderEpoch: o.partitionLeaderEpoch ?? -1,
+      attributes: ATTR_TRANSACTIONAL | ATTR_CONTROL,
+      lastOffsetDelta: 0,
+      baseTimestamp: o.timestamp,
+      maxTimestamp: o.timestamp,
+      producerId: o.producerId,
+      producerEpoch: o.producerEpoch,
+      baseSequence: NO_SEQUENCE,
+      recordCount: 1,
+    },
+    data,
+  );
+}
+
+/** Decodes a control record's key/value (unknown types are reported as "unknown", to be ignored). */
+export function parseControlRecord(key: Uint8Array | null, value: Uint8Array | null): ControlRecord {
+  if (key === null || key.length < 4) {
+    throw new LogError("CORRUPT_MESSAGE", `control record key has ${key?.length ?? "null"} bytes, needs 4`);
+  }
+  const k = asBuffer(key);
+  const typeId = k.readInt16BE(2);
+  const type =
+    typeId === CONTROL_TYPE_ABORT ? "abort" : typeId === CONTROL_TYPE_COMMIT ? "commit" : "unknown";
+  let coordinatorEpoch = -1;
+  if (type !== "unknown" && value !== null && value.length >= 6)
+    coordinatorEpoch = asBuffer(value).readInt32BE(2);
+  return { type, typeId, coordinatorEpoch };
+}
+
+// ---------------------------------------------------------------- decode
+
+/** The uncompressed record data of the batch at `pos` (a view when not compressed). */
+export function batchRecordData(data: Uint8Array, pos = 0): Buffer {
+  const buf = asBuffer(data);
+  const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFF_LENGTH);
+  const attributes = buf.readInt16BE(pos + OFF_ATTRIBUTES);
+  const raw = buf.subarray(pos + RECORD_BATCH_OVERHEAD, pos + size);
+  const codec = compressionFromId(attributes & ATTR_COMPRESSION_MASK);
+  return codec === "none" ? raw : decompress(codec, raw);
+}
+
+/**
+ * Decodes the records of the batch at `pos`, skipping those below `minOffset`. Timestamps follow
+ * Kafka's rule: LogAppendTime batches give every record the batch's maxTimestamp.
+ */
+export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): LogRecord[] {
+  const buf = asBuffer(data);
+  const baseOffset = readInt64(buf, pos + OFF_BASE_OFFSET);
+  const attributes = buf.readInt16BE(pos + OFF_ATTRIBUTES);
+  const count = buf.readInt32BE(pos + OFF_RECORD_COUNT);
+  const baseTimestamp = readInt64(buf, pos + OFF_BASE_TIMESTAMP);
+  const logAppend = (attributes & ATTR_TIMESTAMP_TYPE) !== 0;
+  const timestampType: TimestampType = logAppend ? "LogAppendTime" : "CreateTime";
+  const maxTimestamp = logAppend ? readInt64(buf, pos + OFF_MAX_TIMESTAMP) : 0;
+  const body = batchRecordData(buf, pos);
+  const end = body.length;
+  const out: LogRecord[] = [];
+  rpos = 0;
+  for (let i = 0; i < count; i++) {
+    const len = readVarint(body, end);
+    const recEnd = rpos + len;
+    if (len < 0 || recEnd > end) {
+      throw new LogError(
+        "CORRUPT_MESSAGE",
+        `record ${i} of batch at offset ${baseOffset} declares ${len} bytes, beyond the batch`,
+      );
+    }
+    rpos++; // attributes
+    const tsDelta = readVarint(body, recEnd);
+    const offset = baseOffset + readVarint(body, recEnd);
+    const kl = readVarint(body, recEnd);
+    let key: Buffer | null = null;
+    if (kl >= 0) {
+      if (rpos + kl > recEnd) throw corruptField("key", i, baseOffset);
+      key = body.subarray(rpos, rpos + kl);
+      rpos += kl;
+    }
+    const vl = readVarint(body, recEnd);
+    let value: Buffer | null = null;
+    if (vl >= 0) {
+      if (rpos + vl > recEnd) throw corruptField("value", i, baseOffset);
+      value = body.subarray(rpos, rpos + vl);
+      rpos += vl;
+    }
+    const hc = readVarint(body, recEnd);
+    let headers: RecordHeader[] = EMPTY_HEADERS;
+    if (hc > 0) {
+      headers = [];
+      for (let h = 0; h < hc; h++) {
+        const hkl = readVarint(body, recEnd);
+        if (hkl < 0 || rpos + hkl > recEnd) throw corruptField("header key", i, baseOffset);
+        const hk = body.toString("utf8", rpos, rpos + hkl);
+        rpos += hkl;
+        const hvl = readVarint(body, recEnd);
+        let hv: Buffer | null = null;
+        if (hvl >= 0) {
+          if (rpos + hvl > recEnd) throw corruptField("header value", i, baseOffset);
+          hv = body.subarray(rpos, rpos + hvl);
+          rpos += hvl;
+        }
+        headers.push({ key: hk, value: hv });
+      }
+    }
+    rpos = recEnd;
+    if (offset >= minOffset) {
+      out.push({
+        offset,
+        timestamp: logAppend ? maxTimestamp : baseTimestamp + tsDelta,
+        timestampType,
+        key,
+        value,
+        headers,
+      });
+    }
+  }
+  return out;
+}
+
+const EMPTY_HEADERS: RecordHeader[] = [];
+Object.freeze(EMPTY_HEADERS);
+
+function corruptField(field: string, i: number, baseOffset: number): LogError {
+  return new LogError(
+    "CORRUPT_MESSAGE",
+    `record ${i} of batch at offset ${baseOffset}: ${field} runs past the record`,
+  );
+}
+
+/** One batch located in a buffer of concatenated batches. */
+export interface BatchLocation {
+  readonly header: RecordBatchHeader;
+  /** Byte position of the batch in the buffer. */
+  readonly position: number;
+}
+
+/**
+ * Iterates the complete batches of a buffer of concatenated batches (a fetch response's records),
+ * stopping quietly at a partial trailing batch as Kafka clients do. With `verify`, checks each CRC.
+ */
+export function* iterateBatches(data: Uint8Array, verify = false): Generator<BatchLocation> {
+  const buf = asBuffer(data);
+  let pos = 0;
+  while (buf.length - pos >= LOG_OVERHEAD) {
+    const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFF_LENGTH);
+    if (size > buf.length - pos || buf.length - pos < RECORD_BATCH_OVERHEAD) return;
+    if (verify) validateRecordBatch(buf, pos);
+    yield { header: readBatchHeader(buf, pos), position: pos };
+    pos += size;
+  }
+}
+
+/** Decodes every complete batch of a buffer of concatenated batches. */
+export function decodeRecordBatches(data: Uint8Array, verify = true): DecodedRecordBatch[] {
+  const out: DecodedRecordBatch[] = [];
+  for (const { header, position } of iterateBatches(data, verify)) {
+    out.push({ header, records: decodeBatchRecords(data, position) });
+  }
+  return out;
+}
+
+/** Decodes a buffer holding exactly one batch (validating it). */
+export function decodeRecordBatch(data: Uint8Array): DecodedRecordBatch {
+  validateRecordBatch(data, 0);
+  return { header: readBatchHeader(data, 0), records: decodeBatchRecords(data, 0) };
+}
