@@ -2,13 +2,17 @@
 export { compareBytes, readTimestamp, writeTimestamp } from "./bytes.ts";
 export { StateStoreError, type StateStoreErrorCode } from "./errors.ts";
 export {
-  InMemoryKeyValueStore,
-  InMemorySessionStore,
-  InMemoryWindowStore,
-  inMemoryKeyValueStore,
-  inMemorySessionStore,
-  inMemoryWindowStore,
+  parseSessionEntryKey,
+  parseWindowEntryKey,
+  sessionEntryKey,
+  windowEntryKey,
+} from "./layout.ts";
+export { inMemoryKeyValueStore, inMemorySessionStore, inMemoryWindowStore } from "./memory.ts";
+export {
+  KeyValueStore,
+  SessionStore,
   type SessionStoreOptions,
+  WindowStore,
   type WindowStoreOptions,
-} from "./memory.ts";
+} from "./stores.ts";
 export * from "./types.ts";
