@@ -16,3 +16,15 @@ export {
   type WindowStoreOptions,
 } from "./stores.ts";
 export * from "./types.ts";
+export { CHECKPOINT_FILE_NAME, readCheckpointFile, writeCheckpointFile } from "./checkpoint.ts";
+export {
+  LmdbEnvironment,
+  type LmdbEnvironmentOptions,
+  LmdbKeyValueStore,
+  LmdbSessionStore,
+  LmdbWindowStore,
+  lmdbKeyValueStore,
+  lmdbSessionStore,
+  lmdbWindowStore,
+} from "./lmdb.ts";
+export type { ChangelogRecord, StoreBackend } from "./stores.ts";

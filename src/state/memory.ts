@@ -12,7 +12,7 @@ import {
 } from "./stores.ts";
 
 export function inMemoryKeyValueStore(name: string): KeyValueStore {
-  return new KeyValueStore(name, new MemoryOrderedBytes(), memoryBackend);
+  return new KeyValueStore(name, new MemoryOrderedBytes(), memoryBackend());
 }
 
 export function inMemoryWindowStore(name: string, options: WindowStoreOptions): WindowStore {
@@ -20,7 +20,7 @@ export function inMemoryWindowStore(name: string, options: WindowStoreOptions): 
     name,
     options,
     new MemorySegmentSet(options.segmentIntervalMs ?? defaultSegmentIntervalMs(options.retentionMs)),
-    memoryBackend,
+    memoryBackend(),
   );
 }
 
@@ -29,6 +29,6 @@ export function inMemorySessionStore(name: string, options: SessionStoreOptions)
     name,
     options,
     new MemorySegmentSet(options.segmentIntervalMs ?? defaultSegmentIntervalMs(options.retentionMs)),
-    memoryBackend,
+    memoryBackend(),
   );
 }

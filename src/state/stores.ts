@@ -30,9 +30,32 @@ export interface StoreBackend {
   /** Persisted observed stream time of a windowed store (lmdb keeps it across restarts). */
   loadStreamTime?(): number | undefined;
   saveStreamTime?(t: number): void;
+  /** Runs a restore batch atomically (one lmdb transaction), recording the checkpoint with it. */
+  restore(fn: () => void, nextOffset: number | undefined): void;
+  /** Next changelog offset to restore from; undefined = from the beginning. */
+  checkpoint(): number | undefined;
 }
 
-export const memoryBackend: StoreBackend = { persistent: false, flush() {}, close() {} };
+/** Changelog record of a store: for window/session stores the key is the entry key (see layout.ts). */
+export interface ChangelogRecord {
+  readonly key: Bytes;
+  /** null = tombstone */
+  readonly value: Bytes | null;
+}
+
+export function memoryBackend(): StoreBackend {
+  let restored: number | undefined;
+  return {
+    persistent: false,
+    flush() {},
+    close() {},
+    restore(fn, nextOffset) {
+      fn();
+      if (nextOffset !== undefined) restored = nextOffset;
+    },
+    checkpoint: () => restored,
+  };
+}
 
 abstract class StoreBase {
   readonly name: string;
@@ -55,6 +78,22 @@ abstract class StoreBase {
     this.checkOpen();
     return this.backend.flush();
   }
+  /**
+   * Applies changelog records in bulk (one lmdb transaction for persistent stores) and
+   * records `nextOffset` (last record's offset + 1) as the store's checkpoint atomically.
+   * Records bypass change logging and caching: call it on the inner store.
+   */
+  restoreBatch(records: Iterable<ChangelogRecord>, nextOffset?: number): void {
+    this.checkOpen();
+    this.backend.restore(() => {
+      for (const r of records) this.applyChangelogRecord(r.key, r.value);
+    }, nextOffset);
+  }
+  /** Next changelog offset to restore from (undefined: from the beginning). */
+  checkpoint(): number | undefined {
+    return this.backend.checkpoint();
+  }
+  protected abstract applyChangelogRecord(key: Bytes, value: Bytes | null): void;
   close(): void | Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -115,6 +154,10 @@ export class KeyValueStore extends StoreBase implements KeyValueBytesStore {
   clear(): void {
     this.checkOpen();
     this.data.clear();
+  }
+
+  protected applyChangelogRecord(key: Bytes, value: Bytes | null): void {
+    this.data.put(key, value);
   }
 }
 
@@ -266,13 +309,17 @@ export class WindowStore extends SegmentedStore implements WindowBytesStore {
     this.observe(windowStart);
     if (windowStart <= this.cutoff) return; // expired: dropped, as Kafka Streams does
     if (value === null) {
-      this.segmentFor(windowStart, false)?.put(windowEntryKey(key, windowStart, undefined), null);
+      const entryKey = windowEntryKey(key, windowStart, undefined);
+      this.segmentFor(windowStart, false)?.put(entryKey, null);
+      this.onEntryWrite?.(entryKey, null, windowStart);
       return;
     }
     // Duplicates need distinct keys; the sequence restarts per process, so a put after a
     // restart may land before older duplicates of the same window start (as in Kafka Streams).
     const seq = this.retainDuplicates ? (this.seq = (this.seq + 1) >>> 0) : undefined;
-    this.segmentFor(windowStart, true)!.put(windowEntryKey(key, windowStart, seq), value);
+    const entryKey = windowEntryKey(key, windowStart, seq);
+    this.segmentFor(windowStart, true)!.put(entryKey, value);
+    this.onEntryWrite?.(entryKey, value, windowStart);
   }
 
   fetch(key: Bytes, windowStart: number): Bytes | undefined {
@@ -327,10 +374,18 @@ export class WindowStore extends SegmentedStore implements WindowBytesStore {
     return this.fetchAll(MIN_T, MAX_T);
   }
 
-  /** Applies a changelog record of this store (key = window entry key as produced by ChangeLoggingStore). */
-  putEntry(entryKey: Bytes, value: Bytes | null): void {
-    this.checkOpen();
+  /** Listener of every effective write, by entry key (change logging needs the duplicate sequence). */
+  onEntryWrite: ((entryKey: Uint8Array, value: Bytes | null, windowStart: number) => void) | undefined;
+
+  protected applyChangelogRecord(entryKey: Bytes, value: Bytes | null): void {
     const { windowStart } = parseWindowEntryKey(entryKey, this.retainDuplicates);
+    if (this.retainDuplicates) {
+      // Continue after restored sequence numbers so new duplicates never overwrite them.
+      const seq = new DataView(entryKey.buffer, entryKey.byteOffset, entryKey.byteLength).getUint32(
+        entryKey.byteLength - 4,
+      );
+      if (seq > this.seq) this.seq = seq;
+    }
     this.observe(windowStart);
     if (windowStart <= this.cutoff) return;
     this.segmentFor(windowStart, value !== null)?.put(entryKey, value);
@@ -414,9 +469,7 @@ export class SessionStore extends SegmentedStore implements SessionBytesStore {
     return out.sort(compareSessions);
   }
 
-  /** Applies a changelog record of this store (key = session entry key). */
-  putEntry(entryKey: Bytes, value: Bytes | null): void {
-    this.checkOpen();
+  protected applyChangelogRecord(entryKey: Bytes, value: Bytes | null): void {
     const { end } = parseSessionEntryKey(entryKey);
     this.observe(end);
     if (end <= this.cutoff) return;

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import {
+  LmdbEnvironment,
+  lmdbKeyValueStore,
+  lmdbSessionStore,
+  lmdbWindowStore,
+  readCheckpointFile,
+  windowEntryKey,
+} from "../../src/state/index.ts";
+import { b, keyValueContract, s, sessionContract, windowContract } from "./store-contract.ts";
+
+const root = mkdtempSync(join(tmpdir(), "courant-state-lmdb-"));
+const envs: LmdbEnvironment[] = [];
+let n = 0;
+function freshEnv(): LmdbEnvironment {
+  const env = LmdbEnvironment.open(join(root, `env-${n++}`));
+  envs.push(env);
+  return env;
+}
+after(async () => {
+  for (const e of envs) await e.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+keyValueContract("lmdb kv (buffered)", () => lmdbKeyValueStore(freshEnv(), "kv"));
+keyValueContract("lmdb kv (flushed)", () => {
+  // Every put is flushed before the assertions read: exercises the committed path.
+  const env = freshEnv();
+  const st = lmdbKeyValueStore(env, "kv");
+  const put = st.put.bind(st);
+  st.put = (k, v) => {
+    put(k, v);
+    void env.flush();
+  };
+  return st;
+});
+windowContract("lmdb window", (o) => lmdbWindowStore(freshEnv(), "win", o));
+sessionContract("lmdb session", (o) => lmdbSessionStore(freshEnv(), "sess", o));
+
+test("lmdb kv: ranges merge buffered writes and deletes with committed data", async () => {
+  const env = freshEnv();
+  const st = lmdbKeyValueStore(env, "kv");
+  for (const k of ["a", "c", "e", "g"]) st.put(b(k), b(`${k}1`));
+  await st.flush();
+  st.put(b("b"), b("b2")); // new, buffered
+  st.put(b("c"), b("c2")); // overwrite, buffered
+  st.delete(b("e")); // delete, buffered
+  st.put(b(""), b("empty")); // lmdb forbids empty keys: the store must not
+  assert.deepEqual(
+    st.all().map((kv) => [s(kv.key), s(kv.value)]),
+    [
+      ["", "empty"],
+      ["a", "a1"],
+      ["b", "b2"],
+      ["c", "c2"],
+      ["g", "g1"],
+    ],
+  );
+  assert.deepEqual(
+    st.reverseRange(b("b"), b("f")).map((kv) => s(kv.key)),
+    ["c", "b"],
+  );
+  assert.equal(s(st.get(b("c"))), "c2");
+  assert.equal(st.get(b("e")), undefined);
+});
+
+test("lmdb kv: data flushed before close survives reopen; unflushed writes are lost like a crash", async () => {
+  const dir = join(root, "reopen");
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbKeyValueStore(env, "counts");
+  st.put(b("x"), b("1"));
+  st.put(b("y"), b("2"));
+  await env.flush(new Map([["counts", 42]]));
+  st.put(b("z"), b("unflushed"));
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbKeyValueStore(env, "counts");
+  assert.deepEqual(
+    st.all().map((kv) => [s(kv.key), s(kv.value)]),
+    [
+      ["x", "1"],
+      ["y", "2"],
+    ],
+  );
+  assert.equal(st.checkpoint(), 42);
+  assert.deepEqual(readCheckpointFile(join(dir, ".checkpoint")), new Map([["counts", 42]]));
+  assert.equal(env.needsFullRestore, false);
+});
+
+test("lmdb kv: keys over lmdb's size limit are refused with the store name and sizes", () => {
+  const st = lmdbKeyValueStore(freshEnv(), "bigkeys");
+  assert.throws(
+    () => st.put(new Uint8Array(5000), b("v")),
+    (e: Error & { code?: string }) =>
+      e.code === "STORE_INVALID_ARGUMENT" && /bigkeys/.test(e.message) && /5000 bytes/.test(e.message),
+  );
+});
+
+test("lmdb window: segments, stream time and expiry persist across reopen", async () => {
+  const dir = join(root, "win-reopen");
+  const opts = { windowSizeMs: 1000, retentionMs: 120_000 };
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbWindowStore(env, "w", opts);
+  for (let t = 0; t < 300_000; t += 10_000) st.put(b("k"), b(String(t)), t);
+  await st.flush();
+  const segs = env.databaseNames("w#").length;
+  assert.ok(segs <= 4, `expired segments were dropped (live: ${segs})`);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbWindowStore(env, "w", opts);
+  assert.equal(st.streamTime, 290_000);
+  const starts = st.fetchRange(b("k"), 0, 1_000_000).map((kv) => kv.key);
+  assert.equal(starts[0], 180_000); // 290000 - 120000 = 170000 is the cutoff
+  assert.equal(starts.at(-1), 290_000);
+  assert.equal(s(st.fetch(b("k"), 200_000)), "200000");
+});
+
+test("restoreBatch applies changelog records in one transaction and checkpoints them", async () => {
+  const dir = join(root, "restore");
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbKeyValueStore(env, "agg");
+  assert.equal(st.checkpoint(), undefined);
+  const recs = Array.from({ length: 1000 }, (_, i) => ({ key: b(`k${i % 100}`), value: b(String(i)) }));
+  st.restoreBatch(recs.slice(0, 500), 500);
+  st.restoreBatch([...recs.slice(500), { key: b("k0"), value: null }], 1001);
+  assert.equal(st.checkpoint(), 1001);
+  assert.equal(st.get(b("k0")), undefined);
+  assert.equal(s(st.get(b("k99"))), "999");
+  await env.close(); // restore batches are committed even without flush (fsync happens at the next flush)
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbKeyValueStore(env, "agg");
+  assert.equal(st.checkpoint(), 1001);
+  assert.equal(st.approximateNumEntries(), 99);
+  // restart from the checkpoint: only the tail is applied
+  st.restoreBatch([{ key: b("k5"), value: b("tail") }], 1002);
+  assert.equal(s(st.get(b("k5"))), "tail");
+  assert.equal(st.checkpoint(), 1002);
+});
+
+test("window restore keeps duplicate sequence numbers so new duplicates never overwrite them", () => {
+  const st = lmdbWindowStore(freshEnv(), "join", {
+    windowSizeMs: 100,
+    retentionMs: 10_000,
+    retainDuplicates: true,
+  });
+  st.restoreBatch([
+    { key: windowEntryKey(b("k"), 5, 1), value: b("r1") },
+    { key: windowEntryKey(b("k"), 5, 2), value: b("r2") },
+  ]);
+  st.put(b("k"), b("new"), 5);
+  assert.deepEqual(
+    st.fetchRange(b("k"), 0, 10).map((kv) => s(kv.value)),
+    ["r1", "r2", "new"],
+  );
+});
+
+test("a buffer spill marks the environment dirty so a crash before flush asks for a full restore", async () => {
+  const dir = join(root, "spill");
+  let env = LmdbEnvironment.open(dir, { maxBufferedEntries: 10 });
+  const st = lmdbKeyValueStore(env, "big");
+  for (let i = 0; i < 25; i++) st.put(b(`k${i}`), b("v"));
+  assert.equal(st.approximateNumEntries(), 25);
+  await env.close(); // crash: spilled writes are in lmdb but never flushed
+  env = LmdbEnvironment.open(dir, { maxBufferedEntries: 10 });
+  assert.equal(env.needsFullRestore, true);
+  await env.flush();
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  assert.equal(env.needsFullRestore, false);
+});
+
+test("corrupt checkpoint files are reported with STORE_CHECKPOINT_CORRUPT", () => {
+  const p = join(root, "bad.checkpoint");
+  writeFileSync(p, "{not json");
+  assert.throws(
+    () => readCheckpointFile(p),
+    (e: Error & { code?: string }) => e.code === "STORE_CHECKPOINT_CORRUPT" && /not JSON/.test(e.message),
+  );
+  writeFileSync(p, JSON.stringify({ version: 1, offsets: { a: -3 } }));
+  assert.throws(
+    () => readCheckpointFile(p),
+    (e: Error & { code?: string }) => e.code === "STORE_CHECKPOINT_CORRUPT" && /store 'a'/.test(e.message),
+  );
+  assert.deepEqual(readCheckpointFile(join(root, "missing")), new Map());
+  assert.ok(readFileSync(p).length > 0);
+});
