@@ -28,3 +28,19 @@ export {
   lmdbWindowStore,
 } from "./lmdb.ts";
 export type { ChangelogRecord, StoreBackend } from "./stores.ts";
+export {
+  type CacheFlushListener,
+  CacheNamespace,
+  CachingKeyValueStore,
+  CachingWindowStore,
+  type DirtyEntry,
+  RecordCache,
+  type RecordCacheStats,
+} from "./cache.ts";
+export {
+  ChangeLoggingKeyValueStore,
+  ChangeLoggingSessionStore,
+  ChangeLoggingWindowStore,
+  type ChangeLogger,
+  changelogTopicName,
+} from "./changelog.ts";
