@@ -1,0 +1,665 @@
+// The in-process consumer: Kafka's consumer semantics over the Broker's API, without sockets. Group
+// membership runs the real protocol (JoinGroup/SyncGroup with client-side assignors and Kafka's
+// ConsumerProtocol bytes, heartbeats on a timer); records are read straight from the partition logs and
+// poll() waits on the log's data hook instead of polling.
+import type { Broker } from "../broker/index.ts";
+import { kafkaError } from "../broker/index.ts";
+import type { LogRecord } from "../log/index.ts";
+import { ASSIGNORS, type AssignorMember, type ConsumerAssignor } from "./assignors.ts";
+import {
+  CONSUMER_PROTOCOL_TYPE,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+} from "./consumer-protocol.ts";
+import type {
+  ConsumedRecord,
+  Consumer,
+  ConsumerGroupMetadata,
+  ConsumerOptions,
+  Offset,
+  OffsetAndMetadata,
+  PollOptions,
+  RebalanceListener,
+  TopicPartition,
+} from "./types.ts";
+import { KafkaError, tpKey } from "./types.ts";
+
+interface PartitionState {
+  readonly tp: TopicPartition;
+  /** Next offset to read; null until resolved from the committed offset or the reset policy. */
+  position: number | null;
+  paused: boolean;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class EmbeddedConsumer implements Consumer {
+  private readonly broker: Broker;
+  private readonly opts: ConsumerOptions;
+  private readonly isolation: "read_committed" | "read_uncommitted";
+  private readonly assignors: ConsumerAssignor[];
+  private readonly assigned = new Map<string, PartitionState>();
+  private subscription: string[] | null = null;
+  private manual = false;
+  private listener: RebalanceListener = {};
+  private memberId = "";
+  private generationId = -1;
+  private needsJoin = false;
+  private joining = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private wakeup = new AbortController();
+  private closed = false;
+  private fatal: KafkaError | null = null;
+  private rotate = 0;
+  private readonly onClose: () => void;
+
+  constructor(broker: Broker, opts: ConsumerOptions = {}, onClose: () => void = () => {}) {
+    this.broker = broker;
+    this.opts = opts;
+    this.isolation = opts.isolationLevel ?? "read_uncommitted";
+    this.assignors = (opts.assignors ?? ["range", "cooperative-sticky"]).map((n) => {
+      const a = ASSIGNORS[n];
+      if (!a) throw new KafkaError("INVALID_CONFIG", `unknown partition assignor "${n}"`);
+      return a;
+    });
+    this.onClose = onClose;
+  }
+
+  // ------------------------------------------------------------------ subscription / assignment
+
+  async subscribe(topics: readonly string[], listener?: RebalanceListener): Promise<void> {
+    this.check();
+    if (!this.opts.groupId)
+      throw new KafkaError("INVALID_GROUP_ID", "subscribe() needs a consumer created with a groupId");
+    if (this.manual)
+      throw new KafkaError("INVALID_STATE", "subscribe() after assign(): use one or the other");
+    this.subscription = [...new Set(topics)].sort();
+    this.listener = listener ?? {};
+    this.needsJoin = true;
+    this.wake();
+  }
+
+  assign(partitions: readonly TopicPartition[]): void {
+    this.check();
+    if (this.subscription !== null)
+      throw new KafkaError("INVALID_STATE", "assign() after subscribe(): use one or the other");
+    this.manual = true;
+    const keep = new Set(partitions.map(tpKey));
+    for (const k of [...this.assigned.keys()]) if (!keep.has(k)) this.assigned.delete(k);
+    for (const tp of partitions) {
+      if (!this.assigned.has(tpKey(tp)))
+        this.assigned.set(tpKey(tp), {
+          tp: { topic: tp.topic, partition: tp.partition },
+          position: null,
+          paused: false,
+        });
+    }
+    this.wake();
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.assigned.values()].map((s) => s.tp);
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    return {
+      groupId: this.opts.groupId ?? "",
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: this.opts.groupInstanceId,
+    };
+  }
+
+  // ------------------------------------------------------------------ poll
+
+  async poll(options: PollOptions): Promise<ConsumedRecord[]> {
+    this.check();
+    const deadline = Date.now() + options.maxWaitMs;
+    const max = options.maxRecords ?? this.opts.maxPollRecords ?? 500;
+    for (;;) {
+      this.check();
+      if (this.subscription !== null && this.needsJoin) await this.joinGroup(options.signal);
+      if (options.signal?.aborted) return [];
+      this.resolvePositions();
+      const out = this.fetchReady(max);
+      if (out.length > 0) {
+        if (this.opts.enableAutoCommit) await this.commit().catch(() => {});
+        return out;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return [];
+      await this.waitForData(remaining, options.signal);
+      if (this.needsJoin) continue;
+      if (Date.now() >= deadline) return this.fetchReady(max);
+    }
+  }
+
+  private fetchReady(max: number): ConsumedRecord[] {
+    const out: ConsumedRecord[] = [];
+    const states = [...this.assigned.values()];
+    if (states.length === 0) return out;
+    // Rotate the starting partition so one busy partition does not starve the others.
+    const start = this.rotate++ % states.length;
+    for (let i = 0; i < states.length && out.length < max; i++) {
+      const s = states[(start + i) % states.length]!;
+      if (s.paused || s.position === null) continue;
+      let log: ReturnType<Broker["partitionLog"]>;
+      try {
+        log = this.broker.partitionLog(s.tp.topic, s.tp.partition);
+      } catch {
+        continue; // topic deleted meanwhile
+      }
+      let r: { records: LogRecord[]; nextOffset: number };
+      try {
+        r = log.readRecords(s.position, { isolation: this.isolation, maxRecords: max - out.length });
+      } catch (e) {
+        if ((e as { code?: string }).code === "OFFSET_OUT_OF_RANGE") {
+          s.position = this.resetPosition(s.tp, e);
+          i--; // read this partition again from its reset position
+          if (s.position === null) i++;
+          continue;
+        }
+        throw e;
+      }
+      for (const rec of r.records) {
+        out.push({
+          topic: s.tp.topic,
+          partition: s.tp.partition,
+          offset: rec.offset,
+          timestamp: rec.timestamp,
+          timestampType: rec.timestampType,
+          key: rec.key,
+          value: rec.value,
+          headers: rec.headers,
+        });
+      }
+      s.position = r.nextOffset;
+    }
+    return out;
+  }
+
+  private async waitForData(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    if (this.wakeup.signal.aborted) this.wakeup = new AbortController();
+    const wake = this.wakeup.signal;
+    wake.addEventListener("abort", stop, { once: true });
+    signal?.addEventListener("abort", stop, { once: true });
+    this.broker.closeSignal.addEventListener("abort", stop, { once: true });
+    try {
+      const waits: Promise<unknown>[] = [];
+      for (const s of this.assigned.values()) {
+        if (s.paused || s.position === null || !this.broker.partitionExists(s.tp.topic, s.tp.partition))
+          continue;
+        waits.push(
+          this.broker
+            .partitionLog(s.tp.topic, s.tp.partition)
+            .waitForData(s.position, { isolation: this.isolation, signal: ac.signal, timeoutMs }),
+        );
+      }
+      if (waits.length === 0) {
+        waits.push(
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, timeoutMs);
+            ac.signal.addEventListener("abort", () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+        );
+      }
+      await Promise.race(waits);
+    } finally {
+      ac.abort();
+      wake.removeEventListener("abort", stop);
+      signal?.removeEventListener("abort", stop);
+      this.broker.closeSignal.removeEventListener("abort", stop);
+    }
+  }
+
+  private wake(): void {
+    this.wakeup.abort();
+  }
+
+  // ------------------------------------------------------------------ positions
+
+  private resolvePositions(): void {
+    const missing = [...this.assigned.values()].filter((s) => s.position === null);
+    if (missing.length === 0) return;
+    const committed = this.opts.groupId
+      ? this.fetchCommitted(
+          missing.map((s) => s.tp),
+          false,
+        )
+      : new Map();
+    for (const s of missing) {
+      const c = committed.get(tpKey(s.tp));
+      if (c !== undefined && c !== null && c !== "unstable") s.position = c;
+      else if (c === "unstable")
+        continue; // a transaction holds this offset; resolve on the next round
+      else s.position = this.resetPosition(s.tp, null);
+    }
+  }
+
+  private resetPosition(tp: TopicPartition, cause: unknown): number | null {
+    const policy = this.opts.autoOffsetReset ?? "latest";
+    if (!this.broker.partitionExists(tp.topic, tp.partition)) return null;
+    const log = this.broker.partitionLog(tp.topic, tp.partition);
+    if (policy === "none")
+      throw kafkaError(
+        "OFFSET_OUT_OF_RANGE",
+        `no valid position for ${tp.topic}-${tp.partition} and autoOffsetReset is "none"`,
+        cause ?? undefined,
+      );
+    if (policy === "earliest") return log.logStartOffset;
+    return this.isolation === "read_committed" ? log.lastStableOffset : log.highWatermark;
+  }
+
+  private fetchCommitted(
+    tps: readonly TopicPartition[],
+    requireStable: boolean,
+  ): Map<string, number | null | "unstable"> {
+    const byTopic = new Map<string, number[]>();
+    for (const tp of tps) {
+      let l = byTopic.get(tp.topic);
+      if (!l) byTopic.set(tp.topic, (l = []));
+      l.push(tp.partition);
+    }
+    const r = this.broker.offsetFetch({
+      groupId: this.opts.groupId!,
+      topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+      requireStable: requireStable || this.isolation === "read_committed",
+    });
+    const out = new Map<string, number | null | "unstable">();
+    for (const t of r.topics)
+      for (const p of t.partitions) {
+        const k = tpKey({ topic: t.name, partition: p.partitionIndex });
+        if (p.errorCode === "UNSTABLE_OFFSET_COMMIT") out.set(k, "unstable");
+        else out.set(k, p.committedOffset >= 0 ? p.committedOffset : null);
+      }
+    return out;
+  }
+
+  seek(partition: TopicPartition, offset: Offset): void {
+    const s = this.assigned.get(tpKey(partition));
+    if (!s)
+      throw new KafkaError(
+        "INVALID_STATE",
+        `seek(): ${partition.topic}-${partition.partition} is not assigned to this consumer`,
+      );
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new KafkaError(
+        "INVALID_REQUEST",
+        `seek(): offset ${offset} for ${partition.topic}-${partition.partition} is negative`,
+      );
+    s.position = offset;
+    this.wake();
+  }
+
+  async seekToBeginning(partitions: readonly TopicPartition[]): Promise<void> {
+    const b = await this.beginningOffsets(partitions);
+    for (const tp of partitions) this.seek(tp, b.get(tpKey(tp))!);
+  }
+
+  async seekToEnd(partitions: readonly TopicPartition[]): Promise<void> {
+    const e = await this.endOffsets(partitions);
+    for (const tp of partitions) this.seek(tp, e.get(tpKey(tp))!);
+  }
+
+  async position(partition: TopicPartition): Promise<Offset> {
+    const s = this.assigned.get(tpKey(partition));
+    if (!s)
+      throw new KafkaError(
+        "INVALID_STATE",
+        `position(): ${partition.topic}-${partition.partition} is not assigned to this consumer`,
+      );
+    for (let i = 0; s.position === null; i++) {
+      this.resolvePositions();
+      if (s.position === null) await sleep(Math.min(100, 5 * (i + 1)));
+      this.check();
+    }
+    return s.position;
+  }
+
+  pause(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const s = this.assigned.get(tpKey(tp));
+      if (!s) throw new KafkaError("INVALID_STATE", `pause(): ${tp.topic}-${tp.partition} is not assigned`);
+      s.paused = true;
+    }
+    this.wake();
+  }
+
+  resume(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const s = this.assigned.get(tpKey(tp));
+      if (!s) throw new KafkaError("INVALID_STATE", `resume(): ${tp.topic}-${tp.partition} is not assigned`);
+      s.paused = false;
+    }
+    this.wake();
+  }
+
+  // ------------------------------------------------------------------ offsets
+
+  async commit(offsets?: readonly OffsetAndMetadata[]): Promise<void> {
+    this.check();
+    if (!this.opts.groupId)
+      throw new KafkaError("INVALID_GROUP_ID", "commit() needs a consumer created with a groupId");
+    const list: readonly OffsetAndMetadata[] =
+      offsets ??
+      [...this.assigned.values()]
+        .filter((s) => s.position !== null)
+        .map((s) => ({ topic: s.tp.topic, partition: s.tp.partition, offset: s.position! }));
+    if (list.length === 0) return;
+    const byTopic = new Map<
+      string,
+      { partitionIndex: number; committedOffset: number; committedMetadata: string | null }[]
+    >();
+    for (const o of list) {
+      let l = byTopic.get(o.topic);
+      if (!l) byTopic.set(o.topic, (l = []));
+      l.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedMetadata: o.metadata ?? null,
+      });
+    }
+    const manual = this.subscription === null;
+    const res = this.broker.offsetCommit({
+      groupId: this.opts.groupId,
+      generationId: manual ? -1 : this.generationId,
+      memberId: manual ? "" : this.memberId,
+      groupInstanceId: manual ? null : (this.opts.groupInstanceId ?? null),
+      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+    });
+    for (const t of res)
+      for (const p of t.partitions)
+        if (p.errorCode !== "NONE") {
+          if (
+            p.errorCode === "ILLEGAL_GENERATION" ||
+            p.errorCode === "UNKNOWN_MEMBER_ID" ||
+            p.errorCode === "REBALANCE_IN_PROGRESS"
+          )
+            this.requestRejoin(p.errorCode === "UNKNOWN_MEMBER_ID");
+          throw kafkaError(
+            p.errorCode,
+            `commit of ${t.name}-${p.partitionIndex} for group "${this.opts.groupId}" failed: ${p.errorCode}`,
+          );
+        }
+  }
+
+  async committed(partitions: readonly TopicPartition[]): Promise<Map<string, Offset | null>> {
+    this.check();
+    if (!this.opts.groupId)
+      throw new KafkaError("INVALID_GROUP_ID", "committed() needs a consumer created with a groupId");
+    // read_committed: wait (bounded) while a transaction holds one of these offsets, as the Java client does.
+    for (let i = 0; ; i++) {
+      const r = this.fetchCommitted(partitions, false);
+      if (![...r.values()].includes("unstable") || i > 600) {
+        const out = new Map<string, Offset | null>();
+        for (const tp of partitions) {
+          const v = r.get(tpKey(tp));
+          out.set(tpKey(tp), v === undefined || v === "unstable" ? null : v);
+        }
+        return out;
+      }
+      await sleep(Math.min(100, 5 * (i + 1)));
+    }
+  }
+
+  async beginningOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, Offset>> {
+    const out = new Map<string, Offset>();
+    for (const tp of partitions)
+      out.set(tpKey(tp), this.broker.partitionLog(tp.topic, tp.partition).logStartOffset);
+    return out;
+  }
+
+  async endOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, Offset>> {
+    const out = new Map<string, Offset>();
+    for (const tp of partitions) {
+      const log = this.broker.partitionLog(tp.topic, tp.partition);
+      out.set(tpKey(tp), this.isolation === "read_committed" ? log.lastStableOffset : log.highWatermark);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ group membership
+
+  private requestRejoin(resetMember: boolean): void {
+    if (resetMember) {
+      this.memberId = "";
+      this.generationId = -1;
+    }
+    this.needsJoin = true;
+    this.wake();
+  }
+
+  private async joinGroup(signal?: AbortSignal): Promise<void> {
+    const groupId = this.opts.groupId!;
+    const topics = this.subscription!;
+    const cooperative = this.assignors.every((a) => a.rebalanceProtocol === "cooperative");
+    this.joining = true;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.check();
+        if (signal?.aborted) return;
+        // Eager protocols give everything back before rejoining; cooperative ones keep what they own.
+        if (!cooperative && this.assigned.size > 0) {
+          const owned = this.assignment();
+          if (this.opts.enableAutoCommit) await this.commit().catch(() => {});
+          await this.listener.onPartitionsRevoked?.(owned);
+          this.assigned.clear();
+        }
+        if (this.memberId === "" && this.assigned.size > 0) {
+          // We lost our membership: what we owned may already be someone else's.
+          const lost = this.assignment();
+          this.assigned.clear();
+          await (this.listener.onPartitionsLost ?? this.listener.onPartitionsRevoked)?.call(
+            this.listener,
+            lost,
+          );
+        }
+        const owned = this.assignment();
+        const join = await this.broker.joinGroup({
+          groupId,
+          sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 45_000,
+          rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? 300_000,
+          memberId: this.memberId,
+          groupInstanceId: this.opts.groupInstanceId ?? null,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocols: this.assignors.map((a) => ({
+            name: a.name,
+            metadata: encodeSubscription({
+              topics,
+              userData: this.opts.subscriptionUserData ?? null,
+              ownedPartitions: owned,
+              generationId: this.generationId,
+            }),
+          })),
+          clientId: this.opts.clientId ?? "courant-consumer",
+          clientHost: "embedded",
+          requireKnownMemberId: false,
+        });
+        if (join.errorCode !== "NONE") {
+          if (join.errorCode === "MEMBER_ID_REQUIRED") {
+            this.memberId = join.memberId;
+            continue;
+          }
+          if (join.errorCode === "UNKNOWN_MEMBER_ID" || join.errorCode === "ILLEGAL_GENERATION") {
+            this.memberId = "";
+            this.generationId = -1;
+            continue;
+          }
+          if (join.errorCode === "REBALANCE_IN_PROGRESS" || join.errorCode === "COORDINATOR_NOT_AVAILABLE") {
+            if (this.broker.isClosed) throw kafkaError("COORDINATOR_NOT_AVAILABLE", "the broker is closed");
+            await sleep(Math.min(200, 10 * (attempt + 1)));
+            continue;
+          }
+          this.setFatal(
+            kafkaError(join.errorCode, `JoinGroup of group "${groupId}" failed: ${join.errorCode}`),
+          );
+        }
+        this.memberId = join.memberId;
+        this.generationId = join.generationId;
+        let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+        if (join.leader === join.memberId && !join.skipAssignment)
+          assignments = this.computeAssignments(join);
+        const sync = await this.broker.syncGroup({
+          groupId,
+          generationId: join.generationId,
+          memberId: join.memberId,
+          groupInstanceId: this.opts.groupInstanceId ?? null,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocolName: join.protocolName,
+          assignments,
+        });
+        if (sync.errorCode !== "NONE") {
+          if (sync.errorCode === "UNKNOWN_MEMBER_ID" || sync.errorCode === "ILLEGAL_GENERATION") {
+            this.memberId = "";
+            this.generationId = -1;
+            continue;
+          }
+          if (sync.errorCode === "REBALANCE_IN_PROGRESS") continue;
+          this.setFatal(
+            kafkaError(sync.errorCode, `SyncGroup of group "${groupId}" failed: ${sync.errorCode}`),
+          );
+        }
+        this.needsJoin = false;
+        this.startHeartbeats();
+        const assigned = decodeAssignment(sync.assignment).partitions.filter((tp) =>
+          topics.includes(tp.topic),
+        );
+        const assignedKeys = new Set(assigned.map(tpKey));
+        const revoked = this.assignment().filter((tp) => !assignedKeys.has(tpKey(tp)));
+        const added = assigned.filter((tp) => !this.assigned.has(tpKey(tp)));
+        if (revoked.length > 0) {
+          if (this.opts.enableAutoCommit) await this.commit(this.positionsOf(revoked)).catch(() => {});
+          await this.listener.onPartitionsRevoked?.(revoked);
+          for (const tp of revoked) this.assigned.delete(tpKey(tp));
+          // Cooperative: what we gave up can now be handed to its new owner in a follow-up rebalance.
+          if (cooperative) this.needsJoin = true;
+        }
+        for (const tp of added) this.assigned.set(tpKey(tp), { tp, position: null, paused: false });
+        await this.listener.onPartitionsAssigned?.(added);
+        if (!this.needsJoin) return;
+      }
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  private positionsOf(tps: readonly TopicPartition[]): OffsetAndMetadata[] {
+    const out: OffsetAndMetadata[] = [];
+    for (const tp of tps) {
+      const s = this.assigned.get(tpKey(tp));
+      if (s?.position !== null && s?.position !== undefined) out.push({ ...tp, offset: s.position });
+    }
+    return out;
+  }
+
+  private computeAssignments(join: {
+    protocolName: string | null;
+    members: readonly { memberId: string; groupInstanceId: string | null; metadata: Uint8Array }[];
+  }): { memberId: string; assignment: Uint8Array }[] {
+    const assignor =
+      this.assignors.find((a) => a.name === join.protocolName) ?? ASSIGNORS[join.protocolName as "range"];
+    if (!assignor)
+      this.setFatal(
+        new KafkaError(
+          "INCONSISTENT_GROUP_PROTOCOL",
+          `the group chose assignor "${join.protocolName}", unknown here`,
+        ),
+      );
+    const members: AssignorMember[] = join.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      subscription: decodeSubscription(m.metadata),
+    }));
+    const partitionsPerTopic = new Map<string, number>();
+    for (const m of members)
+      for (const t of m.subscription.topics) {
+        const n = this.broker.partitionCount(t);
+        if (n !== undefined) partitionsPerTopic.set(t, n);
+      }
+    const result = assignor.assign(partitionsPerTopic, members);
+    return members.map((m) => ({
+      memberId: m.memberId,
+      assignment: encodeAssignment({ partitions: result.get(m.memberId) ?? [], userData: null }),
+    }));
+  }
+
+  private startHeartbeats(): void {
+    if (this.heartbeatTimer) return;
+    const interval = this.opts.heartbeatIntervalMs ?? 3000;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), interval);
+    this.heartbeatTimer.unref();
+  }
+
+  private heartbeat(): void {
+    if (this.closed || this.joining || this.needsJoin || this.memberId === "" || this.broker.isClosed) return;
+    const r = this.broker.heartbeat({
+      groupId: this.opts.groupId!,
+      generationId: this.generationId,
+      memberId: this.memberId,
+      groupInstanceId: this.opts.groupInstanceId ?? null,
+    });
+    switch (r.errorCode) {
+      case "NONE":
+        return;
+      case "REBALANCE_IN_PROGRESS":
+        this.requestRejoin(false);
+        return;
+      case "ILLEGAL_GENERATION":
+        this.requestRejoin(false);
+        return;
+      case "UNKNOWN_MEMBER_ID":
+        this.requestRejoin(true);
+        return;
+      case "FENCED_INSTANCE_ID":
+        this.setFatal(
+          kafkaError(
+            "FENCED_INSTANCE_ID",
+            `static member "${this.opts.groupInstanceId}" was fenced by a newer instance`,
+          ),
+          false,
+        );
+        return;
+      default:
+        return;
+    }
+  }
+
+  private setFatal(e: KafkaError, throwIt = true): never {
+    this.fatal = e;
+    this.wake();
+    if (throwIt) throw e;
+    return undefined as never;
+  }
+
+  private check(): void {
+    if (this.closed) throw new KafkaError("INVALID_STATE", "the consumer is closed");
+    if (this.fatal) throw this.fatal;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    try {
+      if (this.subscription !== null && this.memberId !== "" && !this.fatal && !this.broker.isClosed) {
+        if (this.opts.enableAutoCommit) await this.commit().catch(() => {});
+        const owned = this.assignment();
+        if (owned.length > 0) await this.listener.onPartitionsRevoked?.(owned);
+        // Static members do not leave: a restart within the session timeout keeps the assignment (KIP-345).
+        if (!this.opts.groupInstanceId)
+          this.broker.leaveGroup({ groupId: this.opts.groupId!, members: [{ memberId: this.memberId }] });
+      }
+    } finally {
+      this.closed = true;
+      this.assigned.clear();
+      this.wake();
+      this.onClose();
+    }
+  }
+}
