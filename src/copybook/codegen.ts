@@ -1,0 +1,1190 @@
+// Compiles a record layout into specialised JavaScript (new Function) for decoding, sizing and encoding.
+// Generated code reads bytes at constant offsets (plus a running base after variable tables), inlines the
+// common numeric cases, and calls small monomorphic helpers for the rest. No per-field interpretation at
+// run time: the layout is walked once, here.
+import { type CodePage, decodeText } from "./codepages.ts";
+import { hexOf, RecordDecodeError, RecordEncodeError } from "./errors.ts";
+import type { FieldType, LayoutNode, RecordLayout } from "./layout.ts";
+import {
+  BAD,
+  decodeBinaryGeneric,
+  digitsToValue,
+  formatEdited,
+  parseEdited,
+  POW10,
+  readIbmFloat,
+  readIeee,
+  takeReason,
+  valueToDigits,
+  writeBigInt,
+  writeIbmFloat,
+  writeIeee,
+} from "./numeric.ts";
+import { decodeZoned, encodeZoned, ZONE_SIGN, type ZonedSpec } from "./zoned.ts";
+
+/** Public description of a field, given to custom field codecs. */
+export interface FieldInfo {
+  readonly name: string;
+  readonly path: string;
+  /** Offset from the record start (max-size layout, first occurrence). */
+  readonly offset: number;
+  readonly size: number;
+  readonly picture: string | undefined;
+  readonly usage: string;
+  readonly kind: FieldType["kind"];
+}
+
+/** A custom decoder/encoder for fields matched by name (house rules such as bitmap24). */
+export interface FieldCodecRule {
+  /** Exact field name, a RegExp tested on the name, or a predicate. */
+  readonly match: string | RegExp | ((field: FieldInfo) => boolean);
+  /** Returns the field value; throw (any Error) to reject the bytes. */
+  decode(bytes: Uint8Array, offset: number, length: number, field: FieldInfo): unknown;
+  /** Writes `length` bytes at `offset`; throw to reject the value. */
+  encode(value: unknown, bytes: Uint8Array, offset: number, length: number, field: FieldInfo): void;
+}
+
+export type FloatFormat = "ibm" | "ibm-le" | "ieee" | "ieee-le";
+
+/** Selects which branch of a REDEFINES set is active for a record. */
+export type RedefineSelector =
+  | { readonly field: string; readonly branches: Readonly<Record<string, readonly (string | number)[]>> }
+  | ((record: Record<string, unknown>) => string | null | undefined);
+
+export interface GenOptions {
+  strict: boolean;
+  trim: number;
+  pageFor: (n: LayoutNode) => CodePage;
+  floatFormat: FloatFormat;
+  variableOccurs: "shift" | "max";
+  nullDetection: boolean;
+  relaxedSign: boolean;
+  displaySpaces: boolean;
+  outName: (n: LayoutNode) => string | null;
+  hookFor: (n: LayoutNode) => FieldCodecRule | undefined;
+  /** Selector of the REDEFINES set whose first (redefined) item is `n`. */
+  selectorFor: (n: LayoutNode) => { selector: RedefineSelector; segField?: LayoutNode } | undefined;
+  occursMapping: (n: LayoutNode) => Readonly<Record<string, number>> | undefined;
+  /** Nodes to emit (null = all). Ancestors of emitted nodes are emitted as containers. */
+  emit: Set<LayoutNode> | null;
+  trailing: "error" | "ignore";
+  /** Binary (non COMP-5) values beyond the PIC digits: "full" accepts them (TRUNC(BIN)), "pic" rejects. */
+  binaryRange: "full" | "pic";
+}
+
+export interface DecodeContext {
+  size: number;
+  corrupt: CorruptField[] | null;
+}
+
+export interface CorruptField {
+  readonly field: string;
+  readonly offset: number;
+  readonly bytes: string;
+  readonly reason: string;
+}
+
+export type DecodeFn = (
+  b: Uint8Array,
+  base: number,
+  end: number,
+  ctx: DecodeContext,
+) => Record<string, unknown>;
+export type SizeFn = (b: Uint8Array, base: number, end: number) => number;
+export type EncodeFn = (o: Record<string, unknown>, b: Uint8Array, base: number) => number;
+
+export function fieldInfo(n: LayoutNode): FieldInfo {
+  return {
+    name: n.name,
+    path: n.path,
+    offset: n.offset,
+    size: n.size,
+    picture: n.picture?.text,
+    usage: n.usage,
+    kind: n.type?.kind ?? "raw",
+  };
+}
+
+/** Which numbers a field yields: JS number when every value is exact in a double. */
+export function isNumberTyped(t: FieldType, size: number): boolean {
+  switch (t.kind) {
+    case "zoned":
+    case "packed":
+    case "edited":
+      return (
+        (t.kind === "edited" ? t.picture.digits : t.kind === "packed" && t.noSign ? size * 2 : t.digits) <= 15
+      );
+    case "binary":
+      if (t.native) return size <= 4;
+      return t.digits <= 15;
+    case "float":
+      return true;
+    default:
+      return false;
+  }
+}
+
+const PK = new Uint8Array(256).fill(128); // packed byte -> two digits, 128 = invalid nibble
+for (let h = 0; h < 10; h++) for (let l = 0; l < 10; l++) PK[(h << 4) | l] = h * 10 + l;
+const ZD = new Uint8Array(256).fill(16); // EBCDIC zoned byte (zone F) -> digit, 16 = invalid
+for (let d = 0; d < 10; d++) ZD[0xf0 | d] = d;
+const PACK_SIGN = new Int8Array(16); // packed sign nibble -> 1 / -1 / 0 invalid (IBM)
+PACK_SIGN[0xc] = 1;
+PACK_SIGN[0xa] = 1;
+PACK_SIGN[0xe] = 1;
+PACK_SIGN[0xf] = 1;
+PACK_SIGN[0xd] = -1;
+PACK_SIGN[0xb] = -1;
+const DIG2: string[] = [];
+for (let i = 0; i < 100; i++) DIG2.push(String(i).padStart(2, "0"));
+
+function decodePackedGeneric(
+  b: Uint8Array,
+  p: number,
+  len: number,
+  signed: boolean,
+  noSign: boolean,
+  scale: number,
+  asNumber: boolean,
+): unknown {
+  let digits = "";
+  const last = noSign ? len : len - 1;
+  for (let i = 0; i < last; i++) {
+    const x = PK[b[p + i]!]!;
+    if (x === 128) return badR("invalid packed digit nibble");
+    digits += DIG2[x]!;
+  }
+  let neg = false;
+  if (!noSign) {
+    const x = b[p + len - 1]!;
+    const hi = x >> 4;
+    if (hi > 9) return badR("invalid packed digit nibble");
+    digits += String.fromCharCode(48 + hi);
+    const s = PACK_SIGN[x & 15]!;
+    if (s === 0) return badR(`invalid packed sign nibble ${(x & 15).toString(16).toUpperCase()}`);
+    if (s < 0) {
+      if (!signed) return badR("negative sign in an unsigned packed field");
+      neg = true;
+    }
+  }
+  return digitsToValue(neg, digits, scale, asNumber);
+}
+
+let reason = "";
+function badR(r: string): typeof BAD {
+  reason = r;
+  return BAD;
+}
+function lastReason(): string {
+  const r = reason || takeReason();
+  reason = "";
+  return r;
+}
+
+function decodeNational(b: Uint8Array, p: number, len: number, trim: number): string {
+  let s = "";
+  for (let i = 0; i + 1 < len; i += 2) s += String.fromCharCode((b[p + i]! << 8) | b[p + i + 1]!);
+  if (trim & 2) s = s.replace(/[\u0000-\u0020]+$/, "");
+  if (trim & 1) s = s.replace(/^[\u0000-\u0020]+/, "");
+  return s;
+}
+
+function allOf(b: Uint8Array, p: number, len: number, x: number, y: number): boolean {
+  for (let i = 0; i < len; i++) {
+    const c = b[p + i];
+    if (c !== x && c !== y) return false;
+  }
+  return true;
+}
+
+function rawHex(b: Uint8Array, p: number, len: number): string {
+  return hexOf(b, p, p + len, len);
+}
+
+/** Runtime support passed to generated code. */
+interface Env {
+  [k: string]: unknown;
+}
+
+class Emitter {
+  readonly lines: string[] = [];
+  private readonly envNames = new Map<unknown, string>();
+  readonly env: Env = {};
+  private seq = 0;
+  constant(prefix: string, value: unknown): string {
+    const hit = this.envNames.get(value);
+    if (hit) return hit;
+    const name = `${prefix}${this.seq++}`;
+    this.envNames.set(value, name);
+    this.env[name] = value;
+    return name;
+  }
+  line(s: string): void {
+    this.lines.push(s);
+  }
+  uid(): number {
+    return this.seq++;
+  }
+  build<T>(params: string, body: string): T {
+    const names = Object.keys(this.env);
+    const src = `"use strict";\n${names.map((n) => `const ${n} = ENV.${n};`).join("\n")}\nreturn function (${params}) {\n${body}\n};`;
+    return new Function("ENV", src)(this.env) as T;
+  }
+}
+
+interface Pos {
+  v: string;
+  anchor: number;
+}
+
+const COMMON_ENV: Env = {
+  PK,
+  ZD,
+  PACK_SIGN,
+  ZONE_SIGN,
+  BAD,
+  POW10,
+  DT: decodeText,
+  DN: decodeNational,
+  DZ: decodeZoned,
+  DP: decodePackedGeneric,
+  DBIN: decodeBinaryGeneric,
+  RIEEE: readIeee,
+  RIBM: readIbmFloat,
+  PED: parseEdited,
+  ALLOF: allOf,
+  HEX: rawHex,
+  REASON: lastReason,
+};
+
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+function endOf(n: LayoutNode): number {
+  return n.offset + n.size * (n.occurs ? n.occurs.max : 1);
+}
+
+/** Generates the decoder (or, with sizeOnly, the record sizer) of a layout. */
+export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = false): DecodeFn | SizeFn {
+  const e = new Emitter();
+  for (const [k, v] of Object.entries(COMMON_ENV)) e.env[k] = v;
+  const root = layout.root;
+  const shift = o.variableOccurs === "shift";
+
+  // Needed nodes: emitted ones, plus counters of tables and segment fields of selectors.
+  const emitSet = o.emit;
+  const isEmitted = (n: LayoutNode): boolean => {
+    if (sizeOnly) return false;
+    if (!emitSet) return true;
+    for (let p: LayoutNode | null = n; p; p = p.parent) if (emitSet.has(p)) return true;
+    return false;
+  };
+  const containsEmitted = new Set<LayoutNode>();
+  if (!sizeOnly) {
+    for (const n of layout.nodes) {
+      if (isEmitted(n)) for (let p: LayoutNode | null = n; p; p = p.parent) containsEmitted.add(p);
+    }
+  }
+  const dependency = new Set<LayoutNode>();
+  for (const n of layout.nodes) {
+    if (n.occurs?.dependingOn) dependency.add(n.occurs.dependingOn);
+    if (n.redefinedBy.length) {
+      const sel = o.selectorFor(n);
+      if (sel?.segField) dependency.add(sel.segField);
+    }
+  }
+
+  // Error helpers: field-level failures
+  const errFn = (n: LayoutNode): string => e.constant("F", n);
+  e.env.MKERR = (n: LayoutNode, b: Uint8Array, p: number, base: number, len: number, why: string) =>
+    new RecordDecodeError(n.path, p - base, hexOf(b, p, p + len), why);
+  e.env.CORRUPT = (
+    ctx: DecodeContext,
+    n: LayoutNode,
+    b: Uint8Array,
+    p: number,
+    base: number,
+    len: number,
+    why: string,
+  ) => {
+    (ctx.corrupt ??= []).push({ field: n.path, offset: p - base, bytes: hexOf(b, p, p + len), reason: why });
+  };
+  const failStmt = (n: LayoutNode, v: string, p: string, len: string | number, why: string): string =>
+    o.strict
+      ? `throw MKERR(${errFn(n)}, b, ${p}, base, ${len}, ${why});`
+      : `{ ${v} = null; CORRUPT(ctx, ${errFn(n)}, b, ${p}, base, ${len}, ${why}); }`;
+
+  const W = (s: string): void => e.line(s);
+
+  // ---------------------------------------------------------------- elementary fields
+  const genField = (n: LayoutNode, v: string, p: string): void => {
+    const t = n.type!;
+    const len = n.size;
+    const hook = o.hookFor(n);
+    if (hook) {
+      const h = e.constant("H", hook);
+      const fi = e.constant("FI", fieldInfo(n));
+      W(
+        `try { ${v} = ${h}.decode(b, ${p}, ${len}, ${fi}); } catch (err) { ${failStmt(n, v, p, len, "(err && err.message) || String(err)")} }`,
+      );
+      return;
+    }
+    const asNumber = isNumberTyped(t, len);
+    const numericNull = o.nullDetection && t.kind !== "text" && t.kind !== "national" && t.kind !== "raw";
+    let open = "";
+    if (numericNull) {
+      W(`if (ALLOF(b, ${p}, ${len}, 0, 0x40) || ALLOF(b, ${p}, ${len}, 0, 0x20)) ${v} = null; else {`);
+      open = "}";
+    }
+    const page = o.pageFor(n);
+    switch (t.kind) {
+      case "text": {
+        const pg = e.constant("PG", page);
+        if (o.nullDetection)
+          W(`${v} = ALLOF(b, ${p}, ${len}, 0, 0) ? null : DT(${pg}, b, ${p}, ${p} + ${len}, ${o.trim});`);
+        else W(`${v} = DT(${pg}, b, ${p}, ${p} + ${len}, ${o.trim});`);
+        break;
+      }
+      case "national":
+        W(`${v} = DN(b, ${p}, ${len}, ${o.trim});`);
+        break;
+      case "raw":
+        W(`${v} = HEX(b, ${p}, ${len});`);
+        break;
+      case "zoned": {
+        const inline =
+          page.ebcdic &&
+          asNumber &&
+          !t.separate &&
+          t.pointAt < 0 &&
+          !o.displaySpaces &&
+          !o.relaxedSign &&
+          t.digits >= 1;
+        if (!inline) {
+          const spec: ZonedSpec = {
+            digits: t.digits,
+            scale: t.scale,
+            signed: t.signed,
+            signPosition: t.signPosition,
+            separate: t.separate,
+            pointAt: t.pointAt,
+            ebcdic: page.ebcdic,
+            relaxedSign: o.relaxedSign,
+            spaces: o.displaySpaces,
+          };
+          const sp = e.constant("ZS", spec);
+          W(`${v} = DZ(b, ${p}, ${len}, ${sp}, ${asNumber});`);
+          W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
+          break;
+        }
+        const signAt = t.signed ? (t.signPosition === "leading" ? 0 : len - 1) : len - 1;
+        W(`{ let n = 0, acc = 0, d;`);
+        for (let i = 0; i < len; i++) {
+          if (i === signAt) continue;
+          W(`d = ZD[b[${p} + ${i}]]; acc |= d; n = n * 10 + d;`);
+        }
+        W(
+          `const sx = b[${p} + ${signAt}], sd = sx & 15, sg = ${t.signed ? "ZONE_SIGN[sx >> 4]" : "(sx >> 4) === 15 ? 1 : 0"};`,
+        );
+        // Digits were accumulated skipping the sign byte: put its digit in place.
+        if (signAt === len - 1) W(`n = n * 10 + sd;`);
+        else W(`n = n + sd * ${10 ** (len - 1)};`);
+        const scaleExpr = t.scale > 0 ? ` / ${10 ** t.scale}` : t.scale < 0 ? ` * ${10 ** -t.scale}` : "";
+        W(
+          `if ((acc & 16) !== 0 || sd > 9 || sg === 0) ${failStmt(n, v, p, len, `(acc & 16) !== 0 || sd > 9 ? "invalid zoned digit" : ${q(t.signed ? "invalid sign zone" : "overpunched sign in an unsigned field")}`)}`,
+        );
+        W(`else ${v} = sg < 0 && n !== 0 ? -(n${scaleExpr}) : n${scaleExpr}; }`);
+        break;
+      }
+      case "packed": {
+        if (!asNumber || t.noSign) {
+          W(`${v} = DP(b, ${p}, ${len}, ${t.signed}, ${t.noSign}, ${t.scale}, ${asNumber});`);
+          W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
+          break;
+        }
+        W(`{ let n = 0, acc = 0, d;`);
+        for (let i = 0; i < len - 1; i++) W(`d = PK[b[${p} + ${i}]]; acc |= d; n = n * 100 + d;`);
+        W(`const lx = b[${p} + ${len - 1}], hi = lx >> 4, sg = PACK_SIGN[lx & 15];`);
+        W(`n = n * 10 + hi;`);
+        const scaleExpr = t.scale > 0 ? ` / ${10 ** t.scale}` : t.scale < 0 ? ` * ${10 ** -t.scale}` : "";
+        const signOk = t.signed ? "sg === 0" : "sg <= 0";
+        W(
+          `if ((acc & 128) !== 0 || hi > 9 || ${signOk}) ${failStmt(n, v, p, len, `(acc & 128) !== 0 || hi > 9 ? "invalid packed digit nibble" : sg === 0 ? "invalid packed sign nibble " + (lx & 15).toString(16).toUpperCase() : "negative sign in an unsigned packed field"`)}`,
+        );
+        W(`else ${v} = sg < 0 && n !== 0 ? -(n${scaleExpr}) : n${scaleExpr}; }`);
+        break;
+      }
+      case "binary": {
+        const scaleExpr = t.scale > 0 ? ` / ${10 ** t.scale}` : t.scale < 0 ? ` * ${10 ** -t.scale}` : "";
+        const limit = !t.native && o.binaryRange === "pic" ? 10 ** Math.min(t.digits, 17) : 0;
+        const rangeCheck = (x: string): void => {
+          if (limit)
+            W(
+              `if (${x} >= ${limit} || ${x} <= -${limit}) ${failStmt(n, v, p, len, q(`value exceeds PIC ${t.digits} digits`))} else`,
+            );
+        };
+        if (!t.littleEndian && asNumber && (len === 2 || len === 4)) {
+          let x: string;
+          if (len === 2)
+            x = t.signed ? `(((b[${p}] << 24) >> 16) | b[${p} + 1])` : `((b[${p}] << 8) | b[${p} + 1])`;
+          else {
+            x = `((b[${p}] << 24) | (b[${p} + 1] << 16) | (b[${p} + 2] << 8) | b[${p} + 3])`;
+            if (!t.signed) x = `(${x} >>> 0)`;
+          }
+          W(`{ const n = ${x};`);
+          rangeCheck("n");
+          W(`${v} = n${scaleExpr}; }`);
+          break;
+        }
+        if (!t.littleEndian && asNumber && len === 8) {
+          W(`{ const hi = (b[${p}] << 24) | (b[${p} + 1] << 16) | (b[${p} + 2] << 8) | b[${p} + 3];`);
+          W(
+            `const lo = ((b[${p} + 4] << 24) | (b[${p} + 5] << 16) | (b[${p} + 6] << 8) | b[${p} + 7]) >>> 0;`,
+          );
+          if (t.signed) {
+            W(
+              `if (hi > 0x1fffff || hi < -0x200000) ${failStmt(n, v, p, len, q("binary value exceeds the exact range of a number"))}`,
+            );
+            W(`else { const n = hi * 4294967296 + lo;`);
+          } else {
+            W(
+              `if ((hi >>> 0) > 0x1fffff) ${failStmt(n, v, p, len, q("binary value exceeds the exact range of a number"))}`,
+            );
+            W(`else { const n = (hi >>> 0) * 4294967296 + lo;`);
+          }
+          rangeCheck("n");
+          W(`${v} = n${scaleExpr}; } }`);
+          break;
+        }
+        W(`${v} = DBIN(b, ${p}, ${len}, ${t.signed}, ${t.littleEndian}, ${t.scale}, ${asNumber});`);
+        W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
+        break;
+      }
+      case "float": {
+        const ibm = o.floatFormat.startsWith("ibm");
+        const le = o.floatFormat.endsWith("-le");
+        W(`${v} = ${ibm ? "RIBM" : "RIEEE"}(b, ${p}, ${t.bytes}, ${le});`);
+        break;
+      }
+      case "edited": {
+        const pg = e.constant("PG", page);
+        const pic = e.constant("PIC", t.picture);
+        W(`${v} = PED(DT(${pg}, b, ${p}, ${p} + ${len}, 0), ${pic}, ${asNumber}, false);`);
+        W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
+        break;
+      }
+    }
+    if (open) W(open);
+  };
+
+  // ---------------------------------------------------------------- walk
+  const rootEnd = endOf(root);
+  const posExpr = (pos: Pos, off: number): string => {
+    const k = off - pos.anchor;
+    return k === 0 ? pos.v : `${pos.v} + ${k}`;
+  };
+  const fieldVar = (n: LayoutNode): string => `v${n.id}`;
+
+  // Is the node (and what it contains) worth generating in this mode?
+  const mustVisit = (n: LayoutNode): boolean => {
+    if (containsEmitted.has(n)) return true;
+    if (shift && n.variable) return true;
+    for (const d of dependency) {
+      for (let p: LayoutNode | null = d; p; p = p.parent) if (p === n) return true;
+    }
+    return false;
+  };
+
+  /** Generates code for `n` at `pos`; `target` is the JS object var receiving emitted values (or null). */
+  const genNode = (n: LayoutNode, pos: Pos, target: string | null): Pos => {
+    const static_ = !(shift && n.variable);
+    if (!mustVisit(n)) {
+      if (static_) return pos; // nothing to read; offsets stay static
+    }
+    const emitted = !sizeOnly && isEmitted(n) && target !== null;
+    const name = emitted ? o.outName(n) : null;
+    const key = name !== null ? q(name) : null;
+    if (n.occurs) return genTable(n, pos, target, key);
+    if (n.kind === "field") {
+      const v = fieldVar(n);
+      if (emitted || dependency.has(n)) {
+        const p = `p${n.id}`;
+        W(`let ${v}; { const ${p} = ${posExpr(pos, n.offset)};`);
+        genField(n, v, p);
+        W(`}`);
+        if (key && target) W(`${target}[${key}] = ${v};`);
+      }
+      return pos; // static size
+    }
+    // group
+    let objVar: string | null = null;
+    if (key && target) {
+      objVar = `o${n.id}`;
+      W(`const ${objVar} = {};`);
+    }
+    const end = genChildren(n, pos, objVar);
+    if (objVar && target) W(`${target}[${key}] = ${objVar};`);
+    return end;
+  };
+
+  const genChildren = (n: LayoutNode, pos: Pos, objVar: string | null): Pos => {
+    let cur = pos;
+    const kids = n.children.filter((c) => c.level !== 66);
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i]!;
+      if (c.redefines) continue; // handled with its redefined item
+      if (c.redefinedBy.length === 0) {
+        cur = genNode(c, cur, objVar);
+        continue;
+      }
+      // REDEFINES set: c and the items redefining it share the start offset.
+      const set = [c, ...c.redefinedBy];
+      const sel = o.selectorFor(c);
+      const setEnd = Math.max(...set.map(endOf));
+      if (shift && set.some((x) => x.variable)) {
+        throw new RecordDecodeError(
+          c.path,
+          c.offset,
+          "",
+          "a REDEFINES set cannot contain OCCURS DEPENDING ON with variableOccurs 'shift'",
+        );
+      }
+      const visible = set.filter((x) => mustVisit(x));
+      if (visible.length > 0) {
+        if (sel) {
+          const sv = `s${c.id}`;
+          if (typeof sel.selector === "function") {
+            const f = e.constant("SEL", sel.selector);
+            W(
+              `const ${sv} = ((x) => (x === null || x === undefined ? null : String(x).toUpperCase()))(${f}(r));`,
+            );
+          } else {
+            const seg = sel.segField!;
+            const br = sel.selector.branches;
+            W(`const ${sv} = (() => { const x = ${fieldVar(seg)};`);
+            for (const [branch, ids] of Object.entries(br)) {
+              W(
+                `if (${ids.map((id) => `x === ${JSON.stringify(id)}`).join(" || ") || "false"}) return ${q(branch.toUpperCase())};`,
+              );
+            }
+            W(`return null; })();`);
+          }
+          for (const x of visible) {
+            const listed =
+              typeof sel.selector === "function"
+                ? true
+                : x.name in sel.selector.branches || x.name.replace(/-/g, "_") in sel.selector.branches;
+            if (listed) {
+              W(`if (${sv} === ${q(x.name)}) {`);
+              genNode(x, cur, objVar);
+              W(`}`);
+            } else genNode(x, cur, objVar);
+          }
+        } else if (visible.length > 1 && o.strict && !sizeOnly) {
+          // No selector: decode every branch; a branch invalid for its pictures is null (the bytes may belong
+          // to another branch). If every branch fails the record fails.
+          const fv = `f${c.id}`;
+          W(`let ${fv} = null, ${fv}n = 0;`);
+          for (const x of visible) {
+            W(`try {`);
+            genNode(x, cur, objVar);
+            const nm = o.outName(x);
+            W(
+              `} catch (err) { if (!(err instanceof RecordDecodeError)) throw err; ${fv} ??= err; ${fv}n++;${nm !== null && objVar ? ` ${objVar}[${q(nm)}] = null;` : ""} }`,
+            );
+          }
+          W(`if (${fv}n === ${visible.length}) throw ${fv};`);
+        } else {
+          for (const x of visible) genNode(x, cur, objVar);
+        }
+      }
+      cur = { v: cur.v, anchor: cur.anchor };
+      if (setEnd !== endOf(c)) {
+        // Static: the next sibling offset already accounts for the larger branch.
+      }
+    }
+    return cur;
+  };
+  e.env.RecordDecodeError = RecordDecodeError;
+
+  const genTable = (n: LayoutNode, pos: Pos, target: string | null, key: string | null): Pos => {
+    const occ = n.occurs!;
+    const id = n.id;
+    const start = `t${id}`;
+    W(`const ${start} = ${posExpr(pos, n.offset)};`);
+    // Count
+    let count: string;
+    if (occ.dependingOn) {
+      const cv = fieldVar(occ.dependingOn);
+      const mapping = o.occursMapping(occ.dependingOn);
+      const cnt = `c${id}`;
+      if (mapping) {
+        const m = e.constant("OM", mapping);
+        W(`let ${cnt} = typeof ${cv} === "string" ? ${m}[${cv}] : undefined;`);
+      } else W(`let ${cnt} = ${cv};`);
+      const counterNode = occ.dependingOn;
+      const cpos = `(base + ${counterNode.offset})`;
+      const why = `"OCCURS DEPENDING ON " + ${q(counterNode.name)} + " = " + ${cv} + " is outside ${occ.min} TO ${occ.max}"`;
+      if (o.strict || sizeOnly) {
+        W(
+          `if (typeof ${cnt} !== "number" || !(${cnt} >= ${occ.min} && ${cnt} <= ${occ.max}) || ${cnt} % 1 !== 0) throw MKERR(${errFn(n)}, b, ${cpos}, base, ${counterNode.size}, ${why});`,
+        );
+      } else {
+        W(
+          `if (typeof ${cnt} !== "number" || !(${cnt} >= ${occ.min} && ${cnt} <= ${occ.max}) || ${cnt} % 1 !== 0) { CORRUPT(ctx, ${errFn(n)}, b, ${cpos}, base, ${counterNode.size}, ${why}); ${cnt} = typeof ${cnt} === "number" && ${cnt} > ${occ.max} ? ${occ.max} : ${occ.min}; }`,
+        );
+      }
+      count = cnt;
+    } else count = String(occ.max);
+    const elemVariable =
+      shift && (n.children.some((c) => c.variable) || (n.kind === "group" && hasVariableDesc(n)));
+    const arr = key && target ? `a${id}` : null;
+    const visitElems = mustVisit(n) && (arr !== null || elemVariable || hasDependencyInside(n));
+    if (visitElems) {
+      if (arr) W(`const ${arr} = new Array(${count});`);
+      const iv = `i${id}`;
+      const ev = `q${id}`;
+      if (elemVariable) W(`let ${ev} = ${start};`);
+      W(`for (let ${iv} = 0; ${iv} < ${count}; ${iv}++) {`);
+      if (!elemVariable) W(`const ${ev} = ${start} + ${iv} * ${n.size};`);
+      const epos: Pos = { v: ev, anchor: n.offset };
+      if (n.kind === "field") {
+        const v = `v${id}`;
+        if (arr || dependency.has(n)) {
+          W(`let ${v};`);
+          genField(n, v, ev);
+          if (arr) W(`${arr}[${iv}] = ${v};`);
+        }
+      } else {
+        const ov = arr ? `o${id}` : null;
+        if (ov) W(`const ${ov} = {};`);
+        const end = genChildren(n, epos, ov);
+        if (ov) W(`${arr}[${iv}] = ${ov};`);
+        if (elemVariable) W(`${ev} = ${posExpr(end, n.offset + n.size)};`);
+      }
+      W(`}`);
+      if (arr && target) W(`${target}[${key}] = ${arr};`);
+      if (elemVariable) {
+        return { v: ev, anchor: endOf(n) };
+      }
+    }
+    if (shift && occ.dependingOn && !elemVariable) {
+      const nv = `e${id}`;
+      W(`const ${nv} = ${start} + ${count} * ${n.size};`);
+      return { v: nv, anchor: endOf(n) };
+    }
+    if (elemVariable) {
+      // Not visited but variable: walk sizes only.
+      throw new RecordDecodeError(n.path, n.offset, "", "internal: variable table without a walk");
+    }
+    return pos;
+  };
+  const hasVariableDesc = (n: LayoutNode): boolean => n.children.some((c) => c.variable);
+  const hasDependencyInside = (n: LayoutNode): boolean => {
+    for (const d of dependency) for (let p = d.parent; p; p = p.parent) if (p === n) return true;
+    return false;
+  };
+
+  // Body
+  const rootTarget = "r";
+  W(`const r = {};`);
+  let endPos: Pos;
+  if (root.kind === "field") {
+    const v = fieldVar(root);
+    W(`let ${v}; { const p = base;`);
+    genField(root, v, "p");
+    W(`}`);
+    const nm = o.outName(root);
+    if (nm !== null && !sizeOnly) W(`r[${q(nm)}] = ${v};`);
+    endPos = { v: "base", anchor: 0 };
+  } else {
+    // The root group is collapsed into `r` by default; the caller wraps it when asked to keep it.
+    endPos = genChildren(root, { v: "base", anchor: root.offset }, sizeOnly ? null : rootTarget);
+  }
+  const endExpr = posExpr(endPos, rootEnd);
+  const body = e.lines.join("\n");
+  if (sizeOnly) {
+    return e.build<SizeFn>("b, base, end", `const ctx = null;\n${body}\nreturn ${endExpr} - base;`);
+  }
+  const staticSize = layout.size;
+  const variable = shift && root.variable;
+  let pre = "";
+  if (!variable) {
+    pre = `if (end - base < ${emitSet ? neededStaticEnd(layout, containsEmitted, dependency) : staticSize}) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, the layout needs ${emitSet ? "at least " : ""}" + ${emitSet ? neededStaticEnd(layout, containsEmitted, dependency) : staticSize});`;
+    if (o.trailing === "error" && !emitSet) {
+      pre += `\nif (end - base > ${staticSize}) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, longer than the layout (${staticSize})");`;
+    }
+    pre += `\nctx.size = ${staticSize};`;
+  } else {
+    e.env.SIZEOF = generateDecoder(layout, o, true) as SizeFn;
+    pre = `const size = SIZEOF(b, base, end);\nif (end - base < size) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, its tables need " + size);`;
+    if (o.trailing === "error" && !emitSet) {
+      pre += `\nif (end - base > size) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, longer than its layout (" + size + " with its OCCURS DEPENDING ON counts)");`;
+    }
+    pre += `\nctx.size = size;`;
+  }
+  return e.build<DecodeFn>("b, base, end, ctx", `${pre}\n${body}\nreturn r;`);
+}
+
+function neededStaticEnd(layout: RecordLayout, contains: Set<LayoutNode>, deps: Set<LayoutNode>): number {
+  let max = 0;
+  for (const n of layout.nodes) {
+    if (n.kind !== "field") continue;
+    if (contains.has(n) || deps.has(n)) max = Math.max(max, endOf(n));
+  }
+  return max;
+}
+
+// ==================================================================== encoder
+
+export interface EncodeGenOptions extends GenOptions {
+  /** Missing fields: "error" (default) or "default" (leave the template bytes). */
+  missing: "error" | "default";
+}
+
+/** Builds the byte template (default value of every field) of the max-size layout. */
+export function buildTemplate(layout: RecordLayout, o: GenOptions): Uint8Array {
+  const t = new Uint8Array(Math.max(layout.size, 1));
+  const fill = (n: LayoutNode, at: number): void => {
+    const reps = n.occurs ? n.occurs.max : 1;
+    for (let r = 0; r < reps; r++) {
+      const a = at + r * n.size;
+      if (n.kind === "field") fillField(n, t, a, o);
+      else for (const c of n.children) if (!c.redefines && c.level !== 66) fill(c, a + (c.offset - n.offset));
+    }
+  };
+  fill(layout.root, layout.root.offset);
+  return t;
+}
+
+function fillField(n: LayoutNode, t: Uint8Array, at: number, o: GenOptions): void {
+  const ty = n.type!;
+  const page = o.pageFor(n);
+  const sp = page.spaceByte >= 0 ? page.spaceByte : 0x20;
+  switch (ty.kind) {
+    case "text":
+    case "edited":
+      t.fill(sp, at, at + n.size);
+      break;
+    case "zoned": {
+      const spec = zspec(ty, page, o);
+      encodeZoned(t, at, spec, false, "0".repeat(ty.digits));
+      break;
+    }
+    case "packed":
+      t.fill(0, at, at + n.size);
+      if (!ty.noSign) t[at + n.size - 1] = ty.signed ? 0x0c : 0x0f;
+      break;
+    default:
+      t.fill(0, at, at + n.size);
+  }
+}
+
+function zspec(t: Extract<FieldType, { kind: "zoned" }>, page: CodePage, o: GenOptions): ZonedSpec {
+  return {
+    digits: t.digits,
+    scale: t.scale,
+    signed: t.signed,
+    signPosition: t.signPosition,
+    separate: t.separate,
+    pointAt: t.pointAt,
+    ebcdic: page.ebcdic,
+    relaxedSign: o.relaxedSign,
+    spaces: o.displaySpaces,
+  };
+}
+
+function encodeText(
+  page: CodePage,
+  b: Uint8Array,
+  p: number,
+  len: number,
+  s: unknown,
+  justified: boolean,
+): string | null {
+  if (typeof s !== "string") return `expected a string, got ${s === null ? "null" : typeof s}`;
+  if (s.length > len)
+    return `'${s.length > 40 ? `${s.slice(0, 40)}...` : s}' is ${s.length} characters, the field holds ${len}`;
+  const enc = page.encodeTable();
+  const sp = page.spaceByte >= 0 ? page.spaceByte : 0x20;
+  const pad = len - s.length;
+  let i = p;
+  if (justified) for (let k = 0; k < pad; k++) b[i++] = sp;
+  for (let k = 0; k < s.length; k++) {
+    const x = enc[s.charCodeAt(k)]!;
+    if (x === 0)
+      return `character '${s[k]}' (U+${s.charCodeAt(k).toString(16).toUpperCase().padStart(4, "0")}) is not in code page ${page.name}`;
+    b[i++] = x - 1;
+  }
+  if (!justified) for (let k = 0; k < pad; k++) b[i++] = sp;
+  return null;
+}
+
+function encodeNational(b: Uint8Array, p: number, len: number, s: unknown): string | null {
+  if (typeof s !== "string") return `expected a string, got ${typeof s}`;
+  if (s.length * 2 > len) return `'${s}' does not fit ${len / 2} national characters`;
+  let i = p;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    b[i++] = c >> 8;
+    b[i++] = c & 0xff;
+  }
+  while (i < p + len) {
+    b[i++] = 0;
+    b[i++] = 0x20;
+  }
+  return null;
+}
+
+function encodeHex(b: Uint8Array, p: number, len: number, s: unknown): string | null {
+  if (typeof s !== "string" || !/^([0-9A-Fa-f]{2})*$/.test(s) || s.length !== len * 2)
+    return `expected ${len * 2} hex digits`;
+  for (let i = 0; i < len; i++) b[p + i] = Number.parseInt(s.slice(i * 2, i * 2 + 2), 16);
+  return null;
+}
+
+function encodeNumeric(n: LayoutNode, b: Uint8Array, p: number, v: unknown, o: GenOptions): string | null {
+  const t = n.type!;
+  const page = o.pageFor(n);
+  switch (t.kind) {
+    case "zoned": {
+      const d = valueToDigits(v, t.digits, t.scale);
+      if (typeof d === "string") return d;
+      if (d.neg && !t.signed) return `${String(v)} is negative, the field is unsigned`;
+      encodeZoned(b, p, zspec(t, page, o), d.neg, d.digits);
+      return null;
+    }
+    case "packed": {
+      const digits = t.noSign ? n.size * 2 : n.size * 2 - 1;
+      const d = valueToDigits(v, t.noSign ? digits : t.digits, t.scale);
+      if (typeof d === "string") return d;
+      if (d.neg && !t.signed) return `${String(v)} is negative, the field is unsigned`;
+      const all = d.digits.padStart(digits, "0");
+      let k = 0;
+      for (let i = 0; i < n.size; i++) {
+        const hi = all.charCodeAt(k++) - 48;
+        let lo: number;
+        if (!t.noSign && i === n.size - 1) lo = t.signed ? (d.neg ? 0xd : 0xc) : 0xf;
+        else lo = all.charCodeAt(k++) - 48;
+        b[p + i] = (hi << 4) | lo;
+      }
+      return null;
+    }
+    case "binary": {
+      const maxDigits = t.native ? 40 : o.binaryRange === "pic" ? t.digits : 40;
+      const d = valueToDigits(v, maxDigits, t.scale);
+      if (typeof d === "string") return d;
+      if (d.neg && !t.signed) return `${String(v)} is negative, the field is unsigned`;
+      let x = BigInt(d.digits);
+      if (d.neg) x = -x;
+      const bits = BigInt(8 * n.size);
+      const lo = t.signed ? -(1n << (bits - 1n)) : 0n;
+      const hi = t.signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
+      if (x < lo || x > hi) return `${String(v)} does not fit ${n.size} bytes`;
+      writeBigInt(b, p, n.size, x, t.littleEndian);
+      return null;
+    }
+    case "float": {
+      if (typeof v !== "number") return `expected a number, got ${v === null ? "null" : typeof v}`;
+      const le = o.floatFormat.endsWith("-le");
+      if (o.floatFormat.startsWith("ibm")) return writeIbmFloat(b, p, t.bytes, v, le);
+      writeIeee(b, p, t.bytes, v, le);
+      return null;
+    }
+    case "edited": {
+      let text: string;
+      try {
+        text = formatEdited(v, t.picture);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return encodeText(page, b, p, n.size, text, false);
+    }
+    default:
+      return "unsupported type";
+  }
+}
+
+/** Generates the encoder of a layout: writes fields from an object into bytes; returns the record size. */
+export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): EncodeFn {
+  const e = new Emitter();
+  const shift = o.variableOccurs === "shift";
+  e.env.ERR = (n: LayoutNode, p: number, base: number, why: string) =>
+    new RecordEncodeError(n.path, p - base, why);
+  e.env.ENC_NUM = encodeNumeric;
+  e.env.ENC_TEXT = encodeText;
+  e.env.ENC_NAT = encodeNational;
+  e.env.ENC_HEX = encodeHex;
+  e.env.POW10 = POW10;
+  e.env.OPTS = o;
+  const W = (s: string): void => e.line(s);
+  const posExpr = (pos: Pos, off: number): string => {
+    const k = off - pos.anchor;
+    return k === 0 ? pos.v : `${pos.v} + ${k}`;
+  };
+  const values = new Map<LayoutNode, string>();
+
+  const encField = (n: LayoutNode, src: string, p: string): void => {
+    const t = n.type!;
+    const F = e.constant("F", n);
+    const fail = (why: string): string => `throw ERR(${F}, ${p}, base, ${why});`;
+    const hook = o.hookFor(n);
+    if (hook) {
+      const h = e.constant("H", hook);
+      const fi = e.constant("FI", fieldInfo(n));
+      W(
+        `try { ${h}.encode(${src}, b, ${p}, ${n.size}, ${fi}); } catch (err) { ${fail("(err && err.message) || String(err)")} }`,
+      );
+      return;
+    }
+    const page = e.constant("PG", o.pageFor(n));
+    switch (t.kind) {
+      case "text":
+        W(
+          `{ const why = ENC_TEXT(${page}, b, ${p}, ${n.size}, ${src}, ${t.justified}); if (why !== null) ${fail("why")} }`,
+        );
+        return;
+      case "national":
+        W(`{ const why = ENC_NAT(b, ${p}, ${n.size}, ${src}); if (why !== null) ${fail("why")} }`);
+        return;
+      case "raw":
+        W(`{ const why = ENC_HEX(b, ${p}, ${n.size}, ${src}); if (why !== null) ${fail("why")} }`);
+        return;
+    }
+    const asNumber = isNumberTyped(t, n.size);
+    // Fast paths: packed / binary with number values.
+    if (t.kind === "packed" && !t.noSign && asNumber && t.scale >= 0) {
+      const sc = 10 ** t.scale;
+      const lim = 10 ** t.digits;
+      W(`{ const x = ${src};`);
+      W(`let n = typeof x === "number" ? Math.round(Math.abs(x) * ${sc}) : -1;`);
+      W(
+        `if (n < 0 || n >= ${lim} || (x < 0 ? -n : n) / ${sc} !== x${t.signed ? "" : " || x < 0"}) { const why = ENC_NUM(${F}, b, ${p}, x, OPTS); if (why !== null) ${fail("why")} }`,
+      );
+      W(`else {`);
+      W(
+        `b[${p} + ${n.size - 1}] = ((n % 10) << 4) | ${t.signed ? "(x < 0 ? 13 : 12)" : "15"}; n = Math.floor(n / 10);`,
+      );
+      for (let i = n.size - 2; i >= 0; i--) {
+        W(`{ const r = n % 100; n = (n - r) / 100; b[${p} + ${i}] = ((r / 10 | 0) << 4) | (r % 10); }`);
+      }
+      W(`} }`);
+      return;
+    }
+    if (
+      t.kind === "binary" &&
+      asNumber &&
+      !t.littleEndian &&
+      (n.size === 2 || n.size === 4) &&
+      t.scale >= 0
+    ) {
+      const sc = 10 ** t.scale;
+      const lo = t.signed ? -(2 ** (8 * n.size - 1)) : 0;
+      const hi = t.signed ? 2 ** (8 * n.size - 1) - 1 : 2 ** (8 * n.size) - 1;
+      W(`{ const x = ${src}; const n = typeof x === "number" ? Math.round(x * ${sc}) : NaN;`);
+      W(
+        `if (!(n >= ${lo} && n <= ${hi}) || n / ${sc} !== x) { const why = ENC_NUM(${F}, b, ${p}, x, OPTS); if (why !== null) ${fail("why")} }`,
+      );
+      if (n.size === 2) W(`else { b[${p}] = (n >> 8) & 255; b[${p} + 1] = n & 255; } }`);
+      else
+        W(
+          `else { b[${p}] = (n >>> 24) & 255; b[${p} + 1] = (n >>> 16) & 255; b[${p} + 2] = (n >>> 8) & 255; b[${p} + 3] = n & 255; } }`,
+        );
+      return;
+    }
+    if (
+      t.kind === "zoned" &&
+      asNumber &&
+      t.scale >= 0 &&
+      !t.separate &&
+      t.pointAt < 0 &&
+      o.pageFor(n).ebcdic
+    ) {
+      const sc = 10 ** t.scale;
+      const lim = 10 ** t.digits;
+      const len = n.size;
+      const signAt = t.signPosition === "leading" ? 0 : len - 1;
+      W(`{ const x = ${src};`);
+      W(`let n = typeof x === "number" ? Math.round(Math.abs(x) * ${sc}) : -1;`);
+      W(
+        `if (n < 0 || n >= ${lim} || (x < 0 ? -n : n) / ${sc} !== x${t.signed ? "" : " || x < 0"}) { const why = ENC_NUM(${F}, b, ${p}, x, OPTS); if (why !== null) ${fail("why")} }`,
+      );
+      W(`else {`);
+      for (let i = len - 1; i >= 0; i--) {
+        const zone = t.signed && i === signAt ? "(x < 0 ? 0xd0 : 0xc0)" : "0xf0";
+        W(`{ const r = n % 10; n = (n - r) / 10; b[${p} + ${i}] = ${zone} | r; }`);
+      }
+      W(`} }`);
+      return;
+    }
+    W(`{ const why = ENC_NUM(${F}, b, ${p}, ${src}, OPTS); if (why !== null) ${fail("why")} }`);
+  };
+
+  const fieldValueExpr = (n: LayoutNode, obj: string): string => {
+    const nm = o.outName(n);
+    return nm === null ? "undefined" : `${obj}[${q(nm)}]`;
+  };
+
+  const genNode = (n: LayoutNode, pos: Pos, obj: string): Pos => {
+    const nm = o.outName(n);
+    if (n.occurs) return genTable(n, pos, obj);
+    if (n.kind === "field") {
+      const p = `p${n.id}`;
+      if (nm === null) return pos; // dropped field (FILLER): template bytes stay
+      const v = `v${n.id}`;
+      W(`const ${v} = ${fieldValueExpr(n, obj)};`);
+      values.set(n, v);
+      W(`{ const ${p} = ${posExpr(pos, n.offset)};`);
+      W(
+        `if (${v} === undefined || ${v} === null) { ${o.missing === "error" ? `throw ERR(${e.constant("F", n)}, ${p}, base, "missing value");` : ""} } else {`,
+      );
+      encField(n, v, p);
+      W(`} }`);
+      return pos;
+    }
+    const g = `g${n.id}`;
+    if (nm === null) {
+      // Group not present in objects (dropped FILLER group): write nothing of it.
+      if (shift && n.variable)
+        throw new RecordEncodeError(n.path, n.offset, "a dropped group cannot contain OCCURS DEPENDING ON");
+      return pos;
+    }
+    W(`const ${g} = ${obj}[${q(nm)}];`);
+    W(
+      `if (${g} === null || typeof ${g} !== "object") { ${o.missing === "error" ? `throw ERR(${e.constant("F", n)}, ${posExpr(pos, n.offset)}, base, "missing group (expected an object)");` : ""} } else {`,
+    );
+    const end = genChildren(n, pos, g);
+    W(`}`);
+    if (shift && n.variable) return end;
+    return pos;
+  };
+
+  const genChildren = (n: LayoutNode, pos: Pos, obj: string): Pos => {
+    let cur = pos;
+    const kids = n.children.filter((c) => c.level !== 66);
+    for (const c of kids) {
+      if (c.redefines) continue;
+      if (c.redefinedBy.length === 0) {
+        if (shift && c.variable && c.kind === "group" && !c.occurs) {
+          // variable group: its end position comes from its own children
+          const g = `g${c.id}`;
+          const nm = o.outName(c);
+          W(`const ${g} = ${obj}[${q(nm ?? c.name)}];`);
+          W(
+            `if (${g} === null || typeof ${g} !== "object") throw ERR(${e.constant("F", c)}, ${posExpr(cur, c.offset)}, base, "missing group (expected an object)");`,
+          );
+          cur = genChildren(c, cur, g);
+          continue;
+        }
+        cur = genNode(c, cur, obj);
+        continue;
+      }
+      const set = [c, ...c.redefinedBy];
+      // Write the first branch present in the object (the selected one when decoding chose one).
+      const names = set.map((x) => o.outName(x));
+      W(`{ let done = false;`);
+      for (let i = 0; i < set.length; i++) {
+        const x = set[i]!;
+        const nm = names[i];
+        if (nm === null) continue;
+        W(`if (!done && ${obj}[${q(nm!)}] !== undefined && ${obj}[${q(nm!)}] !== null) { done = true;`);
+        genNode(x, cur, obj);
+        W(`}`);
+      }
+      if (o.missing === "error") {
+        W(
+          `if (!done && ${names.some((x) => x !== null)}) throw ERR(${e.constant("F", c)}, ${posExpr(cur, c.offset)}, base, "missing value for every branch of the REDEFINES set (${set.map((x) => x.name).join(", ")})");`,
+        );
+      }
+      W(`}`);
+    }
+    return cur;
+  };
+
+  const genTable = (n: LayoutNode, pos: Pos, obj: string): Pos => {
+    const occ = n.occurs!;
+    const id = n.id;
+    const nm = o.outName(n);
+    const start = `t${id}`;
+    W(`const ${start} = ${posExpr(pos, n.offset)};`);
+    const arr = `a${id}`;
+    W(`const ${arr} = ${nm === null ? "undefined" : `${obj}[${q(nm)}]`};`);
+    let count: string;
+    const cnt = `c${id}`;
+    if (occ.dependingOn) {
+      const cv = values.get(occ.dependingOn);
+      const mapping = o.occursMapping(occ.dependingOn);
+      if (!cv)
+        throw new RecordEncodeError(
+          n.path,
+          n.offset,
+          `DEPENDING ON ${occ.dependingOn.name} is not written before the table`,
+        );
+      if (mapping) {
+        const m = e.constant("OM", mapping);
+        W(`const ${cnt} = ${m}[${cv}];`);
+      } else W(`const ${cnt} = typeof ${cv} === "string" ? Number(${cv}) : ${cv};`);
+      W(
+        `if (typeof ${cnt} !== "number" || !(${cnt} >= ${occ.min} && ${cnt} <= ${occ.max}) || ${cnt} % 1 !== 0) throw ERR(${e.constant("F", n)}, ${start}, base, "OCCURS DEPENDING ON ${occ.dependingOn.name} = " + ${cv} + " is outside ${occ.min} TO ${occ.max}");`,
+      );
+      count = cnt;
+    } else {
+      W(`const ${cnt} = ${occ.max};`);
+      count = cnt;
+    }
+    if (nm === null) {
+      if (shift && occ.dependingOn) {
+        W(`const e${id} = ${start} + ${count} * ${n.size};`);
+        return { v: `e${id}`, anchor: endOf(n) };
+      }
+      return pos;
+    }
+    W(
+      `if (!Array.isArray(${arr}) || ${arr}.length !== ${count}) { ${o.missing === "error" || occ.dependingOn ? `throw ERR(${e.constant("F", n)}, ${start}, base, "expected an array of " + ${count} + " element(s), got " + (Array.isArray(${arr}) ? ${arr}.length : typeof ${arr}));` : ""} } else {`,
+    );
+    const elemVariable = shift && n.kind === "group" && n.children.some((c) => c.variable);
+    const iv = `i${id}`;
+    const ev = `q${id}`;
+    if (elemVariable) W(`let ${ev} = ${start};`);
+    W(`for (let ${iv} = 0; ${iv} < ${count}; ${iv}++) {`);
+    if (!elemVariable) W(`const ${ev} = ${start} + ${iv} * ${n.size};`);
+    if (n.kind === "field") {
+      W(`const x${id} = ${arr}[${iv}];`);
+      W(
+        `if (x${id} === undefined || x${id} === null) throw ERR(${e.constant("F", n)}, ${ev}, base, "missing value at index " + ${iv});`,
+      );
+      encField(n, `x${id}`, ev);
+    } else {
+      W(`const x${id} = ${arr}[${iv}];`);
+      W(
+        `if (x${id} === null || typeof x${id} !== "object") throw ERR(${e.constant("F", n)}, ${ev}, base, "expected an object at index " + ${iv});`,
+      );
+      const end = genChildren(n, { v: ev, anchor: n.offset }, `x${id}`);
+      if (elemVariable) W(`${ev} = ${posExpr(end, n.offset + n.size)};`);
+    }
+    W(`}`);
+    W(`}`);
+    if (elemVariable) {
+      W(`const e${id} = ${ev};`);
+      return { v: `e${id}`, anchor: endOf(n) };
+    }
+    if (shift && occ.dependingOn) {
+      W(`const e${id} = ${start} + ${count} * ${n.size};`);
+      return { v: `e${id}`, anchor: endOf(n) };
+    }
+    return pos;
+  };
+
+  const root = layout.root;
+  let end: Pos;
+  if (root.kind === "field") {
+    W(`const v${root.id} = o[${q(o.outName(root) ?? root.name)}];`);
+    encField(root, `v${root.id}`, "base");
+    end = { v: "base", anchor: 0 };
+  } else end = genChildren(root, { v: "base", anchor: root.offset }, "o");
+  W(`return ${posExpr(end, endOf(root))} - base;`);
+  return e.build<EncodeFn>("o, b, base", e.lines.join("\n"));
+}
+
+export { BAD };

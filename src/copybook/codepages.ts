@@ -1,0 +1,160 @@
+// Code pages: EBCDIC tables generated from glibc iconv (generated/codepage-tables.ts), plus ASCII and Latin-1.
+import { CODE_PAGE_TABLES } from "./generated/codepage-tables.ts";
+
+export interface CodePage {
+  readonly name: string;
+  /** true for EBCDIC pages (zoned digits 0xF0-0xF9, space 0x40). */
+  readonly ebcdic: boolean;
+  /** Byte -> UTF-16 code unit (0xFFFD when undefined). */
+  readonly decodeTable: Uint16Array;
+  /** Byte -> Latin-1 code (0..255) or 0xFFFF when the character is outside Latin-1 (e.g. the euro sign). */
+  readonly latin1Table: Uint16Array;
+  /** true when every byte maps into Latin-1 (fast Buffer 'latin1' decoding). */
+  readonly allLatin1: boolean;
+  /** Byte -> 1 when its character is trimmed (U+0000..U+0020, like Java's String.trim). */
+  readonly trimmable: Uint8Array;
+  /** The byte of U+0020. */
+  readonly spaceByte: number;
+  /** UTF-16 code unit -> byte + 1 (0 = not encodable). Built on first use. */
+  encodeTable(): Uint16Array;
+}
+
+const ALIASES: Record<string, string> = {
+  ibm037: "cp037",
+  cp37: "cp037",
+  "ibm-037": "cp037",
+  ibm1047: "cp1047",
+  latin1: "latin1",
+  "iso-8859-1": "latin1",
+  "us-ascii": "ascii",
+};
+
+const cache = new Map<string, CodePage>();
+
+function makePage(name: string, ebcdic: boolean, table: ArrayLike<number>): CodePage {
+  const decodeTable = Uint16Array.from(table as ArrayLike<number>);
+  const latin1Table = new Uint16Array(256);
+  const trimmable = new Uint8Array(256);
+  let allLatin1 = true;
+  let spaceByte = -1;
+  for (let b = 0; b < 256; b++) {
+    const c = decodeTable[b]!;
+    latin1Table[b] = c <= 0xff ? c : 0xffff;
+    if (c > 0xff) allLatin1 = false;
+    if (c <= 0x20) trimmable[b] = 1;
+    if (c === 0x20 && spaceByte < 0) spaceByte = b;
+  }
+  let enc: Uint16Array | null = null;
+  return {
+    name,
+    ebcdic,
+    decodeTable,
+    latin1Table,
+    allLatin1,
+    trimmable,
+    spaceByte,
+    encodeTable(): Uint16Array {
+      if (!enc) {
+        enc = new Uint16Array(65536);
+        // Lower bytes win when two bytes decode to the same character.
+        for (let b = 255; b >= 0; b--) {
+          const c = decodeTable[b]!;
+          if (c !== 0xfffd) enc[c] = b + 1;
+        }
+      }
+      return enc;
+    },
+  };
+}
+
+/** Names of all supported code pages. */
+export function codePageNames(): string[] {
+  return [...Object.keys(CODE_PAGE_TABLES), "ascii", "latin1"];
+}
+
+/** Returns a code page by name (cp037, cp1147, IBM-1147, 1147, ascii, latin1...). Throws on unknown names. */
+export function getCodePage(name: string): CodePage {
+  const key0 = name.toLowerCase().replace(/_/g, "-");
+  let key = ALIASES[key0] ?? key0;
+  const m = /^(?:cp|ibm-?|ibm0?|ccsid-?)?0*(\d+)$/.exec(key);
+  if (m) key = `cp${m[1]!.padStart(3, "0")}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let page: CodePage;
+  if (key === "ascii") {
+    const t: number[] = [];
+    for (let b = 0; b < 256; b++) t.push(b < 128 ? b : 0xfffd);
+    page = makePage("ascii", false, t);
+  } else if (key === "latin1") {
+    const t: number[] = [];
+    for (let b = 0; b < 256; b++) t.push(b);
+    page = makePage("latin1", false, t);
+  } else {
+    const t = CODE_PAGE_TABLES[key];
+    if (!t) throw new RangeError(`unknown code page ${name} (known: ${codePageNames().join(", ")})`);
+    page = makePage(key, true, t);
+  }
+  cache.set(key, page);
+  return page;
+}
+
+/** Defines (or replaces) a custom single-byte code page from 256 UTF-16 code units. */
+export function registerCodePage(name: string, table: ArrayLike<number>, ebcdic = true): CodePage {
+  if (table.length !== 256)
+    throw new RangeError(`code page ${name}: expected 256 entries, got ${table.length}`);
+  const page = makePage(name.toLowerCase(), ebcdic, table);
+  cache.set(name.toLowerCase(), page);
+  return page;
+}
+
+const scratch = Buffer.allocUnsafe(65536);
+
+/** Decodes bytes [start, end) through a code page; `trim`: 0 none, 1 left, 2 right, 3 both. */
+export function decodeText(
+  page: CodePage,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  trim: number,
+): string {
+  const tr = page.trimmable;
+  if (trim & 2) while (end > start && tr[buf[end - 1]!] === 1) end--;
+  if (trim & 1) while (start < end && tr[buf[start]!] === 1) start++;
+  const n = end - start;
+  if (n === 0) return "";
+  const lt = page.latin1Table;
+  if (n <= 16) {
+    // Short strings: fromCharCode beats a Buffer round trip.
+    const t = page.decodeTable;
+    let s = "";
+    for (let i = start; i < end; i++) s += String.fromCharCode(t[buf[i]!]!);
+    return s;
+  }
+  if (n <= scratch.length) {
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      const c = lt[buf[start + i]!]!;
+      if (c === 0xffff) {
+        ok = false;
+        break;
+      }
+      scratch[i] = c;
+    }
+    if (ok) return scratch.latin1Slice(0, n);
+  }
+  const t = page.decodeTable;
+  const parts: string[] = [];
+  for (let i = start; i < end; i += 4096) {
+    const stop = Math.min(end, i + 4096);
+    const codes = new Array<number>(stop - i);
+    for (let k = i; k < stop; k++) codes[k - i] = t[buf[k]!]!;
+    parts.push(String.fromCharCode(...codes));
+  }
+  return parts.join("");
+}
+
+declare global {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+  }
+}
