@@ -16,3 +16,11 @@ export {
   WireServer,
   type WireServerOptions,
 } from "./server.ts";
+export { brokerHandlers, errorCode, SUPPORTED, type WireAddress } from "./handlers.ts";
+export {
+  isLoopback,
+  type KafkaServer,
+  KafkaServerError,
+  type KafkaServerOptions,
+  serveBroker,
+} from "./kafka-server.ts";

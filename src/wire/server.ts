@@ -37,6 +37,9 @@ export interface RequestContext {
   readonly signal: AbortSignal;
 }
 
+/** Returned by a handler when Kafka sends no response (Produce with acks=0). */
+export const NO_RESPONSE: object = Object.freeze({ noResponse: true });
+
 export type ApiHandler = (request: never, ctx: RequestContext) => Promise<object> | object;
 
 /** Advertised version range and the lowest version actually served (lower ones are advertised only, see docs/wire.md). */
@@ -394,7 +397,7 @@ class Connection {
         };
         body = await entry.handle(request as never, ctx);
       }
-      if (this.dead) return;
+      if (this.dead || body === NO_RESPONSE) return;
       // ApiVersions responses always use header v0 (clients parse them before knowing versions).
       const headerFlexible = flexible && apiKey !== API_VERSIONS_KEY;
       this.send(correlationId, headerFlexible, (w) => def.writeResponse(w, apiVersion, body as never));
