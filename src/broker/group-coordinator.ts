@@ -426,10 +426,10 @@ export class GroupCoordinator {
   syncGroup(req: SyncGroupRequest): Promise<SyncGroupResponse> {
     const g = this.groups.get(req.groupId);
     if (!g || g.state === "Dead") return Promise.resolve(syncError("UNKNOWN_MEMBER_ID"));
-    const m = g.members.get(req.memberId);
-    if (!m) return Promise.resolve(syncError("UNKNOWN_MEMBER_ID"));
     const fenced = this.checkInstance(g, req.memberId, req.groupInstanceId);
     if (fenced) return Promise.resolve(syncError(fenced));
+    const m = g.members.get(req.memberId);
+    if (!m) return Promise.resolve(syncError("UNKNOWN_MEMBER_ID"));
     if (req.generationId !== g.generationId) return Promise.resolve(syncError("ILLEGAL_GENERATION"));
     if (
       (req.protocolType && req.protocolType !== g.protocolType) ||
@@ -479,10 +479,10 @@ export class GroupCoordinator {
   heartbeat(req: HeartbeatRequest): { errorCode: string } {
     const g = this.groups.get(req.groupId);
     if (!g || g.state === "Dead" || g.state === "Empty") return { errorCode: "UNKNOWN_MEMBER_ID" };
-    const m = g.members.get(req.memberId);
-    if (!m) return { errorCode: "UNKNOWN_MEMBER_ID" };
     const fenced = this.checkInstance(g, req.memberId, req.groupInstanceId);
     if (fenced) return { errorCode: fenced };
+    const m = g.members.get(req.memberId);
+    if (!m) return { errorCode: "UNKNOWN_MEMBER_ID" };
     m.lastHeartbeat = this.clock.now();
     if (req.generationId !== g.generationId) return { errorCode: "ILLEGAL_GENERATION" };
     if (g.state === "PreparingRebalance") return { errorCode: "REBALANCE_IN_PROGRESS" };
