@@ -3,6 +3,7 @@
 // never a torn one. Like Kafka Streams' `.checkpoint`, it lets a restart restore only the
 // changelog tail.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { threadId } from "node:worker_threads";
 import { StateStoreError } from "./errors.ts";
 
 export const CHECKPOINT_FILE_NAME = ".checkpoint";
@@ -14,7 +15,7 @@ interface CheckpointJson {
 
 export function writeCheckpointFile(path: string, offsets: ReadonlyMap<string, number>): void {
   const body: CheckpointJson = { version: 1, offsets: Object.fromEntries([...offsets].sort()) };
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}-${threadId}.tmp`; // stream threads may write concurrently
   const fd = openSync(tmp, "w");
   try {
     writeSync(fd, `${JSON.stringify(body)}\n`);

@@ -44,3 +44,4 @@ export {
   type ChangeLogger,
   changelogTopicName,
 } from "./changelog.ts";
+export { StateDirectory, TaskState } from "./state-directory.ts";

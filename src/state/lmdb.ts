@@ -242,7 +242,7 @@ export class LmdbEnvironment {
     this.checkOpen();
     const names = new Set<string>();
     for (const k of this.root.getKeys({})) {
-      if (typeof k === "string" && k.startsWith(prefix)) names.add(k);
+      if (typeof k === "string" && k.startsWith(prefix) && k !== META_DB) names.add(k);
     }
     for (const k of this.databases.keys()) if (k.startsWith(prefix)) names.add(k);
     return [...names];
@@ -255,6 +255,21 @@ export class LmdbEnvironment {
     d.pending.clear();
     d.db.dropSync();
     this.databases.delete(name);
+  }
+
+  /** Drops every database whose name starts with `prefix`, and their checkpoints and stream times. */
+  dropDatabases(prefix: string): void {
+    for (const n of this.databaseNames(prefix)) this.dropDatabase(n);
+    const metaKeys: string[] = [];
+    for (const k of this.meta.getKeys({})) {
+      if (typeof k !== "string") continue;
+      const colon = k.indexOf(":");
+      if (colon > 0 && k.slice(colon + 1).startsWith(prefix)) metaKeys.push(k);
+    }
+    for (const k of [...this.pendingMeta.keys()]) {
+      if (k.slice(k.indexOf(":") + 1).startsWith(prefix)) this.pendingMeta.delete(k);
+    }
+    if (metaKeys.length > 0) this.transact(() => metaKeys.forEach((k) => this.meta.removeSync(k)));
   }
 
   getMeta(key: string): number | undefined {

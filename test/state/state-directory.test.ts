@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { StateDirectory } from "../../src/state/index.ts";
+import { b, s } from "./store-contract.ts";
+
+const root = mkdtempSync(join(tmpdir(), "courant-statedir-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test("tasks share one instance environment; one flush commits all tasks with their checkpoints", async () => {
+  const dir = new StateDirectory(root, "app-1");
+  const t0 = dir.task("0_0");
+  const t1 = dir.task("0_1");
+  const a = t0.keyValueStore("counts");
+  const c = t1.keyValueStore("counts");
+  const w = t1.windowStore("win", { windowSizeMs: 10, retentionMs: 100_000 });
+  a.put(b("k"), b("task0"));
+  c.put(b("k"), b("task1"));
+  w.put(b("k"), b("w"), 5);
+  await dir.flush(
+    new Map([
+      [t0.storeName("counts"), 10],
+      [t1.storeName("counts"), 20],
+    ]),
+  );
+  assert.deepEqual(dir.taskIdsOnDisk(), ["0_0", "0_1"]);
+  await dir.close();
+
+  const again = new StateDirectory(root, "app-1");
+  assert.equal(s(again.task("0_1").keyValueStore("counts").get(b("k"))), "task1");
+  assert.equal(s(again.task("0_0").keyValueStore("counts").get(b("k"))), "task0");
+  assert.equal(again.task("0_1").checkpoint("counts"), 20);
+  again.deleteTask("0_1");
+  assert.deepEqual(again.taskIdsOnDisk(), ["0_0"]);
+  assert.equal(again.task("0_1").keyValueStore("counts").get(b("k")), undefined);
+  assert.equal(again.task("0_1").checkpoint("counts"), undefined);
+  assert.equal(again.task("0_0").checkpoint("counts"), 10);
+  await again.destroy();
+  assert.equal(existsSync(join(root, "app-1")), false);
+});
+
+test("unsafe application and task ids are refused", async () => {
+  assert.throws(
+    () => new StateDirectory(root, "../evil"),
+    (e: Error & { code?: string }) => e.code === "STORE_INVALID_ARGUMENT",
+  );
+  const dir = new StateDirectory(root, "ok");
+  assert.throws(() => dir.task("a/b"), /task id/);
+  await dir.close();
+});
