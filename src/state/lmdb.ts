@@ -269,7 +269,11 @@ export class LmdbEnvironment {
     for (const k of [...this.pendingMeta.keys()]) {
       if (k.slice(k.indexOf(":") + 1).startsWith(prefix)) this.pendingMeta.delete(k);
     }
-    if (metaKeys.length > 0) this.transact(() => metaKeys.forEach((k) => this.meta.removeSync(k)));
+    if (metaKeys.length > 0) {
+      this.transact(() => {
+        for (const k of metaKeys) this.meta.removeSync(k);
+      });
+    }
   }
 
   getMeta(key: string): number | undefined {
