@@ -464,6 +464,7 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
   const logAppend = (attributes & ATTR_TIMESTAMP_TYPE) !== 0;
   const timestampType: TimestampType = logAppend ? "LogAppendTime" : "CreateTime";
   const maxTimestamp = logAppend ? readInt64(buf, pos + OFF_MAX_TIMESTAMP) : 0;
+  if (count <= 0) return [];
   const body = batchRecordData(buf, pos);
   const end = body.length;
   const out: LogRecord[] = [];
