@@ -60,7 +60,7 @@ export async function loadCouponFile(
       const campaignId = (row.fields.campaign_id ?? row.fields.campaign ?? "").trim();
       const code = (row.fields.code ?? row.fields.coupon_code ?? "").trim();
       if (!campaignId) throw new RowRejected("campaign_id is empty or missing");
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(campaignId)) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,11}$/.test(campaignId)) {
         throw new RowRejected(`campaign_id "${campaignId}" is not a valid campaign id`);
       }
       if (!CODE.test(code)) {

@@ -20,6 +20,8 @@ export const TOPICS = {
   rewards: "rewards",
   rewardsCanceled: "rewards.canceled",
   push: "pdv.push",
+  /** The coupons app's repartition topic: (campaign, bet | cancellation), keyed by campaign id. */
+  byCampaign: "rewards-coupons-by-campaign-repartition",
 } as const;
 
 export const APP_IDS = {
@@ -45,6 +47,7 @@ export function rewardsTopics(partitions: number): NewTopic[] {
     TOPICS.rewards,
     TOPICS.rewardsCanceled,
     TOPICS.push,
+    TOPICS.byCampaign,
   ];
   return [
     ...keyed.map((name) => ({ name, partitions })),

@@ -1,0 +1,545 @@
+// App 2, "rewards-correlation": pairs each request with its response by (type, terminal,
+// sequence) within a window of event time, then fully decodes matched pairs only (the expensive
+// part) into bets, rejected bets, cancellations, payouts and decoded pairs for the data lake.
+// Keyed by terminal id throughout, so a terminal's T001 (its region) is always seen before its
+// bets, and its bets before their cancellations.
+import type { Counter } from "prom-client";
+import { decodeHeaderFields, PDV_CATALOG, PdvFrameCodec } from "../../src/pdv/index.ts";
+import { Serdes } from "../../src/serde/index.ts";
+import {
+  type KeyValueStore,
+  type Processor,
+  type ProcessorContext,
+  Record,
+  Stores,
+  Topology,
+} from "../../src/streams/index.ts";
+import type { AcceptedBet, BetCancellation, Payout, RejectedBet } from "./domain/index.ts";
+import type { RewardsMetrics } from "./metrics.ts";
+import {
+  type DeadLetter,
+  type DecodedPair,
+  json,
+  type PendingFrame,
+  pendingFrameSerde,
+  SOURCE_HEADER,
+  toBase64,
+  type UnmatchedFrame,
+} from "./records.ts";
+import { TOPICS } from "./topics.ts";
+
+export const CORRELATION_STORE = "correlation-pending";
+export const DEADLINE_STORE = "correlation-deadlines";
+export const TERMINAL_STORE = "terminals";
+
+const DECODER = "decode-pair";
+const SINKS = {
+  unmatched: "unmatched-sink",
+  decoded: "decoded-sink",
+  bets: "bets-sink",
+  rejected: "bets-rejected-sink",
+  canceled: "bets-canceled-sink",
+  payouts: "payouts-sink",
+  dlq: "dlq-sink",
+} as const;
+
+export interface CorrelationOptions {
+  /** Longest event-time distance between a request and its response (default 30 000 ms). */
+  readonly windowMs?: number;
+  /** How long past a deadline stream time must go before a frame is declared unmatched (default 2 000 ms). */
+  readonly graceMs?: number;
+  /** How often (event time) expired frames are swept (default 1 000 ms). */
+  readonly sweepIntervalMs?: number;
+}
+
+/** A frame as it travels from the correlator to the decoder. */
+interface FrameRef {
+  readonly bytes: Uint8Array;
+  readonly timestamp: number;
+  readonly source: string;
+}
+
+/** A matched pair, or a one-way frame (a type without a response, e.g. a T050 broadcast). */
+type Correlated =
+  | { readonly kind: "pair"; readonly request: FrameRef; readonly response: FrameRef }
+  | { readonly kind: "single"; readonly frame: FrameRef };
+
+const utf8 = new TextDecoder();
+const DEADLINE_DIGITS = 15;
+
+function deadlineKey(deadline: number, key: string): string {
+  return `${String(Math.max(0, Math.floor(deadline))).padStart(DEADLINE_DIGITS, "0")}|${key}`;
+}
+
+function headerText(headers: readonly { key: string; value: Uint8Array | null }[], name: string): string {
+  for (const h of headers) if (h.key === name && h.value !== null) return utf8.decode(h.value);
+  return "";
+}
+
+/** Types whose catalog entry has no response record are one-way; unknown types are assumed two-way. */
+function isOneWay(type: string): boolean {
+  const spec = PDV_CATALOG.get(type);
+  return spec !== undefined && spec.responseRecord === null;
+}
+
+class Correlator implements Processor<string, Uint8Array, string, Correlated | UnmatchedFrame> {
+  private ctx!: ProcessorContext<string, Correlated | UnmatchedFrame>;
+  private pending!: KeyValueStore<string, PendingFrame>;
+  private deadlines!: KeyValueStore<string, Uint8Array>;
+  private readonly windowMs: number;
+  private readonly graceMs: number;
+  private readonly sweepMs: number;
+  private readonly metrics: RewardsMetrics;
+  private readonly dupQ: Counter;
+  private readonly dupR: Counter;
+
+  constructor(options: CorrelationOptions, metrics: RewardsMetrics) {
+    this.windowMs = options.windowMs ?? 30_000;
+    this.graceMs = options.graceMs ?? 2_000;
+    this.sweepMs = options.sweepIntervalMs ?? 1_000;
+    this.metrics = metrics;
+    this.dupQ = metrics.duplicates.labels("Q") as unknown as Counter;
+    this.dupR = metrics.duplicates.labels("R") as unknown as Counter;
+  }
+
+  init(context: ProcessorContext<string, Correlated | UnmatchedFrame>): void {
+    this.ctx = context;
+    this.pending = context.getStateStore(CORRELATION_STORE);
+    this.deadlines = context.getStateStore(DEADLINE_STORE);
+    context.schedule(this.sweepMs, "streamTime", (t) => this.sweep(t));
+  }
+
+  process(record: Record<string, Uint8Array>): void {
+    const bytes = record.value;
+    const h = decodeHeaderFields(bytes); // validated by app 1; 32 bytes, cheap
+    const ref: FrameRef = {
+      bytes,
+      timestamp: record.timestamp,
+      source: headerText(record.headers, SOURCE_HEADER),
+    };
+    if (isOneWay(h.type)) {
+      this.ctx.forward(record.withValue<Correlated>({ kind: "single", frame: ref }), DECODER);
+      return;
+    }
+    const key = `${h.type}|${h.terminalId}|${h.sequence}`;
+    if (h.direction === "Q") this.onRequest(key, record, ref);
+    else this.onResponse(key, record, ref);
+  }
+
+  private onRequest(key: string, record: Record<string, Uint8Array>, ref: FrameRef): void {
+    const entry = this.pending.get(key);
+    const w = this.windowMs;
+    if (entry === undefined) {
+      this.wait(key, "Q", ref);
+    } else if (entry.state === "R") {
+      if (Math.abs(entry.timestamp - ref.timestamp) <= w) {
+        this.match(key, record, ref, this.refOf(entry));
+      } else {
+        this.unmatched(
+          record.key,
+          entry,
+          `response ${entry.source} came more than ${w} ms before its request`,
+        );
+        this.wait(key, "Q", ref);
+      }
+    } else if (Math.abs(ref.timestamp - entry.timestamp) <= w) {
+      this.dupQ.inc(); // a terminal's retry (or a replayed copy): the exchange is already known
+    } else {
+      // The key is reused by a new exchange (the terminal restarted): the old one is over.
+      if (entry.state === "Q") this.unmatched(record.key, entry, `no response within ${w} ms`);
+      this.wait(key, "Q", ref);
+    }
+  }
+
+  private onResponse(key: string, record: Record<string, Uint8Array>, ref: FrameRef): void {
+    const entry = this.pending.get(key);
+    const w = this.windowMs;
+    if (entry === undefined) {
+      this.wait(key, "R", ref);
+    } else if (entry.state === "Q") {
+      if (Math.abs(ref.timestamp - entry.timestamp) <= w) {
+        this.match(key, record, this.refOf(entry), ref);
+      } else {
+        // Too late for its request: the request stays pending and will expire as unmatched.
+        const late: PendingFrame = {
+          state: "R",
+          timestamp: ref.timestamp,
+          deadline: 0,
+          source: ref.source,
+          frame: ref.bytes,
+        };
+        this.unmatched(
+          record.key,
+          late,
+          `response came ${ref.timestamp - entry.timestamp} ms after its request (window ${w} ms)`,
+        );
+      }
+    } else {
+      this.dupR.inc(); // M: a duplicate response never produces a second bet; R: a repeated early response
+    }
+  }
+
+  private refOf(e: PendingFrame): FrameRef {
+    return { bytes: e.frame, timestamp: e.timestamp, source: e.source };
+  }
+
+  private wait(key: string, state: "Q" | "R", ref: FrameRef): void {
+    const deadline = ref.timestamp + this.windowMs;
+    this.pending.put(key, {
+      state,
+      timestamp: ref.timestamp,
+      deadline,
+      source: ref.source,
+      frame: ref.bytes,
+    });
+    this.deadlines.put(deadlineKey(deadline, key), EMPTY);
+  }
+
+  private match(
+    key: string,
+    record: Record<string, Uint8Array>,
+    request: FrameRef,
+    response: FrameRef,
+  ): void {
+    // Remember the match for one more window: retries of this exchange are recognised and dropped.
+    const deadline = Math.max(request.timestamp, response.timestamp) + this.windowMs;
+    this.pending.put(key, { state: "M", timestamp: request.timestamp, deadline, source: "", frame: EMPTY });
+    this.deadlines.put(deadlineKey(deadline, key), EMPTY);
+    this.ctx.forward(
+      new Record<string, Correlated>(
+        record.key,
+        { kind: "pair", request, response },
+        Math.max(request.timestamp, response.timestamp),
+        record.headers,
+      ),
+      DECODER,
+    );
+  }
+
+  private unmatched(terminalKey: string, e: PendingFrame, reason: string): void {
+    let h: ReturnType<typeof decodeHeaderFields> | undefined;
+    try {
+      h = decodeHeaderFields(e.frame);
+    } catch {
+      h = undefined;
+    }
+    const direction = e.state === "R" ? "R" : "Q";
+    this.metrics.unmatched.labels(direction).inc();
+    const value: UnmatchedFrame = {
+      direction,
+      type: h?.type ?? "?",
+      terminalId: h?.terminalId ?? Number(terminalKey),
+      pdvId: h?.pdvId ?? 0,
+      sequence: h?.sequence ?? 0,
+      timestamp: e.timestamp,
+      reason,
+      source: e.source,
+      rawBase64: toBase64(e.frame),
+    };
+    this.ctx.forward(new Record<string, UnmatchedFrame>(terminalKey, value, e.timestamp), SINKS.unmatched);
+  }
+
+  private sweep(streamTime: number): void {
+    const limit = streamTime - this.graceMs;
+    if (limit < 0) return;
+    const due = this.deadlines.range(
+      undefined,
+      `${String(Math.floor(limit)).padStart(DEADLINE_DIGITS, "0")}|\uffff`,
+    );
+    for (const { key: dk } of due) {
+      this.deadlines.delete(dk);
+      const deadline = Number(dk.slice(0, DEADLINE_DIGITS));
+      const key = dk.slice(DEADLINE_DIGITS + 1);
+      const e = this.pending.get(key);
+      if (e === undefined || e.deadline !== deadline) continue; // superseded
+      this.pending.delete(key);
+      if (e.state === "M") continue;
+      const terminal = key.split("|")[1] ?? "";
+      this.unmatched(
+        terminal,
+        e,
+        e.state === "Q" ? `no response within ${this.windowMs} ms` : "response without a request",
+      );
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A terminal's last start (T001): its PDV and region, for campaign region rules. */
+interface TerminalInfo {
+  readonly pdvId: number;
+  readonly regionCode: number | null;
+  readonly startedAt: number;
+}
+
+/** Exact cents of a decoded decimal (number, decimal string or bigint of cents). */
+export function centsOf(v: unknown): number {
+  if (typeof v === "number") return Math.round(v * 100);
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string") {
+    const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$/.exec(v);
+    if (!m) throw new Error(`"${v}" is not a decimal amount`);
+    const frac = (m[3] ?? "").padEnd(2, "0");
+    const c = Number(m[2] || "0") * 100 + Number(frac.slice(0, 2));
+    return m[1] === "-" ? -c : c;
+  }
+  if (v !== null && typeof v === "object" && "toString" in v) return centsOf(String(v));
+  throw new Error(`not an amount: ${String(v)}`);
+}
+
+function text(v: unknown): string {
+  return typeof v === "string" ? v.trimEnd() : String(v ?? "");
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" ? v : Number(v);
+}
+
+/** JSON-safe copy of a decoded body (bigint -> string, bytes -> base64). */
+function plain(v: unknown): unknown {
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof Uint8Array) return toBase64(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === "object") {
+    const out: { [k: string]: unknown } = {};
+    for (const [k, x] of Object.entries(v)) out[k] = plain(x);
+    return out;
+  }
+  return v;
+}
+
+type Decoded = AcceptedBet | RejectedBet | BetCancellation | Payout | DecodedPair | DeadLetter;
+
+class PairDecoder implements Processor<string, Correlated, string, Decoded> {
+  private ctx!: ProcessorContext<string, Decoded>;
+  private terminals!: KeyValueStore<string, TerminalInfo>;
+  private readonly codec = new PdvFrameCodec();
+  private readonly metrics: RewardsMetrics;
+
+  constructor(metrics: RewardsMetrics) {
+    this.metrics = metrics;
+  }
+
+  init(context: ProcessorContext<string, Decoded>): void {
+    this.ctx = context;
+    this.terminals = context.getStateStore(TERMINAL_STORE);
+  }
+
+  process(record: Record<string, Correlated>): void {
+    const c = record.value;
+    if (c.kind === "single") {
+      const f = this.decode(record, c.frame);
+      if (f === null) return;
+      this.emit(SINKS.decoded, record, {
+        type: f.header.type,
+        terminalId: f.header.terminalId,
+        pdvId: f.header.pdvId,
+        sequence: f.header.sequence,
+        status: f.header.status,
+        requestTime: c.frame.timestamp,
+        responseTime: c.frame.timestamp,
+        request: f.body === null ? null : (plain(f.body) as DecodedPair["request"]),
+        response: null,
+      });
+      return;
+    }
+    const q = this.decode(record, c.request);
+    if (q === null) return;
+    const r = this.decode(record, c.response);
+    if (r === null) return;
+    const h = r.header;
+    this.metrics.matched.labels(h.type).inc();
+    const qb = q.body ?? {};
+    const rb = r.body ?? {};
+    const placedAt = c.request.timestamp;
+    const at = c.response.timestamp;
+    try {
+      switch (h.type) {
+        case "T001":
+          if (h.status === 0) {
+            const region = qb["T001-REGION-CODE"];
+            this.terminals.put(String(h.terminalId), {
+              pdvId: h.pdvId,
+              regionCode: region === undefined || region === null ? null : num(region),
+              startedAt: placedAt,
+            });
+          }
+          break;
+        case "T031": {
+          if (h.status === 0) {
+            const t = this.terminals.get(String(h.terminalId));
+            const bet: AcceptedBet = {
+              ticketId: text(rb["T031-TICKET-ID"]),
+              terminalId: h.terminalId,
+              pdvId: h.pdvId,
+              regionCode: t?.regionCode ?? null,
+              sequence: h.sequence,
+              reunion: num(qb["T031-REUNION"]),
+              course: num(qb["T031-COURSE"]),
+              betType: text(qb["T031-BET-TYPE"]),
+              formula: text(qb["T031-FORMULA"]),
+              totalStakeCents: centsOf(qb["T031-TOTAL-STAKE"]),
+              acceptedStakeCents: centsOf(rb["T031-ACCEPTED-STAKE"]),
+              paymentMode: text(qb["T031-PAYMENT-MODE"]),
+              placedAt,
+              acceptedAt: at,
+            };
+            this.metrics.bets.labels("accepted").inc();
+            this.emit(SINKS.bets, record, bet);
+          } else {
+            const rejected: RejectedBet = {
+              terminalId: h.terminalId,
+              pdvId: h.pdvId,
+              sequence: h.sequence,
+              status: h.status,
+              rejectReason: text(rb["T031-REJECT-REASON"]),
+              betType: text(qb["T031-BET-TYPE"]),
+              totalStakeCents: centsOf(qb["T031-TOTAL-STAKE"]),
+              placedAt,
+            };
+            this.metrics.bets.labels("rejected").inc();
+            this.emit(SINKS.rejected, record, rejected);
+          }
+          break;
+        }
+        case "T033":
+          if (h.status === 0) {
+            const payout: Payout = {
+              ticketId: text(rb["T033-TICKET-ID"]),
+              terminalId: h.terminalId,
+              pdvId: h.pdvId,
+              amountPaidCents: centsOf(rb["T033-AMOUNT-PAID"]),
+              paymentMode: text(rb["T033-PAYMENT-MODE"]),
+              paidAt: at,
+            };
+            this.metrics.payouts.inc();
+            this.emit(SINKS.payouts, record, payout);
+          }
+          break;
+        case "T034":
+          if (h.status === 0) {
+            const cancel: BetCancellation = {
+              ticketId: text(rb["T034-TICKET-ID"] ?? qb["T034-TICKET-ID"]),
+              terminalId: h.terminalId,
+              pdvId: h.pdvId,
+              refundedStakeCents: centsOf(rb["T034-REFUNDED-STAKE"]),
+              reasonCode: num(qb["T034-REASON-CODE"]),
+              canceledAt: at,
+            };
+            this.metrics.cancellations.inc();
+            this.emit(SINKS.canceled, record, cancel);
+          }
+          break;
+      }
+    } catch (e) {
+      this.deadLetter(record, c.response, "BAD_FIELD", `${h.type} pair: ${(e as Error).message}`, null);
+      return;
+    }
+    this.emit(SINKS.decoded, record, {
+      type: h.type,
+      terminalId: h.terminalId,
+      pdvId: h.pdvId,
+      sequence: h.sequence,
+      status: h.status,
+      requestTime: placedAt,
+      responseTime: at,
+      request: q.body === null ? null : (plain(q.body) as DecodedPair["request"]),
+      response: r.body === null ? null : (plain(r.body) as DecodedPair["response"]),
+    });
+  }
+
+  private decode(
+    record: Record<string, Correlated>,
+    f: FrameRef,
+  ): ReturnType<PdvFrameCodec["decode"]> | null {
+    try {
+      return this.codec.decode(f.bytes);
+    } catch (e) {
+      const err = e as Error & { code?: string; field?: string };
+      this.deadLetter(record, f, err.code ?? "BAD_FIELD", err.message, err.field ?? null);
+      return null;
+    }
+  }
+
+  private deadLetter(
+    record: Record<string, Correlated>,
+    f: FrameRef,
+    code: string,
+    reason: string,
+    field: string | null,
+  ): void {
+    const [topic = "?", partition = "-1", offset = "-1"] = f.source.split("/");
+    this.metrics.dlq.labels("body", code).inc();
+    this.emit(SINKS.dlq, record, {
+      stage: "body",
+      code,
+      reason,
+      field,
+      byteOffset: null,
+      sourceTopic: topic,
+      sourcePartition: Number(partition),
+      sourceOffset: Number(offset),
+      sourceTimestamp: f.timestamp,
+      key: record.key,
+      frameLength: f.bytes.length,
+      rawBase64: toBase64(f.bytes),
+    } satisfies DeadLetter);
+  }
+
+  private emit(sink: string, record: Record<string, Correlated>, value: Decoded): void {
+    this.ctx.forward(new Record<string, Decoded>(record.key, value, record.timestamp, record.headers), sink);
+  }
+}
+
+export interface CorrelationAppOptions extends CorrelationOptions {
+  readonly metrics: RewardsMetrics;
+}
+
+export function buildCorrelationTopology(options: CorrelationAppOptions): Topology {
+  const { metrics } = options;
+  const t = new Topology()
+    .addSource<string, Uint8Array>("frames", TOPICS.valid, {
+      keySerde: Serdes.String,
+      valueSerde: Serdes.Bytes,
+    })
+    .addProcessor("correlate", () => new Correlator(options, metrics), "frames")
+    .addProcessor(DECODER, () => new PairDecoder(metrics), "correlate")
+    .addStateStore(
+      Stores.keyValueStore({
+        name: CORRELATION_STORE,
+        keySerde: Serdes.String,
+        valueSerde: pendingFrameSerde,
+      }),
+      "correlate",
+    )
+    .addStateStore(
+      Stores.keyValueStore({ name: DEADLINE_STORE, keySerde: Serdes.String, valueSerde: Serdes.Bytes }),
+      "correlate",
+    )
+    .addStateStore(
+      Stores.keyValueStore({
+        name: TERMINAL_STORE,
+        keySerde: Serdes.String,
+        valueSerde: json<TerminalInfo>(),
+      }),
+      DECODER,
+    )
+    .addSink(
+      SINKS.unmatched,
+      TOPICS.unmatched,
+      { keySerde: Serdes.String, valueSerde: json<UnmatchedFrame>() },
+      "correlate",
+    );
+  const sinks: [string, string][] = [
+    [SINKS.decoded, TOPICS.decoded],
+    [SINKS.bets, TOPICS.bets],
+    [SINKS.rejected, TOPICS.betsRejected],
+    [SINKS.canceled, TOPICS.betsCanceled],
+    [SINKS.payouts, TOPICS.payouts],
+    [SINKS.dlq, TOPICS.dlq],
+  ];
+  for (const [name, topic] of sinks)
+    t.addSink(name, topic, { keySerde: Serdes.String, valueSerde: json<Decoded>() }, DECODER);
+  return t;
+}

@@ -1,0 +1,393 @@
+// App 3, "rewards-coupons": confronts accepted bets with the active campaigns and the coupon
+// pools, issues coupons (`rewards` + a T090 push frame on `pdv.push`), and takes them back when
+// their bet is cancelled (`rewards.canceled` + a T090 cancel push).
+//
+// Two sub-topologies: `route` (keyed by terminal, like its inputs) finds each bet's qualifying
+// campaigns and re-keys (campaign, bet) pairs by campaign id through a repartition topic; the
+// `ledger` (keyed by campaign) owns every campaign's budget, PDV/day counters and rewarded
+// tickets, so all decisions about one campaign are taken by one task, in order, in one
+// transaction with their outputs (docs/rewards.md, "Keys and partitioning").
+import type { Logger } from "../../src/observe/index.ts";
+import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
+import { Serdes } from "../../src/serde/index.ts";
+import {
+  type KeyValueStore,
+  type Processor,
+  type ProcessorContext,
+  type ReadOnlyKeyValueStore,
+  Record,
+  Stores,
+  Topology,
+} from "../../src/streams/index.ts";
+import { couponPoolKey } from "./coupon-pool.ts";
+import {
+  type AcceptedBet,
+  type BetCancellation,
+  type BudgetAccountState,
+  Campaign,
+  CampaignBook,
+  CouponLedger,
+  type LedgerStore,
+  type Reward,
+  type RewardCancellation,
+} from "./domain/index.ts";
+import { INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
+import { json } from "./records.ts";
+import { TOPICS } from "./topics.ts";
+
+export const STORES = {
+  campaigns: "campaigns-table",
+  coupons: "coupon-codes",
+  accounts: "ledger-accounts",
+  pdvDay: "ledger-pdv-day",
+  rewards: "ledger-rewards",
+  rewardsByPdv: "ledger-rewards-by-pdv",
+} as const;
+
+/** The repartition topic carrying (campaign, bet | cancellation) pairs to the campaign's owner. */
+export const BY_CAMPAIGN_TOPIC = TOPICS.byCampaign;
+
+/** What the ledger receives, keyed by campaign id. */
+export type CampaignWork =
+  | { readonly kind: "bet"; readonly bet: AcceptedBet }
+  | { readonly kind: "cancel"; readonly cancellation: BetCancellation };
+
+const SINKS = {
+  byCampaign: "by-campaign-sink",
+  rewards: "rewards-sink",
+  canceled: "rewards-canceled-sink",
+  push: "push-sink",
+} as const;
+
+/**
+ * The campaign book as of the `campaigns` table, recompiled only when a campaign's JSON changes.
+ * An invalid record in the topic is skipped (and logged once), never fatal.
+ */
+export class CampaignTableView {
+  private readonly compiled = new Map<string, { raw: string; campaign: Campaign | null }>();
+  private book = new CampaignBook();
+  private readonly log: Logger | undefined;
+
+  constructor(log?: Logger) {
+    this.log = log;
+  }
+
+  refresh(table: ReadOnlyKeyValueStore<string, string>): CampaignBook {
+    const entries = table.all();
+    let changed = entries.length !== this.compiled.size;
+    for (const { key, value } of entries) {
+      const had = this.compiled.get(key);
+      if (had !== undefined && had.raw === value) continue;
+      changed = true;
+      let campaign: Campaign | null = null;
+      try {
+        campaign = Campaign.from(JSON.parse(value), `campaigns topic, key ${key}`);
+      } catch (e) {
+        this.log?.error({ campaign: key, err: (e as Error).message }, "invalid campaign record skipped");
+      }
+      this.compiled.set(key, { raw: value, campaign });
+    }
+    if (changed) {
+      const live = new Set(entries.map((e) => e.key));
+      for (const k of [...this.compiled.keys()]) if (!live.has(k)) this.compiled.delete(k);
+      this.book = new CampaignBook(
+        [...this.compiled.values()].flatMap((c) => (c.campaign ? [c.campaign] : [])),
+      );
+    }
+    return this.book;
+  }
+}
+
+class TableWriter implements Processor<string, string | null> {
+  private store!: KeyValueStore<string, string>;
+  private readonly name: string;
+  constructor(name: string) {
+    this.name = name;
+  }
+  init(context: ProcessorContext<never, never>): void {
+    this.store = context.getStateStore(this.name);
+  }
+  process(record: Record<string, string | null>): void {
+    if (record.key === null || record.key === undefined) return;
+    this.store.put(record.key, record.value);
+  }
+}
+
+class RouteBets implements Processor<string, AcceptedBet, string, CampaignWork> {
+  private ctx!: ProcessorContext<string, CampaignWork>;
+  private table!: ReadOnlyKeyValueStore<string, string>;
+  private readonly view: CampaignTableView;
+  constructor(log?: Logger) {
+    this.view = new CampaignTableView(log);
+  }
+  init(context: ProcessorContext<string, CampaignWork>): void {
+    this.ctx = context;
+    this.table = context.getStateStore(STORES.campaigns);
+  }
+  process(record: Record<string, AcceptedBet>): void {
+    const bet = record.value;
+    if (bet === null || typeof bet !== "object") return;
+    for (const c of this.view.refresh(this.table).qualifyingFor(bet)) {
+      this.ctx.forward(
+        new Record<string, CampaignWork>(c.id, { kind: "bet", bet }, record.timestamp, record.headers),
+      );
+    }
+  }
+}
+
+class RouteCancels implements Processor<string, BetCancellation, string, CampaignWork> {
+  private ctx!: ProcessorContext<string, CampaignWork>;
+  private table!: ReadOnlyKeyValueStore<string, string>;
+  private readonly view: CampaignTableView;
+  constructor(log?: Logger) {
+    this.view = new CampaignTableView(log);
+  }
+  init(context: ProcessorContext<string, CampaignWork>): void {
+    this.ctx = context;
+    this.table = context.getStateStore(STORES.campaigns);
+  }
+  process(record: Record<string, BetCancellation>): void {
+    const cancellation = record.value;
+    if (cancellation === null || typeof cancellation !== "object") return;
+    // A cancellation does not carry the bet's fields: every campaign's owner checks its ledger.
+    for (const c of this.view.refresh(this.table).all()) {
+      this.ctx.forward(
+        new Record<string, CampaignWork>(
+          c.id,
+          { kind: "cancel", cancellation },
+          record.timestamp,
+          record.headers,
+        ),
+      );
+    }
+  }
+}
+
+const PDV_DIGITS = 9;
+
+export function pdvIndexKey(pdvId: number, campaignId: string, ticketId: string): string {
+  return `${String(pdvId).padStart(PDV_DIGITS, "0")}|${campaignId}|${ticketId}`;
+}
+
+/** LedgerStore over the task's state stores. */
+class StoreLedger implements LedgerStore {
+  readonly accounts: KeyValueStore<string, BudgetAccountState>;
+  readonly pdvDay: KeyValueStore<string, number>;
+  readonly rewards: KeyValueStore<string, Reward>;
+  readonly byPdv: KeyValueStore<string, Reward>;
+  readonly codes: ReadOnlyKeyValueStore<string, string>;
+  constructor(ctx: ProcessorContext<unknown, unknown>) {
+    this.accounts = ctx.getStateStore(STORES.accounts);
+    this.pdvDay = ctx.getStateStore(STORES.pdvDay);
+    this.rewards = ctx.getStateStore(STORES.rewards);
+    this.byPdv = ctx.getStateStore(STORES.rewardsByPdv);
+    this.codes = ctx.getStateStore(STORES.coupons);
+  }
+  getAccount(campaignId: string): BudgetAccountState | undefined {
+    return this.accounts.get(campaignId);
+  }
+  putAccount(state: BudgetAccountState): void {
+    this.accounts.put(state.campaignId, state);
+  }
+  getPdvDayCount(campaignId: string, pdvId: number, day: string): number {
+    return this.pdvDay.get(`${campaignId}|${pdvId}|${day}`) ?? 0;
+  }
+  putPdvDayCount(campaignId: string, pdvId: number, day: string, count: number): void {
+    this.pdvDay.put(`${campaignId}|${pdvId}|${day}`, count);
+  }
+  getReward(campaignId: string, ticketId: string): Reward | undefined {
+    return this.rewards.get(`${campaignId}|${ticketId}`);
+  }
+  putReward(reward: Reward): void {
+    this.rewards.put(`${reward.campaignId}|${reward.ticketId}`, reward);
+    this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), reward);
+  }
+  couponCode(campaignId: string, index: number): string | undefined {
+    return this.codes.get(couponPoolKey(campaignId, index));
+  }
+}
+
+/** Sequence of a T090 push: unique per (campaign, coupon, action) so acknowledgements correlate. */
+export function pushSequence(campaignId: string, couponIndex: number, action: "I" | "C"): number {
+  let h = 2166136261;
+  for (let i = 0; i < campaignId.length; i++) h = Math.imul(h ^ campaignId.charCodeAt(i), 16777619) >>> 0;
+  return ((h % 999) + 1) * 1_000_000 + ((couponIndex * 2 + (action === "C" ? 1 : 0)) % 1_000_000);
+}
+
+const COUPON_VALIDITY_MS = 30 * 86_400_000;
+
+export function encodePush(codec: PdvFrameCodec, action: "I" | "C", reward: Reward, at: number): Uint8Array {
+  const euros = `${Math.floor(reward.valueCents / 100)},${String(reward.valueCents % 100).padStart(2, "0")} EUR`;
+  return codec.encode({
+    header: {
+      type: "T090",
+      direction: "Q",
+      version: 1,
+      terminalId: reward.terminalId,
+      pdvId: reward.pdvId,
+      sequence: pushSequence(reward.campaignId, reward.couponIndex, action),
+      timestamp: epochMsToPdvTimestamp(at),
+      status: 0,
+    },
+    body: {
+      "T090-ACTION": action,
+      "T090-COUPON-CODE": reward.couponCode,
+      "T090-CAMPAIGN-ID": reward.campaignId,
+      "T090-VALUE-CENTS": reward.valueCents,
+      "T090-TICKET-ID": reward.ticketId,
+      "T090-ISSUED-AT": epochMsToPdvTimestamp(reward.issuedAt),
+      "T090-EXPIRES-AT": epochMsToPdvTimestamp(reward.issuedAt + COUPON_VALIDITY_MS),
+      "T090-MESSAGE": (action === "I" ? `Coupon ${euros} offert` : `Coupon ${euros} annule`).slice(0, 40),
+    },
+  });
+}
+
+class LedgerProcessor
+  implements Processor<string, CampaignWork, string, Reward | RewardCancellation | Uint8Array>
+{
+  private ctx!: ProcessorContext<string, Reward | RewardCancellation | Uint8Array>;
+  private store!: StoreLedger;
+  private ledger!: CouponLedger;
+  private table!: ReadOnlyKeyValueStore<string, string>;
+  private readonly view: CampaignTableView;
+  private readonly metrics: RewardsMetrics;
+  private readonly codec = new PdvFrameCodec();
+  private readonly now: () => number;
+
+  constructor(metrics: RewardsMetrics, now: () => number, log?: Logger) {
+    this.metrics = metrics;
+    this.now = now;
+    this.view = new CampaignTableView(log);
+  }
+
+  init(context: ProcessorContext<string, Reward | RewardCancellation | Uint8Array>): void {
+    this.ctx = context;
+    this.store = new StoreLedger(context as ProcessorContext<unknown, unknown>);
+    this.ledger = new CouponLedger(this.store);
+    this.table = context.getStateStore(STORES.campaigns);
+  }
+
+  process(record: Record<string, CampaignWork>): void {
+    const work = record.value;
+    const campaignId = record.key;
+    if (work === null || typeof work !== "object") return;
+    const campaign = this.view.refresh(this.table).get(campaignId);
+    if (work.kind === "bet") {
+      if (campaign === undefined) {
+        this.metrics.couponsSkipped.labels(campaignId, "campaign_unknown").inc();
+        return;
+      }
+      const out = this.ledger.issue(campaign, work.bet);
+      if (!out.issued) {
+        if (out.reason !== "duplicate") this.metrics.couponsSkipped.labels(campaignId, out.reason).inc();
+        return;
+      }
+      const r = out.reward;
+      this.ctx.forward(new Record<string, Reward>(r.ticketId, r, record.timestamp), SINKS.rewards);
+      this.ctx.forward(
+        new Record<string, Uint8Array>(
+          String(r.pdvId),
+          encodePush(this.codec, "I", r, r.issuedAt),
+          record.timestamp,
+        ),
+        SINKS.push,
+      );
+      this.metrics.couponsIssued.labels(campaignId).inc();
+      this.observeLatency(record);
+    } else {
+      const out = this.ledger.cancel(campaignId, work.cancellation);
+      if (!out.canceled) return;
+      const c = out.cancellation;
+      this.ctx.forward(
+        new Record<string, RewardCancellation>(c.ticketId, c, record.timestamp),
+        SINKS.canceled,
+      );
+      this.ctx.forward(
+        new Record<string, Uint8Array>(
+          String(c.pdvId),
+          encodePush(this.codec, "C", out.reward, c.canceledAt),
+          record.timestamp,
+        ),
+        SINKS.push,
+      );
+      this.metrics.couponsCanceled.labels(campaignId).inc();
+    }
+    const account = this.store.getAccount(campaignId);
+    if (account) this.metrics.budgetUsedCents.labels(campaignId).set(account.usedCents);
+  }
+
+  private observeLatency(record: Record<string, CampaignWork>): void {
+    for (const h of record.headers) {
+      if (h.key === INGEST_HEADER && h.value !== null) {
+        const ingest = Number(new TextDecoder().decode(h.value));
+        if (Number.isFinite(ingest))
+          this.metrics.frameToCoupon.observe(Math.max(0, this.now() - ingest) / 1000);
+        return;
+      }
+    }
+  }
+}
+
+export interface CouponsAppOptions {
+  readonly metrics: RewardsMetrics;
+  readonly now?: () => number;
+  readonly log?: Logger;
+}
+
+export function buildCouponsTopology(options: CouponsAppOptions): Topology {
+  const { metrics, log } = options;
+  const now = options.now ?? Date.now;
+  const kv = <V>(name: string, valueSerde: import("../../src/serde/index.ts").Serde<V>) =>
+    Stores.keyValueStore<string, V>({ name, keySerde: Serdes.String, valueSerde });
+  return new Topology()
+    .addGlobalStore(
+      kv(STORES.campaigns, Serdes.String),
+      "campaigns-source",
+      TOPICS.campaigns,
+      { keySerde: Serdes.String, valueSerde: Serdes.String },
+      "campaigns-writer",
+      () => new TableWriter(STORES.campaigns),
+    )
+    .addGlobalStore(
+      kv(STORES.coupons, Serdes.String),
+      "coupons-source",
+      TOPICS.coupons,
+      { keySerde: Serdes.String, valueSerde: Serdes.String },
+      "coupons-writer",
+      () => new TableWriter(STORES.coupons),
+    )
+    .addSource<string, AcceptedBet>("bets", TOPICS.bets, {
+      keySerde: Serdes.String,
+      valueSerde: json<AcceptedBet>(),
+    })
+    .addSource<string, BetCancellation>("cancellations", TOPICS.betsCanceled, {
+      keySerde: Serdes.String,
+      valueSerde: json<BetCancellation>(),
+    })
+    .addProcessor("route-bets", () => new RouteBets(log), "bets")
+    .addProcessor("route-cancellations", () => new RouteCancels(log), "cancellations")
+    .addSink(
+      SINKS.byCampaign,
+      BY_CAMPAIGN_TOPIC,
+      { keySerde: Serdes.String, valueSerde: json<CampaignWork>() },
+      "route-bets",
+      "route-cancellations",
+    )
+    .addSource<string, CampaignWork>("by-campaign", BY_CAMPAIGN_TOPIC, {
+      keySerde: Serdes.String,
+      valueSerde: json<CampaignWork>(),
+    })
+    .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log), "by-campaign")
+    .addStateStore(kv<BudgetAccountState>(STORES.accounts, json()), "ledger")
+    .addStateStore(kv<number>(STORES.pdvDay, json()), "ledger")
+    .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
+    .addStateStore(kv<Reward>(STORES.rewardsByPdv, json()), "ledger")
+    .addSink(SINKS.rewards, TOPICS.rewards, { keySerde: Serdes.String, valueSerde: json<Reward>() }, "ledger")
+    .addSink(
+      SINKS.canceled,
+      TOPICS.rewardsCanceled,
+      { keySerde: Serdes.String, valueSerde: json<RewardCancellation>() },
+      "ledger",
+    )
+    .addSink(SINKS.push, TOPICS.push, { keySerde: Serdes.String, valueSerde: Serdes.Bytes }, "ledger");
+}

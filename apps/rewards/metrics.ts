@@ -1,0 +1,76 @@
+// The rewards pipeline's own metrics (prefixed courant_ by the registry).
+import type { Counter, Gauge, Histogram } from "prom-client";
+import type { MetricsRegistry } from "../../src/observe/index.ts";
+
+export interface RewardsMetrics {
+  readonly frames: Counter;
+  readonly unknownTypes: Counter;
+  readonly dlq: Counter;
+  readonly unmatched: Counter;
+  readonly duplicates: Counter;
+  readonly matched: Counter;
+  readonly bets: Counter;
+  readonly cancellations: Counter;
+  readonly payouts: Counter;
+  readonly couponsIssued: Counter;
+  readonly couponsCanceled: Counter;
+  readonly couponsSkipped: Counter;
+  readonly budgetUsedCents: Gauge;
+  readonly frameToCoupon: Histogram;
+}
+
+export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
+  return {
+    frames: m.counter("rewards_frames_total", "PDV frames whose header decoded, by direction", ["direction"]),
+    unknownTypes: m.counter(
+      "rewards_frames_unknown_type_total",
+      "Frames of a type not in the catalog (passed on)",
+      ["type"],
+    ),
+    dlq: m.counter("rewards_frames_dlq_total", "Frames sent to frames.dlq, by stage and error code", [
+      "stage",
+      "code",
+    ]),
+    unmatched: m.counter(
+      "rewards_frames_unmatched_total",
+      "Frames without a partner when the window closed",
+      ["direction"],
+    ),
+    duplicates: m.counter(
+      "rewards_duplicate_frames_total",
+      "Duplicate requests/responses dropped by correlation",
+      ["direction"],
+    ),
+    matched: m.counter("rewards_pairs_matched_total", "Request/response pairs matched, by frame type", [
+      "type",
+    ]),
+    bets: m.counter("rewards_bets_total", "Bets (T031 pairs), by outcome", ["outcome"]),
+    cancellations: m.counter("rewards_bet_cancellations_total", "Accepted bet cancellations (T034)"),
+    payouts: m.counter("rewards_payouts_total", "Payouts (T033)"),
+    couponsIssued: m.counter("rewards_coupons_issued_total", "Coupons issued, by campaign", ["campaign"]),
+    couponsCanceled: m.counter("rewards_coupons_canceled_total", "Coupons taken back after a cancellation", [
+      "campaign",
+    ]),
+    couponsSkipped: m.counter(
+      "rewards_coupons_skipped_total",
+      "Qualifying bets without a coupon, by reason",
+      ["campaign", "reason"],
+    ),
+    budgetUsedCents: m.gauge("rewards_budget_used_cents", "Budget used by active coupons, by campaign", [
+      "campaign",
+    ]),
+    frameToCoupon: m.histogram(
+      "rewards_frame_to_coupon_seconds",
+      "From the response frame's record timestamp to the coupon's issuing",
+      [],
+      [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+  };
+}
+
+/** Record header carrying the source frame's record timestamp (ingest time) down the pipeline. */
+export const INGEST_HEADER = "courant.ingest";
+
+export function ingestHeaderValue(ms: number): Uint8Array {
+  return new TextEncoder().encode(String(ms));
+}

@@ -1,0 +1,107 @@
+// Records written between the rewards apps besides the domain events: dead letters, unmatched
+// frames, decoded pairs, and the frame envelope used inside the correlation store.
+import { type Serde, SerdeError, Serdes } from "../../src/serde/index.ts";
+
+/** A frame that could not be decoded, with everything needed to look at it again. */
+export interface DeadLetter {
+  /** "header": the 32-byte header is invalid; "body": the header is fine, the body is not. */
+  readonly stage: "header" | "body";
+  readonly code: string;
+  readonly reason: string;
+  readonly field: string | null;
+  readonly byteOffset: number | null;
+  readonly sourceTopic: string;
+  readonly sourcePartition: number;
+  readonly sourceOffset: number;
+  readonly sourceTimestamp: number;
+  readonly key: string | null;
+  readonly frameLength: number;
+  /** The raw frame bytes, base64. */
+  readonly rawBase64: string;
+}
+
+/** A frame whose partner never came within the correlation window. */
+export interface UnmatchedFrame {
+  readonly direction: "Q" | "R";
+  readonly type: string;
+  readonly terminalId: number;
+  readonly pdvId: number;
+  readonly sequence: number;
+  readonly timestamp: number;
+  readonly reason: string;
+  /** "topic/partition/offset" of the frame in the source topic. */
+  readonly source: string;
+  readonly rawBase64: string;
+}
+
+/** A matched request/response pair, fully decoded: the data lake's feed. */
+export interface DecodedPair {
+  readonly type: string;
+  readonly terminalId: number;
+  readonly pdvId: number;
+  readonly sequence: number;
+  readonly status: number;
+  readonly requestTime: number;
+  readonly responseTime: number;
+  readonly request: Readonly<Record<string, unknown>> | null;
+  readonly response: Readonly<Record<string, unknown>> | null;
+}
+
+export const json = <T>(): Serde<T> => Serdes.Json<T>();
+
+/** A source frame's coordinates, carried as a record header from app 1 on. */
+export const SOURCE_HEADER = "courant.source";
+
+export function sourceOf(topic: string, partition: number, offset: number): string {
+  return `${topic}/${partition}/${offset}`;
+}
+
+/** A frame waiting in the correlation store for its partner. */
+export interface PendingFrame {
+  /** Q: a request waiting for its response; R: a response that came first; M: matched (dedup marker). */
+  readonly state: "Q" | "R" | "M";
+  /** Event time of the frame (or of the match, for M). */
+  readonly timestamp: number;
+  /** When stream time passes this, the entry expires. */
+  readonly deadline: number;
+  readonly source: string;
+  readonly frame: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** Binary serde for PendingFrame (frames are bytes; JSON/base64 would double the store). */
+export const pendingFrameSerde: Serde<PendingFrame> = {
+  serialize(_t, v) {
+    if (v === null) return null;
+    const src = utf8.encode(v.source);
+    const out = new Uint8Array(1 + 8 + 8 + 2 + src.length + v.frame.length);
+    const dv = new DataView(out.buffer);
+    out[0] = v.state.charCodeAt(0);
+    dv.setFloat64(1, v.timestamp);
+    dv.setFloat64(9, v.deadline);
+    dv.setUint16(17, src.length);
+    out.set(src, 19);
+    out.set(v.frame, 19 + src.length);
+    return out;
+  },
+  deserialize(_t, d) {
+    if (d === null) return null;
+    if (d.length < 19) throw new SerdeError(`pending frame record of ${d.length} bytes is too short`);
+    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const state = String.fromCharCode(d[0]!) as PendingFrame["state"];
+    const n = dv.getUint16(17);
+    return {
+      state,
+      timestamp: dv.getFloat64(1),
+      deadline: dv.getFloat64(9),
+      source: fromUtf8.decode(d.subarray(19, 19 + n)),
+      frame: d.slice(19 + n),
+    };
+  },
+};
+
+export function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+}
