@@ -1,0 +1,360 @@
+// EmbeddedCluster: the Cluster contract over the in-process broker.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+  type ConsumedRecord,
+  type Consumer,
+  EmbeddedCluster,
+  type EmbeddedClusterOptions,
+  KafkaError,
+  partitionForKey,
+  type TopicPartition,
+} from "../../src/cluster/index.ts";
+
+const enc = (s: string) => Buffer.from(s, "utf8");
+const str = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString("utf8"));
+
+async function open(t: { after(fn: () => unknown): void }, extra: Partial<EmbeddedClusterOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "courant-cluster-"));
+  const cluster = await EmbeddedCluster.open({
+    dataDir: dir,
+    timerIntervalMs: 20,
+    groupMinSessionTimeoutMs: 10,
+    ...extra,
+  });
+  t.after(async () => {
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { cluster, dir };
+}
+
+async function pollUntil(c: Consumer, n: number, timeoutMs = 10_000): Promise<ConsumedRecord[]> {
+  const out: ConsumedRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < n) {
+    if (Date.now() > deadline) throw new Error(`got ${out.length} of ${n} records before the deadline`);
+    out.push(...(await c.poll({ maxWaitMs: 200 })));
+  }
+  return out;
+}
+
+test("produce keyed records with Kafka's partitioner and consume them with a group", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([{ name: "t", partitions: 3 }]);
+  const producer = await cluster.createProducer();
+  const md = await producer.send(
+    ["k1", "k2", "k3", "k4"].map((k) => ({ topic: "t", key: enc(k), value: enc(`v-${k}`) })),
+  );
+  for (const [i, m] of md.entries()) assert.equal(m.partition, partitionForKey(enc(`k${i + 1}`), 3));
+  const consumer = await cluster.createConsumer({ groupId: "g", autoOffsetReset: "earliest" });
+  const assigned: TopicPartition[][] = [];
+  await consumer.subscribe(["t"], { onPartitionsAssigned: (tps) => void assigned.push([...tps]) });
+  const got = await pollUntil(consumer, 4);
+  assert.deepEqual(got.map((r) => str(r.value)).sort(), ["v-k1", "v-k2", "v-k3", "v-k4"]);
+  assert.equal(assigned[0]!.length, 3);
+  await consumer.commit();
+  const committed = await consumer.committed([{ topic: "t", partition: md[0]!.partition }]);
+  assert.ok((committed.get(`t:${md[0]!.partition}`) ?? 0) > md[0]!.offset);
+  const lag = await admin.describeLag("g");
+  assert.ok(lag.every((l) => l.lag === 0));
+  await consumer.close();
+});
+
+test("poll waits on the data hook: a record produced later wakes it up", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const consumer = await cluster.createConsumer();
+  consumer.assign([{ topic: "t", partition: 0 }]);
+  await consumer.seekToBeginning([{ topic: "t", partition: 0 }]);
+  const producer = await cluster.createProducer();
+  const started = Date.now();
+  const polled = consumer.poll({ maxWaitMs: 10_000 });
+  setTimeout(() => void producer.send([{ topic: "t", key: null, value: enc("late") }]), 20);
+  const got = await polled;
+  assert.deepEqual(
+    got.map((r) => str(r.value)),
+    ["late"],
+  );
+  assert.ok(Date.now() - started < 5000, "woken by the append, not by the timeout");
+});
+
+test("assign without a group: seek, position, pause/resume, beginning/end offsets", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const producer = await cluster.createProducer();
+  await producer.send(
+    ["a", "b", "c", "d"].map((v) => ({ topic: "t", partition: 0, key: null, value: enc(v) })),
+  );
+  const tp = { topic: "t", partition: 0 };
+  const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([tp]);
+  assert.equal(await c.position(tp), 0);
+  assert.deepEqual([...(await c.endOffsets([tp]))], [["t:0", 4]]);
+  assert.deepEqual([...(await c.beginningOffsets([tp]))], [["t:0", 0]]);
+  c.seek(tp, 2);
+  assert.deepEqual(
+    (await c.poll({ maxWaitMs: 100 })).map((r) => str(r.value)),
+    ["c", "d"],
+  );
+  assert.equal(await c.position(tp), 4);
+  c.seek(tp, 0);
+  c.pause([tp]);
+  assert.deepEqual(await c.poll({ maxWaitMs: 30 }), []);
+  c.resume([tp]);
+  assert.equal((await c.poll({ maxWaitMs: 100, maxRecords: 1 })).length, 1);
+  assert.throws(() => c.seek({ topic: "t", partition: 5 }, 0), KafkaError);
+  await assert.rejects(c.commit(), (e: unknown) => e instanceof KafkaError && e.code === "INVALID_GROUP_ID");
+});
+
+test("two consumers split the partitions (range); the second join revokes and reassigns", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
+  const events: string[] = [];
+  const listener = (name: string) => ({
+    onPartitionsRevoked: (tps: readonly TopicPartition[]) =>
+      void events.push(`${name}-revoked:${tps.length}`),
+    onPartitionsAssigned: (tps: readonly TopicPartition[]) =>
+      void events.push(`${name}-assigned:${tps.length}`),
+  });
+  const opts = {
+    groupId: "g",
+    assignors: ["range" as const],
+    heartbeatIntervalMs: 20,
+    sessionTimeoutMs: 5000,
+  };
+  const a = await cluster.createConsumer(opts);
+  await a.subscribe(["t"], listener("a"));
+  await a.poll({ maxWaitMs: 10 });
+  assert.equal(a.assignment().length, 4);
+  const b = await cluster.createConsumer(opts);
+  await b.subscribe(["t"], listener("b"));
+  // Both poll concurrently so the join phase completes.
+  const pa = (async () => {
+    for (let i = 0; i < 100 && a.assignment().length !== 2; i++) await a.poll({ maxWaitMs: 20 });
+  })();
+  const pb = (async () => {
+    for (let i = 0; i < 100 && b.assignment().length !== 2; i++) await b.poll({ maxWaitMs: 20 });
+  })();
+  await Promise.all([pa, pb]);
+  assert.equal(a.assignment().length, 2);
+  assert.equal(b.assignment().length, 2);
+  assert.ok(events.includes("a-revoked:4"), `eager: a gives everything back first (${events})`);
+  const all = [...a.assignment(), ...b.assignment()].map((x) => x.partition).sort();
+  assert.deepEqual(all, [0, 1, 2, 3]);
+  const d = await cluster.admin().describeGroups(["g"]);
+  assert.equal(d[0]!.state, "Stable");
+  assert.equal(d[0]!.members.length, 2);
+  await b.close();
+  for (let i = 0; i < 100 && a.assignment().length !== 4; i++) await a.poll({ maxWaitMs: 20 });
+  assert.equal(a.assignment().length, 4, "b's partitions return to a after it leaves");
+});
+
+test("cooperative-sticky: a joining member takes only what must move; the owner keeps the rest", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
+  const revokedA: number[][] = [];
+  const opts = {
+    groupId: "g",
+    assignors: ["cooperative-sticky" as const],
+    heartbeatIntervalMs: 20,
+    sessionTimeoutMs: 5000,
+  };
+  const a = await cluster.createConsumer(opts);
+  await a.subscribe(["t"], { onPartitionsRevoked: (tps) => void revokedA.push(tps.map((x) => x.partition)) });
+  await a.poll({ maxWaitMs: 10 });
+  const before = a.assignment().map((x) => x.partition);
+  assert.equal(before.length, 4);
+  const b = await cluster.createConsumer(opts);
+  await b.subscribe(["t"]);
+  const done = () => a.assignment().length === 2 && b.assignment().length === 2;
+  await Promise.all([
+    (async () => {
+      for (let i = 0; i < 200 && !done(); i++) await a.poll({ maxWaitMs: 20 });
+    })(),
+    (async () => {
+      for (let i = 0; i < 200 && !done(); i++) await b.poll({ maxWaitMs: 20 });
+    })(),
+  ]);
+  assert.ok(done(), `a=${a.assignment().length} b=${b.assignment().length}`);
+  assert.deepEqual(revokedA.flat().length, 2, "a revoked exactly the two partitions that moved");
+  const kept = a.assignment().map((x) => x.partition);
+  for (const p of kept) assert.ok(before.includes(p));
+  assert.deepEqual(
+    b
+      .assignment()
+      .map((x) => x.partition)
+      .sort(),
+    revokedA.flat().sort(),
+    "b received exactly what a revoked",
+  );
+});
+
+test("consume-transform-produce in a transaction: output and offsets commit together; abort leaves neither", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([
+    { name: "in", partitions: 1 },
+    { name: "out", partitions: 1 },
+  ]);
+  const plain = await cluster.createProducer();
+  await plain.send(["1", "2", "3"].map((v) => ({ topic: "in", key: null, value: enc(v) })));
+  const consumer = await cluster.createConsumer({
+    groupId: "app",
+    autoOffsetReset: "earliest",
+    isolationLevel: "read_committed",
+  });
+  await consumer.subscribe(["in"]);
+  const records = await pollUntil(consumer, 3);
+  const producer = await cluster.createProducer({ transactionalId: "app-0" });
+  const reader = await cluster.createConsumer({
+    isolationLevel: "read_committed",
+    autoOffsetReset: "earliest",
+  });
+  reader.assign([{ topic: "out", partition: 0 }]);
+
+  // Aborted attempt.
+  producer.beginTransaction();
+  await producer.send(records.map((r) => ({ topic: "out", key: null, value: enc(`x${str(r.value)}`) })));
+  await producer.sendOffsetsToTransaction(
+    [{ topic: "in", partition: 0, offset: 3 }],
+    consumer.groupMetadata(),
+  );
+  assert.deepEqual(await reader.poll({ maxWaitMs: 30 }), [], "open transaction invisible");
+  await producer.abortTransaction();
+  assert.deepEqual((await consumer.committed([{ topic: "in", partition: 0 }])).get("in:0"), null);
+
+  // Committed attempt.
+  producer.beginTransaction();
+  await producer.send(records.map((r) => ({ topic: "out", key: null, value: enc(`y${str(r.value)}`) })));
+  await producer.sendOffsetsToTransaction(
+    [{ topic: "in", partition: 0, offset: 3 }],
+    consumer.groupMetadata(),
+  );
+  await producer.commitTransaction();
+  const out = await pollUntil(reader, 3);
+  assert.deepEqual(
+    out.map((r) => str(r.value)),
+    ["y1", "y2", "y3"],
+  );
+  assert.equal((await consumer.committed([{ topic: "in", partition: 0 }])).get("in:0"), 3);
+  const uncommittedReader = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  uncommittedReader.assign([{ topic: "out", partition: 0 }]);
+  assert.equal(
+    (await pollUntil(uncommittedReader, 6)).length,
+    6,
+    "read_uncommitted sees the aborted ones too",
+  );
+});
+
+test("a second producer with the same transactional id fences the first", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "out", partitions: 1 }]);
+  const zombie = await cluster.createProducer({ transactionalId: "tx" });
+  zombie.beginTransaction();
+  await zombie.send([{ topic: "out", key: null, value: enc("zombie") }]);
+  const fresh = await cluster.createProducer({ transactionalId: "tx" });
+  await assert.rejects(
+    zombie.commitTransaction(),
+    (e: unknown) => e instanceof KafkaError && e.code === "PRODUCER_FENCED",
+  );
+  await assert.rejects(
+    zombie.send([{ topic: "out", key: null, value: enc("again") }]),
+    (e: unknown) => e instanceof KafkaError && e.code === "PRODUCER_FENCED",
+  );
+  fresh.beginTransaction();
+  await fresh.send([{ topic: "out", key: null, value: enc("fresh") }]);
+  await fresh.commitTransaction();
+  const reader = await cluster.createConsumer({
+    isolationLevel: "read_committed",
+    autoOffsetReset: "earliest",
+  });
+  reader.assign([{ topic: "out", partition: 0 }]);
+  assert.deepEqual(
+    (await pollUntil(reader, 1)).map((r) => str(r.value)),
+    ["fresh"],
+  );
+});
+
+test("sendOffsetsToTransaction with a stale generation is rejected (KIP-447)", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "in", partitions: 1 }]);
+  const consumer = await cluster.createConsumer({ groupId: "g" });
+  await consumer.subscribe(["in"]);
+  await consumer.poll({ maxWaitMs: 10 });
+  const meta = consumer.groupMetadata();
+  const producer = await cluster.createProducer({ transactionalId: "tx" });
+  producer.beginTransaction();
+  await assert.rejects(
+    producer.sendOffsetsToTransaction([{ topic: "in", partition: 0, offset: 1 }], {
+      ...meta,
+      generationId: meta.generationId + 5,
+    }),
+    (e: unknown) => e instanceof KafkaError && e.code === "ILLEGAL_GENERATION",
+  );
+  await producer.abortTransaction();
+});
+
+test("admin: topics, configs, partitions, offsets, groups", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([{ name: "a", partitions: 2, config: { "retention.ms": "1000" } }]);
+  await admin.createTopics([{ name: "a", partitions: 2 }], { ifNotExists: true });
+  await assert.rejects(
+    admin.createTopics([{ name: "a", partitions: 2 }]),
+    (e: unknown) => (e as KafkaError).code === "TOPIC_ALREADY_EXISTS",
+  );
+  await assert.rejects(
+    admin.createTopics([{ name: "b", partitions: 1, config: { "cleanup.policy": "sideways" } }]),
+    (e: unknown) =>
+      (e as KafkaError).code === "INVALID_CONFIG" && /cleanup\.policy/.test((e as Error).message),
+  );
+  assert.deepEqual(await admin.listTopics(), ["a"]);
+  assert.ok((await admin.listTopics({ includeInternal: true })).includes("__consumer_offsets"));
+  await admin.alterTopicConfig("a", { "retention.ms": "2000" });
+  assert.equal((await admin.describeTopics(["a"]))[0]!.config["retention.ms"], "2000");
+  await admin.createPartitions("a", 3);
+  assert.equal((await admin.describeTopics(["a"]))[0]!.partitions.length, 3);
+  const p = await cluster.createProducer();
+  await p.send(
+    [0, 1, 2].map((i) => ({
+      topic: "a",
+      partition: 0,
+      key: null,
+      value: enc(String(i)),
+      timestamp: 1000 + i,
+    })),
+  );
+  assert.equal((await admin.listOffsets([{ topic: "a", partition: 0 }], "latest")).get("a:0"), 3);
+  assert.equal((await admin.listOffsets([{ topic: "a", partition: 0 }], { timestamp: 1001 })).get("a:0"), 1);
+  assert.equal(await admin.deleteRecords({ topic: "a", partition: 0 }, 1), 1);
+  assert.equal((await admin.listOffsets([{ topic: "a", partition: 0 }], "earliest")).get("a:0"), 1);
+  const c = await cluster.createConsumer({ groupId: "g" });
+  c.assign([{ topic: "a", partition: 0 }]);
+  await c.commit([{ topic: "a", partition: 0, offset: 2 }]);
+  assert.deepEqual(await admin.listGroupOffsets("g"), [
+    { topic: "a", partition: 0, offset: 2, metadata: undefined },
+  ]);
+  assert.deepEqual(await admin.describeLag("g"), [
+    { topic: "a", partition: 0, committed: 2, endOffset: 3, lag: 1 },
+  ]);
+  assert.deepEqual(
+    (await admin.listGroups()).map((g) => g.groupId),
+    ["g"],
+  );
+  await admin.deleteGroups(["g"]);
+  assert.deepEqual(await admin.listGroups(), []);
+  await admin.deleteTopics(["a"]);
+  assert.deepEqual(await admin.listTopics(), []);
+});
+
+test("a broker data dir is locked: a second open fails with a clear error", async (t) => {
+  const { dir } = await open(t);
+  await assert.rejects(EmbeddedCluster.open({ dataDir: dir }), (e: unknown) =>
+    /already open|locked/i.test((e as Error).message),
+  );
+});
