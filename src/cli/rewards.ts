@@ -1,0 +1,200 @@
+// `courant rewards ...`: the rewards system's verbs. Thin: parse, call apps/rewards, show progress.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { applyCampaigns, readCampaignFile } from "../../apps/rewards/campaigns-topic.ts";
+import { loadCouponFile } from "../../apps/rewards/coupon-pool.ts";
+import * as clusterLayer from "../cluster/index.ts";
+import { type Cluster, EmbeddedCluster } from "../cluster/index.ts";
+
+export interface ClusterFlags {
+  readonly data: string;
+  readonly bootstrap?: string;
+}
+
+/** The embedded broker on --data, or a running broker (courant start, Kafka) with --bootstrap. */
+export async function openCluster(flags: ClusterFlags): Promise<Cluster> {
+  if (flags.bootstrap) {
+    const KafkaCluster = (
+      clusterLayer as { KafkaCluster?: new (o: { bootstrapBrokers: string[]; clientId?: string }) => Cluster }
+    ).KafkaCluster;
+    if (!KafkaCluster)
+      throw new Error("--bootstrap needs the Kafka client cluster, not available in this build");
+    return new KafkaCluster({
+      bootstrapBrokers: flags.bootstrap.split(",").map((s) => s.trim()),
+      clientId: "courant-cli",
+    });
+  }
+  try {
+    return await EmbeddedCluster.open({ dataDir: resolve(flags.data) });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    throw new Error(
+      `cannot open the embedded broker on ${resolve(flags.data)}: ${err.message}` +
+        (/lock/i.test(err.message) || err.code === "DATA_DIR_LOCKED"
+          ? " (is `courant start` running on it? then pass --bootstrap 127.0.0.1:9092)"
+          : ""),
+      { cause: e },
+    );
+  }
+}
+
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .option("--data <dir>", "data directory of the embedded broker", "./data")
+    .option("--bootstrap <host:port>", "use a running broker over the Kafka protocol instead of --data");
+}
+
+async function withCluster<T>(flags: ClusterFlags, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const cluster = await openCluster(flags);
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.close();
+  }
+}
+
+function fail(e: unknown): never {
+  const err = e as Error & { code?: string };
+  console.error(`error${err.code ? ` [${err.code}]` : ""}: ${err.message}`);
+  process.exit(1);
+}
+
+function positiveInt(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  const rewards = program
+    .command("rewards")
+    .description("The rewards system: campaigns, coupons, simulator, apps");
+
+  const campaigns = rewards
+    .command("campaigns")
+    .description("Promotional campaigns (compacted `campaigns` topic)");
+  clusterOptions(
+    campaigns
+      .command("apply <file>")
+      .description("Validate a YAML/JSON campaign file and write its campaigns to the `campaigns` topic")
+      .option("--prune", "delete campaigns that are not in the file"),
+  ).action(async (file: string, opts: ClusterFlags & { prune?: boolean }) => {
+    try {
+      const list = await readCampaignFile(file);
+      const r = await withCluster(opts, (c) => applyCampaigns(c, list, { prune: opts.prune }));
+      for (const c of list) {
+        console.log(
+          `applied ${c.id.padEnd(12)} ${c.spec.period.from} .. ${c.spec.period.to}  coupon ${c.spec.couponValue} €  cap ${c.capPerPdvPerDay}/PDV/day  budget ${c.spec.totalBudget} €`,
+        );
+      }
+      for (const id of r.deleted) console.log(`deleted ${id}`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+  const coupons = rewards.command("coupons").description("Coupon pools (compacted `coupons` topic)");
+  clusterOptions(
+    coupons
+      .command("load <file>")
+      .description("Load a CSV or Parquet file of campaign_id,code into the `coupons` topic"),
+  ).action(async (file: string, opts: ClusterFlags) => {
+    try {
+      const s = await withCluster(opts, (c) =>
+        loadCouponFile(c, file, {
+          onProgress: (p) => {
+            if (process.stderr.isTTY)
+              process.stderr.write(
+                `\rloading ${file}: ${(p.fraction * 100).toFixed(0)}%  ${p.recordsWritten} codes`,
+              );
+          },
+        }),
+      );
+      if (process.stderr.isTTY) process.stderr.write("\n");
+      console.log(
+        `loaded ${s.recordsWritten} codes from ${file} in ${s.durationMs} ms: ${JSON.stringify(s.campaigns)}`,
+      );
+      if (s.rowsRejected > 0) {
+        console.log(`rejected ${s.rowsRejected} rows:`);
+        for (const r of s.rejects) console.log(`  line ${r.line}: ${r.reason}`);
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+  clusterOptions(
+    rewards
+      .command("simulate")
+      .description("Simulate terminals: produce PDV frames to pdv.requests / pdv.responses")
+      .option(
+        "--rate <frames/s>",
+        "target frames per second (0 = as fast as possible)",
+        positiveInt("--rate"),
+        2000,
+      )
+      .option("--duration <seconds>", "stop after this many seconds", Number)
+      .option("--max-frames <n>", "stop after this many frames", positiveInt("--max-frames"))
+      .option("--seed <seed>", "seed of every random choice", "1")
+      .option("--terminals <n>", "number of terminals", positiveInt("--terminals"))
+      .option("--pdvs <n>", "number of points of sale", positiveInt("--pdvs"))
+      .option("--date <YYYY-MM-DD>", "first simulated day (Europe/Paris)")
+      .option(
+        "--partitions <n>",
+        "partitions of the frame topics when created",
+        positiveInt("--partitions"),
+        4,
+      ),
+  ).action(
+    async (
+      opts: ClusterFlags & {
+        rate: number;
+        duration?: number;
+        maxFrames?: number;
+        seed: string;
+        terminals?: number;
+        pdvs?: number;
+        date?: string;
+        partitions: number;
+      },
+    ) => {
+      const ac = new AbortController();
+      process.once("SIGINT", () => ac.abort());
+      try {
+        // Loaded on use: the simulator pulls the whole frame catalog.
+        const { runSimulator } = await import("../../apps/rewards/simulator/runner.ts");
+        const s = await withCluster(opts, (c) =>
+          runSimulator(
+            c,
+            {
+              rate: opts.rate,
+              durationMs: opts.duration === undefined ? undefined : opts.duration * 1000,
+              maxFrames: opts.maxFrames,
+              seed: opts.seed,
+              terminals: opts.terminals,
+              pdvs: opts.pdvs,
+              date: opts.date,
+              createTopics: { partitions: opts.partitions },
+              signal: ac.signal,
+            },
+            (p) => {
+              if (process.stderr.isTTY) {
+                process.stderr.write(
+                  `\r${p.frames} frames  ${p.framesPerSecond.toFixed(0)}/s  bets ${p.bets}  malformed ${p.malformed}  duplicates ${p.duplicates}  sim ${p.simulatedTime ? new Date(p.simulatedTime).toISOString() : "-"}   `,
+                );
+              }
+            },
+          ),
+        );
+        if (process.stderr.isTTY) process.stderr.write("\n");
+        console.log(
+          `simulated ${s.frames} frames (${s.requests} requests, ${s.responses} responses, ${s.bets} bets, ${s.malformed} malformed, ${s.duplicates} duplicates) in ${(s.elapsedMs / 1000).toFixed(1)} s, stopped by ${s.stoppedBy}`,
+        );
+      } catch (e) {
+        fail(e);
+      }
+    },
+  );
+}
