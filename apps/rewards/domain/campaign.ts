@@ -27,7 +27,8 @@ export const CampaignSpecSchema = z
   .object({
     id: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-'"),
+      // 12 characters at most: the id travels in the T090 push frame's T090-CAMPAIGN-ID PIC X(12).
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,11}$/, "must be 1-12 letters, digits, '.', '_' or '-'"),
     name: z.string().optional(),
     period: z
       .object({
