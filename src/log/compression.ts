@@ -2,6 +2,8 @@
 // implemented in ./snappy.ts and ./lz4.ts (pure TS, Kafka's framings).
 import * as zlib from "node:zlib";
 import { LogError } from "./errors.ts";
+import { lz4Compress, lz4Decompress } from "./lz4.ts";
+import { snappyCompressRaw, snappyDecompress } from "./snappy.ts";
 import type { CompressionType } from "./types.ts";
 
 export const COMPRESSION_IDS: Readonly<Record<CompressionType, number>> = {
@@ -45,6 +47,10 @@ const codecs = new Map<CompressionType, Codec>([
       decompress: (d) => zlib.zstdDecompressSync(d),
     },
   ],
+  // Raw snappy when writing: every reader takes it (xerial's stream falls back to raw; librdkafka,
+  // kafkajs and @platformatic/kafka read raw), while some read no xerial framing.
+  ["snappy", { compress: snappyCompressRaw, decompress: snappyDecompress }],
+  ["lz4", { compress: lz4Compress, decompress: lz4Decompress }],
 ]);
 
 /** Registers a codec (snappy/lz4 modules call this on import). */
