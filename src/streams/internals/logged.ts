@@ -1,0 +1,244 @@
+// Change-logging wrappers: every write to a store is also sent to the store's changelog topic
+// `<appId>-<store>-changelog` (partition = task partition) through the task's record collector,
+// so exactly-once commits it atomically with the outputs. Restore decodes the same layout.
+import type {
+  Bytes,
+  KeyValue,
+  KeyValueBytesStore,
+  SessionBytesStore,
+  WindowBytesStore,
+  WindowedKey,
+} from "../../state/index.ts";
+import { readTimestamp, writeTimestamp } from "../../state/index.ts";
+import type { Headers } from "../types.ts";
+import type { TaskContext } from "./context.ts";
+
+const NO_HEADERS: Headers = Object.freeze([]) as Headers;
+
+export class LoggedKeyValueStore implements KeyValueBytesStore {
+  readonly inner: KeyValueBytesStore;
+  private readonly topic: string;
+  private readonly partition: number;
+  private readonly ctx: TaskContext;
+  constructor(inner: KeyValueBytesStore, topic: string, partition: number, ctx: TaskContext) {
+    this.inner = inner;
+    this.topic = topic;
+    this.partition = partition;
+    this.ctx = ctx;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  get persistent(): boolean {
+    return this.inner.persistent;
+  }
+  private log(key: Bytes, value: Bytes | null): void {
+    this.ctx.collector.send(this.topic, key, value, this.ctx.timestamp, NO_HEADERS, this.partition);
+  }
+  flush() {
+    return this.inner.flush();
+  }
+  close() {
+    return this.inner.close();
+  }
+  get(key: Bytes) {
+    return this.inner.get(key);
+  }
+  put(key: Bytes, value: Bytes | null): void {
+    this.inner.put(key, value);
+    this.log(key, value);
+  }
+  putIfAbsent(key: Bytes, value: Bytes) {
+    const old = this.inner.putIfAbsent(key, value);
+    if (old === undefined) this.log(key, value);
+    return old;
+  }
+  delete(key: Bytes) {
+    const old = this.inner.delete(key);
+    if (old !== undefined) this.log(key, null);
+    return old;
+  }
+  range(from: Bytes | undefined, to: Bytes | undefined) {
+    return this.inner.range(from, to);
+  }
+  reverseRange(from: Bytes | undefined, to: Bytes | undefined) {
+    return this.inner.reverseRange(from, to);
+  }
+  all() {
+    return this.inner.all();
+  }
+  approximateNumEntries() {
+    return this.inner.approximateNumEntries();
+  }
+  clear() {
+    return this.inner.clear();
+  }
+}
+
+/** Changelog key of a window store entry: key bytes + 8-byte window start (+ 4-byte sequence for duplicates). */
+export function windowChangelogKey(key: Bytes, windowStart: number, seq: number | undefined): Uint8Array {
+  const out = new Uint8Array(key.byteLength + 8 + (seq === undefined ? 0 : 4));
+  out.set(key, 0);
+  writeTimestamp(out, key.byteLength, windowStart);
+  if (seq !== undefined) new DataView(out.buffer).setUint32(key.byteLength + 8, seq >>> 0);
+  return out;
+}
+
+export function parseWindowChangelogKey(
+  b: Uint8Array,
+  duplicates: boolean,
+): { key: Uint8Array; windowStart: number } {
+  const suffix = duplicates ? 12 : 8;
+  const n = b.byteLength - suffix;
+  return { key: b.subarray(0, n), windowStart: readTimestamp(b, n) };
+}
+
+export class LoggedWindowStore implements WindowBytesStore {
+  readonly inner: WindowBytesStore;
+  private readonly topic: string;
+  private readonly partition: number;
+  private readonly ctx: TaskContext;
+  private readonly duplicates: boolean;
+  private seq = 0;
+  constructor(
+    inner: WindowBytesStore,
+    topic: string,
+    partition: number,
+    ctx: TaskContext,
+    duplicates: boolean,
+  ) {
+    this.inner = inner;
+    this.topic = topic;
+    this.partition = partition;
+    this.ctx = ctx;
+    this.duplicates = duplicates;
+  }
+  get name() {
+    return this.inner.name;
+  }
+  get persistent() {
+    return this.inner.persistent;
+  }
+  get windowSizeMs() {
+    return this.inner.windowSizeMs;
+  }
+  get retentionMs() {
+    return this.inner.retentionMs;
+  }
+  flush() {
+    return this.inner.flush();
+  }
+  close() {
+    return this.inner.close();
+  }
+  put(key: Bytes, value: Bytes | null, windowStart: number): void {
+    this.inner.put(key, value, windowStart);
+    if (this.duplicates && value === null) return;
+    const k = windowChangelogKey(
+      key,
+      windowStart,
+      this.duplicates ? (this.seq = (this.seq + 1) >>> 0) : undefined,
+    );
+    this.ctx.collector.send(this.topic, k, value, this.ctx.timestamp, NO_HEADERS, this.partition);
+  }
+  fetch(key: Bytes, windowStart: number) {
+    return this.inner.fetch(key, windowStart);
+  }
+  fetchRange(key: Bytes, from: number, to: number) {
+    return this.inner.fetchRange(key, from, to);
+  }
+  fetchAll(from: number, to: number) {
+    return this.inner.fetchAll(from, to);
+  }
+  all() {
+    return this.inner.all();
+  }
+  expire(t: number) {
+    this.inner.expire(t);
+  }
+  clear() {
+    return this.inner.clear();
+  }
+}
+
+export function sessionChangelogKey(s: WindowedKey<Bytes>): Uint8Array {
+  const out = new Uint8Array(s.key.byteLength + 16);
+  out.set(s.key, 0);
+  writeTimestamp(out, s.key.byteLength, s.windowEnd);
+  writeTimestamp(out, s.key.byteLength + 8, s.windowStart);
+  return out;
+}
+
+export function parseSessionChangelogKey(b: Uint8Array): WindowedKey<Uint8Array> {
+  const n = b.byteLength - 16;
+  return { key: b.subarray(0, n), windowEnd: readTimestamp(b, n), windowStart: readTimestamp(b, n + 8) };
+}
+
+export class LoggedSessionStore implements SessionBytesStore {
+  readonly inner: SessionBytesStore;
+  private readonly topic: string;
+  private readonly partition: number;
+  private readonly ctx: TaskContext;
+  constructor(inner: SessionBytesStore, topic: string, partition: number, ctx: TaskContext) {
+    this.inner = inner;
+    this.topic = topic;
+    this.partition = partition;
+    this.ctx = ctx;
+  }
+  get name() {
+    return this.inner.name;
+  }
+  get persistent() {
+    return this.inner.persistent;
+  }
+  get retentionMs() {
+    return this.inner.retentionMs;
+  }
+  flush() {
+    return this.inner.flush();
+  }
+  close() {
+    return this.inner.close();
+  }
+  findSessions(
+    key: Bytes,
+    earliestEnd: number,
+    latestStart: number,
+  ): Iterable<KeyValue<WindowedKey<Bytes>, Bytes>> {
+    return this.inner.findSessions(key, earliestEnd, latestStart);
+  }
+  put(s: WindowedKey<Bytes>, value: Bytes | null): void {
+    this.inner.put(s, value);
+    this.ctx.collector.send(
+      this.topic,
+      sessionChangelogKey(s),
+      value,
+      this.ctx.timestamp,
+      NO_HEADERS,
+      this.partition,
+    );
+  }
+  remove(s: WindowedKey<Bytes>): void {
+    this.inner.remove(s);
+    this.ctx.collector.send(
+      this.topic,
+      sessionChangelogKey(s),
+      null,
+      this.ctx.timestamp,
+      NO_HEADERS,
+      this.partition,
+    );
+  }
+  fetchSession(key: Bytes, start: number, end: number) {
+    return this.inner.fetchSession(key, start, end);
+  }
+  all() {
+    return this.inner.all();
+  }
+  expire(t: number) {
+    this.inner.expire(t);
+  }
+  clear() {
+    return this.inner.clear();
+  }
+}

@@ -1,0 +1,37 @@
+// Serdes for values that cross internal topics: table changes (KTable.groupBy repartition).
+import type { Serde } from "../../serde/index.ts";
+import type { Change } from "../types.ts";
+
+/** [flags: 1 = has new, 2 = has old][u32 len new][new][old]. */
+export function changeSerde<V>(inner: Serde<V>): Serde<Change<V>> {
+  return {
+    serialize(topic, c) {
+      if (c === null) return null;
+      const n = c.newValue === null ? null : inner.serialize(topic, c.newValue);
+      const o = c.oldValue === null ? null : inner.serialize(topic, c.oldValue);
+      const nl = n === null ? 0 : n.byteLength;
+      const out = new Uint8Array(5 + nl + (o === null ? 0 : o.byteLength));
+      out[0] = (n === null ? 0 : 1) | (o === null ? 0 : 2);
+      new DataView(out.buffer).setUint32(1, nl);
+      if (n !== null) out.set(n, 5);
+      if (o !== null) out.set(o, 5 + nl);
+      return out;
+    },
+    deserialize(topic, data) {
+      if (data === null) return null;
+      const flags = data[0]!;
+      const nl = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(1);
+      const newValue = flags & 1 ? inner.deserialize(topic, data.subarray(5, 5 + nl)) : null;
+      const oldValue = flags & 2 ? inner.deserialize(topic, data.subarray(5 + nl)) : null;
+      return { newValue, oldValue };
+    },
+  };
+}
+
+/** Identity of a key for in-memory maps: strings as is, anything else through its serialized bytes. */
+export function keyIdentity(key: unknown, serde: Serde<unknown>): string {
+  if (typeof key === "string") return `s${key}`;
+  if (typeof key === "number") return `n${key}`;
+  const b = serde.serialize("", key);
+  return b === null ? "null" : `b${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")}`;
+}

@@ -1,0 +1,365 @@
+// A stream task: one sub-topology instance for one input partition (group). It owns its stores,
+// chooses the next record across its input partitions by timestamp (Kafka's PartitionGroup),
+// deserializes, extracts event time, runs the processor graph synchronously, tracks stream time
+// and punctuates. The same class runs inside the TopologyTestDriver and the runtime.
+import type { ConsumedRecord } from "../../cluster/index.ts";
+import type { Clock } from "../../observe/index.ts";
+import type {
+  KeyValueBytesStore,
+  SessionBytesStore,
+  StateStore,
+  WindowBytesStore,
+} from "../../state/index.ts";
+import { inMemoryKeyValueStore, inMemorySessionStore, inMemoryWindowStore } from "../../state/index.ts";
+import { ProcessingError, StreamsError } from "../errors.ts";
+import { TypedKeyValueStore, TypedSessionStore, TypedWindowStore } from "../stores.ts";
+import type { InternalTopologyBuilder, ProcessorTopology, StoreDef } from "./builder.ts";
+import { type RecordCollector, TaskContext } from "./context.ts";
+import { LoggedKeyValueStore, LoggedSessionStore, LoggedWindowStore } from "./logged.ts";
+import type { SourceNode } from "./node.ts";
+
+/** Creates the byte stores of a task (lmdb for persistent stores in the runtime; memory otherwise). */
+export interface StoreProvider {
+  keyValue(name: string, persistent: boolean, taskId: string): KeyValueBytesStore;
+  window(
+    name: string,
+    persistent: boolean,
+    taskId: string,
+    o: { windowSizeMs: number; retentionMs: number; retainDuplicates: boolean },
+  ): WindowBytesStore;
+  session(name: string, persistent: boolean, taskId: string, o: { retentionMs: number }): SessionBytesStore;
+}
+
+export const memoryStoreProvider: StoreProvider = {
+  keyValue: (name) => inMemoryKeyValueStore(name),
+  window: (name, _p, _t, o) => inMemoryWindowStore(name, o),
+  session: (name, _p, _t, o) => inMemorySessionStore(name, o),
+};
+
+export type DeserializationDecision = "continue" | "fail";
+
+/** Decides what to do with a record whose key or value cannot be deserialized. */
+export type DeserializationHandler = (record: ConsumedRecord, error: Error) => DeserializationDecision;
+
+export interface TaskStore {
+  readonly def: StoreDef;
+  /** The byte store without logging (restore writes here). */
+  readonly inner: StateStore;
+  readonly changelogTopic: string | undefined;
+  readonly typed: unknown;
+}
+
+export interface TaskOptions {
+  readonly applicationId: string;
+  readonly clock: Clock;
+  readonly collector: RecordCollector;
+  readonly storeProvider: StoreProvider;
+  readonly globalStores: Map<string, unknown>;
+  readonly onDeserializationError?: DeserializationHandler;
+  /** Write changelogs (false in the test driver's pure mode is not needed: the collector ignores them). */
+  readonly logging?: boolean;
+}
+
+interface Queue {
+  readonly topic: string;
+  readonly partition: number;
+  records: ConsumedRecord[];
+  head: number;
+  partitionTime: number;
+}
+
+export class StreamTask {
+  readonly id: string;
+  readonly subtopologyId: number;
+  readonly partition: number;
+  readonly topology: ProcessorTopology;
+  readonly ctx: TaskContext;
+  readonly stores = new Map<string, TaskStore>();
+  private readonly options: TaskOptions;
+  private readonly queues = new Map<string, Queue>();
+  private queueList: Queue[] = [];
+  /** Next offset to commit per input partition ("topic:partition"). */
+  readonly consumed = new Map<string, number>();
+  private initialized = false;
+  private buffered = 0;
+
+  constructor(
+    builder: InternalTopologyBuilder,
+    subtopologyId: number,
+    partition: number,
+    options: TaskOptions,
+    topology?: ProcessorTopology,
+  ) {
+    this.id = subtopologyId < 0 ? "global" : `${subtopologyId}_${partition}`;
+    this.subtopologyId = subtopologyId;
+    this.partition = partition;
+    this.options = options;
+    this.topology = topology ?? builder.build(subtopologyId);
+    this.ctx = new TaskContext(
+      options.applicationId,
+      this.id,
+      options.clock,
+      options.collector,
+      options.globalStores,
+    );
+    for (const def of this.topology.storeDefs) this.createStore(def, builder);
+  }
+
+  private createStore(def: StoreDef, builder: InternalTopologyBuilder): void {
+    const s = def.spec;
+    const p = this.options.storeProvider;
+    const logging = (this.options.logging ?? true) && s.logging;
+    const topic = builder.changelogTopic(s.name);
+    let inner: StateStore;
+    let typed: unknown;
+    if (s.kind === "keyValue") {
+      const raw = p.keyValue(s.name, s.persistent, this.id);
+      inner = raw;
+      const w = logging ? new LoggedKeyValueStore(raw, topic, this.partition, this.ctx) : raw;
+      typed = new TypedKeyValueStore(w, s.keySerde, s.valueSerde, topic);
+    } else if (s.kind === "window") {
+      const o = {
+        windowSizeMs: s.windowSizeMs!,
+        retentionMs: s.retentionMs!,
+        retainDuplicates: s.retainDuplicates ?? false,
+      };
+      const raw = p.window(s.name, s.persistent, this.id, o);
+      inner = raw;
+      const w = logging
+        ? new LoggedWindowStore(raw, topic, this.partition, this.ctx, o.retainDuplicates)
+        : raw;
+      typed = new TypedWindowStore(w, s.keySerde, s.valueSerde, topic);
+    } else {
+      const raw = p.session(s.name, s.persistent, this.id, { retentionMs: s.retentionMs! });
+      inner = raw;
+      const w = logging ? new LoggedSessionStore(raw, topic, this.partition, this.ctx) : raw;
+      typed = new TypedSessionStore(w, s.keySerde, s.valueSerde, topic);
+    }
+    this.stores.set(s.name, { def, inner, changelogTopic: logging ? topic : undefined, typed });
+    this.ctx.registerStore(s.name, typed);
+  }
+
+  /**
+   * The global task: every global store's update path. Its stores are registered in
+   * `options.globalStores`, which every stream task reads.
+   */
+  static global(builder: InternalTopologyBuilder, options: TaskOptions): StreamTask | undefined {
+    const parts = builder.globalParts();
+    if (parts.length === 0) return undefined;
+    const names = parts.flatMap((p) => p.nodes);
+    const { nodes, byName } = builder.instantiate(names);
+    const sourcesByTopic = new Map<string, SourceNode>();
+    for (const n of names) {
+      const d = builder.nodes.get(n)!;
+      if (d.kind === "source") for (const t of d.topics!) sourcesByTopic.set(t, byName.get(n) as SourceNode);
+    }
+    const storeDefs = parts.map((p) => builder.stores.get(p.store)!);
+    const st = {
+      id: -1,
+      nodes: names,
+      sourceTopics: parts.map((p) => p.topic),
+      sinkTopics: [],
+      stores: parts.map((p) => p.store),
+      repartitionSourceTopics: [],
+    };
+    const task = new StreamTask(
+      builder,
+      -1,
+      0,
+      { ...options, logging: false },
+      { subtopology: st, sourcesByTopic, nodes, storeDefs },
+    );
+    for (const [name, s] of task.stores) options.globalStores.set(name, s.typed);
+    return task;
+  }
+
+  /** Initializes processors (after stores are restored). */
+  initialize(streamTime = -1): void {
+    if (this.initialized) return;
+    this.ctx.streamTime = streamTime;
+    for (const n of this.topology.nodes) n.init(this.ctx);
+    this.initialized = true;
+  }
+
+  get isInitialized(): boolean {
+    return this.initialized;
+  }
+
+  sourceTopics(): string[] {
+    return [...this.topology.sourcesByTopic.keys()];
+  }
+
+  /** Processes one record now (the test driver's path, and the runtime's via `process`). */
+  processRecord(rec: ConsumedRecord, partitionTime?: number): void {
+    const source = this.topology.sourcesByTopic.get(rec.topic);
+    if (source === undefined) {
+      throw new StreamsError("ILLEGAL_STATE", `task ${this.id} has no source for topic ${rec.topic}`);
+    }
+    const ctx = this.ctx;
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = rec.key === null ? null : source.keySerde.deserialize(rec.topic, rec.key, rec.headers);
+      value = rec.value === null ? null : source.valueSerde.deserialize(rec.topic, rec.value, rec.headers);
+    } catch (e) {
+      const err = new StreamsError(
+        "DESERIALIZATION",
+        `cannot deserialize record ${rec.topic}-${rec.partition}@${rec.offset} (source ${source.name}): ${(e as Error).message}`,
+        { cause: e },
+      );
+      const decision = this.options.onDeserializationError?.(rec, err) ?? "fail";
+      this.markConsumed(rec);
+      if (decision === "continue") {
+        ctx.drop("deserialization");
+        return;
+      }
+      throw err;
+    }
+    const ts = this.extractTimestamp(source, rec, key, value, partitionTime ?? -1);
+    if (ts < 0) {
+      ctx.drop("negative-timestamp");
+      this.markConsumed(rec);
+      return;
+    }
+    ctx.topic = rec.topic;
+    ctx.partition = rec.partition;
+    ctx.offset = rec.offset;
+    ctx.timestamp = ts;
+    ctx.headers = rec.headers;
+    if (ts > ctx.streamTime) ctx.streamTime = ts;
+    ctx.lastRecordWallClock = ctx.clock.now();
+    try {
+      source.process(key, value, ts);
+    } catch (e) {
+      if (e instanceof ProcessingError) throw e;
+      throw new ProcessingError(
+        source.name,
+        { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+        e,
+      );
+    }
+    ctx.stats.processed++;
+    this.markConsumed(rec);
+    if (ctx.schedules.length > 0) ctx.punctuate("streamTime", ctx.streamTime);
+  }
+
+  private markConsumed(rec: ConsumedRecord): void {
+    this.consumed.set(`${rec.topic}:${rec.partition}`, rec.offset + 1);
+  }
+
+  private extractTimestamp(
+    source: SourceNode,
+    rec: ConsumedRecord,
+    key: unknown,
+    value: unknown,
+    partitionTime: number,
+  ): number {
+    if (source.extractor === undefined) return rec.timestamp;
+    return source.extractor(
+      {
+        topic: rec.topic,
+        partition: rec.partition,
+        offset: rec.offset,
+        timestamp: rec.timestamp,
+        key,
+        value,
+        headers: rec.headers,
+      },
+      partitionTime,
+    );
+  }
+
+  // ---- runtime path: buffered records chosen by timestamp across partitions ----
+
+  addRecords(topic: string, partition: number, records: readonly ConsumedRecord[]): void {
+    if (records.length === 0) return;
+    const k = `${topic}:${partition}`;
+    let q = this.queues.get(k);
+    if (q === undefined) {
+      q = { topic, partition, records: [], head: 0, partitionTime: -1 };
+      this.queues.set(k, q);
+      this.queueList = [...this.queues.values()];
+    }
+    if (q.head >= q.records.length) {
+      q.records = records as ConsumedRecord[];
+      q.head = 0;
+    } else {
+      q.records = q.records.slice(q.head).concat(records);
+      q.head = 0;
+    }
+    this.buffered += records.length;
+  }
+
+  get bufferedRecords(): number {
+    return this.buffered;
+  }
+
+  /** Drops buffered records of partitions (on revocation or seek). */
+  clearBuffers(): void {
+    for (const q of this.queueList) {
+      q.records = [];
+      q.head = 0;
+    }
+    this.buffered = 0;
+  }
+
+  /** Processes up to `max` buffered records; returns how many were processed. */
+  process(max: number): number {
+    let n = 0;
+    const qs = this.queueList;
+    const async = this.ctx.asyncOperators;
+    while (n < max && this.buffered > 0) {
+      if (async.length > 0 && async.some((a) => a.full())) break;
+      let best: Queue | undefined;
+      if (qs.length === 1) best = qs[0];
+      else {
+        let bestTs = Number.POSITIVE_INFINITY;
+        for (let i = 0; i < qs.length; i++) {
+          const q = qs[i]!;
+          if (q.head < q.records.length) {
+            const t = q.records[q.head]!.timestamp;
+            if (t < bestTs) {
+              bestTs = t;
+              best = q;
+            }
+          }
+        }
+      }
+      if (best === undefined || best.head >= best.records.length) break;
+      const rec = best.records[best.head++]!;
+      this.buffered--;
+      if (best.head === best.records.length) {
+        best.records = [];
+        best.head = 0;
+      }
+      this.processRecord(rec, best.partitionTime);
+      if (rec.timestamp > best.partitionTime) best.partitionTime = rec.timestamp;
+      n++;
+    }
+    return n;
+  }
+
+  punctuateWallClock(): number {
+    if (this.ctx.schedules.length === 0) return 0;
+    return this.ctx.punctuate("wallClockTime", this.ctx.clock.now());
+  }
+
+  async drainAsync(): Promise<void> {
+    for (const a of this.ctx.asyncOperators) await a.drain();
+  }
+
+  async flushStores(): Promise<void> {
+    for (const s of this.stores.values()) await s.inner.flush();
+  }
+
+  async close(): Promise<void> {
+    for (const n of this.topology.nodes) {
+      try {
+        n.close();
+      } catch {
+        // closing continues with the other processors
+      }
+    }
+    for (const s of this.stores.values()) await s.inner.close();
+  }
+}

@@ -1,0 +1,376 @@
+// Typed state stores as processors and interactive queries see them, built over the byte stores
+// of the state layer. Keys are serialized with the store's key serde, so ranges follow the byte
+// order of serialized keys (for strings: code point order). DSL stores are "timestamped": each
+// value is stored with the timestamp of the record that produced it (8 bytes, then the value).
+import type { TopicConfig } from "../cluster/index.ts";
+import type { Serde } from "../serde/index.ts";
+import type {
+  Bytes,
+  KeyValueBytesStore,
+  SessionBytesStore,
+  WindowBytesStore,
+  WindowedKey,
+} from "../state/index.ts";
+import { readTimestamp, writeTimestamp } from "../state/index.ts";
+import { StreamsError } from "./errors.ts";
+import type { KeyValue } from "./types.ts";
+import type { Windowed } from "./windows.ts";
+
+export interface ValueAndTimestamp<V> {
+  readonly value: V;
+  readonly timestamp: number;
+}
+
+export interface ReadOnlyKeyValueStore<K, V> {
+  readonly name: string;
+  get(key: K): V | undefined;
+  /** Entries with key in [from, to] (inclusive, serialized byte order); undefined = open bound. */
+  range(from?: K, to?: K): KeyValue<K, V>[];
+  reverseRange(from?: K, to?: K): KeyValue<K, V>[];
+  all(): KeyValue<K, V>[];
+  approximateNumEntries(): number;
+}
+
+export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
+  put(key: K, value: V | null): void;
+  putIfAbsent(key: K, value: V): V | undefined;
+  putAll(entries: readonly KeyValue<K, V | null>[]): void;
+  delete(key: K): V | undefined;
+}
+
+export interface ReadOnlyWindowStore<K, V> {
+  readonly name: string;
+  fetch(key: K, windowStart: number): V | undefined;
+  /** Windows of `key` starting in [timeFrom, timeTo], ascending by start. */
+  fetchRange(key: K, timeFrom: number, timeTo: number): KeyValue<number, V>[];
+  fetchAll(timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[];
+  all(): KeyValue<Windowed<K>, V>[];
+}
+
+export interface WindowStore<K, V> extends ReadOnlyWindowStore<K, V> {
+  put(key: K, value: V | null, windowStart: number): void;
+}
+
+export interface ReadOnlySessionStore<K, V> {
+  readonly name: string;
+  /** Every session of `key`. */
+  fetch(key: K): KeyValue<Windowed<K>, V>[];
+  findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): KeyValue<Windowed<K>, V>[];
+  fetchSession(key: K, start: number, end: number): V | undefined;
+  all(): KeyValue<Windowed<K>, V>[];
+}
+
+export interface SessionStore<K, V> extends ReadOnlySessionStore<K, V> {
+  put(session: Windowed<K>, value: V | null): void;
+  remove(session: Windowed<K>): void;
+}
+
+export type StoreKind = "keyValue" | "window" | "session";
+
+/** Describes a store to create in every task that uses it (Kafka's StoreBuilder). */
+export interface StoreSpec<K, V> {
+  readonly kind: StoreKind;
+  readonly name: string;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+  /** lmdb in the runtime when true; in-memory otherwise. */
+  readonly persistent: boolean;
+  readonly logging: boolean;
+  readonly logConfig?: TopicConfig;
+  readonly caching?: boolean;
+  /** Window/session stores. */
+  readonly windowSizeMs?: number;
+  readonly retentionMs?: number;
+  readonly retainDuplicates?: boolean;
+  /** Values carry the producing record's timestamp (DSL stores). */
+  readonly timestamped: boolean;
+}
+
+interface CommonStoreOptions<K, V> {
+  readonly name: string;
+  readonly keySerde: Serde<K>;
+  readonly valueSerde: Serde<V>;
+  readonly persistent?: boolean;
+  readonly logging?: boolean;
+  readonly logConfig?: TopicConfig;
+  readonly caching?: boolean;
+}
+
+/** Factories of store specs for the Processor API (`topology.addStateStore(spec, ...processors)`). */
+export const Stores = {
+  keyValueStore<K, V>(o: CommonStoreOptions<K, V> & { timestamped?: boolean }): StoreSpec<K, V> {
+    return {
+      kind: "keyValue",
+      persistent: true,
+      logging: true,
+      timestamped: false,
+      ...o,
+    };
+  },
+  windowStore<K, V>(
+    o: CommonStoreOptions<K, V> & { windowSizeMs: number; retentionMs: number; retainDuplicates?: boolean },
+  ): StoreSpec<K, V> {
+    return { kind: "window", persistent: true, logging: true, timestamped: false, ...o };
+  },
+  sessionStore<K, V>(o: CommonStoreOptions<K, V> & { retentionMs: number }): StoreSpec<K, V> {
+    return { kind: "session", persistent: true, logging: true, timestamped: false, ...o };
+  },
+} as const;
+
+/** A Serde for ValueAndTimestamp<V>: 8-byte timestamp followed by the inner value bytes. */
+export function timestampedSerde<V>(inner: Serde<V>): Serde<ValueAndTimestamp<V>> {
+  return {
+    serialize(topic, vt) {
+      if (vt === null) return null;
+      const v = inner.serialize(topic, vt.value);
+      const n = v === null ? 0 : v.byteLength;
+      const out = new Uint8Array(8 + n);
+      writeTimestamp(out, 0, vt.timestamp);
+      if (v !== null) out.set(v, 8);
+      return out;
+    },
+    deserialize(topic, data) {
+      if (data === null) return null;
+      const timestamp = readTimestamp(data, 0);
+      const value = inner.deserialize(topic, data.subarray(8)) as V;
+      return { value, timestamp };
+    },
+  };
+}
+
+function ser<T>(serde: Serde<T>, topic: string, v: T, what: string, store: string): Uint8Array {
+  let b: Uint8Array | null;
+  try {
+    b = serde.serialize(topic, v);
+  } catch (e) {
+    throw new StreamsError(
+      "SERIALIZATION",
+      `store ${store}: cannot serialize ${what}: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (b === null) throw new StreamsError("SERIALIZATION", `store ${store}: ${what} serialized to null`);
+  return b;
+}
+
+function de<T>(serde: Serde<T>, topic: string, b: Uint8Array): T {
+  return serde.deserialize(topic, b) as T;
+}
+
+export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
+  readonly name: string;
+  readonly inner: KeyValueBytesStore;
+  private readonly keySerde: Serde<K>;
+  private readonly valueSerde: Serde<V>;
+  private readonly topic: string;
+  constructor(inner: KeyValueBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
+    this.name = inner.name;
+    this.inner = inner;
+    this.keySerde = keySerde;
+    this.valueSerde = valueSerde;
+    this.topic = topic;
+  }
+  keyBytes(key: K): Uint8Array {
+    return ser(this.keySerde, this.topic, key, "key", this.name);
+  }
+  get(key: K): V | undefined {
+    const b = this.inner.get(this.keyBytes(key));
+    return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
+  }
+  put(key: K, value: V | null): void {
+    this.inner.put(
+      this.keyBytes(key),
+      value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name),
+    );
+  }
+  putIfAbsent(key: K, value: V): V | undefined {
+    const b = this.inner.putIfAbsent(
+      this.keyBytes(key),
+      ser(this.valueSerde, this.topic, value, "value", this.name),
+    );
+    return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
+  }
+  putAll(entries: readonly KeyValue<K, V | null>[]): void {
+    for (const e of entries) this.put(e.key, e.value);
+  }
+  delete(key: K): V | undefined {
+    const b = this.inner.delete(this.keyBytes(key));
+    return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
+  }
+  private decode(it: Iterable<KeyValue<Bytes, Bytes>>): KeyValue<K, V>[] {
+    const out: KeyValue<K, V>[] = [];
+    for (const e of it) {
+      out.push({
+        key: de(this.keySerde, this.topic, e.key),
+        value: de(this.valueSerde, this.topic, e.value),
+      });
+    }
+    return out;
+  }
+  range(from?: K, to?: K): KeyValue<K, V>[] {
+    return this.decode(
+      this.inner.range(
+        from === undefined ? undefined : this.keyBytes(from),
+        to === undefined ? undefined : this.keyBytes(to),
+      ),
+    );
+  }
+  reverseRange(from?: K, to?: K): KeyValue<K, V>[] {
+    return this.decode(
+      this.inner.reverseRange(
+        from === undefined ? undefined : this.keyBytes(from),
+        to === undefined ? undefined : this.keyBytes(to),
+      ),
+    );
+  }
+  all(): KeyValue<K, V>[] {
+    return this.decode(this.inner.all());
+  }
+  approximateNumEntries(): number {
+    return this.inner.approximateNumEntries();
+  }
+}
+
+export class TypedWindowStore<K, V> implements WindowStore<K, V> {
+  readonly name: string;
+  readonly inner: WindowBytesStore;
+  private readonly keySerde: Serde<K>;
+  private readonly valueSerde: Serde<V>;
+  private readonly topic: string;
+  constructor(inner: WindowBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
+    this.name = inner.name;
+    this.inner = inner;
+    this.keySerde = keySerde;
+    this.valueSerde = valueSerde;
+    this.topic = topic;
+  }
+  keyBytes(key: K): Uint8Array {
+    return ser(this.keySerde, this.topic, key, "key", this.name);
+  }
+  put(key: K, value: V | null, windowStart: number): void {
+    this.inner.put(
+      this.keyBytes(key),
+      value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name),
+      windowStart,
+    );
+  }
+  fetch(key: K, windowStart: number): V | undefined {
+    const b = this.inner.fetch(this.keyBytes(key), windowStart);
+    return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
+  }
+  fetchRange(key: K, timeFrom: number, timeTo: number): KeyValue<number, V>[] {
+    const out: KeyValue<number, V>[] = [];
+    for (const e of this.inner.fetchRange(this.keyBytes(key), timeFrom, timeTo)) {
+      out.push({ key: e.key, value: de(this.valueSerde, this.topic, e.value) });
+    }
+    return out;
+  }
+  private decodeAll(it: Iterable<KeyValue<WindowedKey<Bytes>, Bytes>>): KeyValue<Windowed<K>, V>[] {
+    const out: KeyValue<Windowed<K>, V>[] = [];
+    for (const e of it) {
+      out.push({
+        key: {
+          key: de(this.keySerde, this.topic, e.key.key),
+          window: { start: e.key.windowStart, end: e.key.windowEnd },
+        },
+        value: de(this.valueSerde, this.topic, e.value),
+      });
+    }
+    return out;
+  }
+  fetchAll(timeFrom: number, timeTo: number): KeyValue<Windowed<K>, V>[] {
+    return this.decodeAll(this.inner.fetchAll(timeFrom, timeTo));
+  }
+  all(): KeyValue<Windowed<K>, V>[] {
+    return this.decodeAll(this.inner.all());
+  }
+}
+
+export class TypedSessionStore<K, V> implements SessionStore<K, V> {
+  readonly name: string;
+  readonly inner: SessionBytesStore;
+  private readonly keySerde: Serde<K>;
+  private readonly valueSerde: Serde<V>;
+  private readonly topic: string;
+  constructor(inner: SessionBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
+    this.name = inner.name;
+    this.inner = inner;
+    this.keySerde = keySerde;
+    this.valueSerde = valueSerde;
+    this.topic = topic;
+  }
+  keyBytes(key: K): Uint8Array {
+    return ser(this.keySerde, this.topic, key, "key", this.name);
+  }
+  private decode(it: Iterable<KeyValue<WindowedKey<Bytes>, Bytes>>): KeyValue<Windowed<K>, V>[] {
+    const out: KeyValue<Windowed<K>, V>[] = [];
+    for (const e of it) {
+      out.push({
+        key: {
+          key: de(this.keySerde, this.topic, e.key.key),
+          window: { start: e.key.windowStart, end: e.key.windowEnd },
+        },
+        value: de(this.valueSerde, this.topic, e.value),
+      });
+    }
+    return out;
+  }
+  fetch(key: K): KeyValue<Windowed<K>, V>[] {
+    return this.decode(
+      this.inner.findSessions(this.keyBytes(key), Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    );
+  }
+  findSessions(key: K, earliestSessionEnd: number, latestSessionStart: number): KeyValue<Windowed<K>, V>[] {
+    return this.decode(this.inner.findSessions(this.keyBytes(key), earliestSessionEnd, latestSessionStart));
+  }
+  fetchSession(key: K, start: number, end: number): V | undefined {
+    const b = this.inner.fetchSession(this.keyBytes(key), start, end);
+    return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
+  }
+  all(): KeyValue<Windowed<K>, V>[] {
+    return this.decode(this.inner.all());
+  }
+  put(session: Windowed<K>, value: V | null): void {
+    this.inner.put(
+      { key: this.keyBytes(session.key), windowStart: session.window.start, windowEnd: session.window.end },
+      value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name),
+    );
+  }
+  remove(session: Windowed<K>): void {
+    this.inner.remove({
+      key: this.keyBytes(session.key),
+      windowStart: session.window.start,
+      windowEnd: session.window.end,
+    });
+  }
+}
+
+/** Read-only views that hide timestamps of timestamped stores (what queries and the driver return). */
+export function plainKeyValueView<K, V>(
+  s: ReadOnlyKeyValueStore<K, ValueAndTimestamp<V>>,
+): ReadOnlyKeyValueStore<K, V> {
+  const strip = (xs: KeyValue<K, ValueAndTimestamp<V>>[]) =>
+    xs.map((e) => ({ key: e.key, value: e.value.value }));
+  return {
+    name: s.name,
+    get: (k) => s.get(k)?.value,
+    range: (f, t) => strip(s.range(f, t)),
+    reverseRange: (f, t) => strip(s.reverseRange(f, t)),
+    all: () => strip(s.all()),
+    approximateNumEntries: () => s.approximateNumEntries(),
+  };
+}
+
+export function plainWindowView<K, V>(
+  s: ReadOnlyWindowStore<K, ValueAndTimestamp<V>>,
+): ReadOnlyWindowStore<K, V> {
+  return {
+    name: s.name,
+    fetch: (k, t) => s.fetch(k, t)?.value,
+    fetchRange: (k, f, t) => s.fetchRange(k, f, t).map((e) => ({ key: e.key, value: e.value.value })),
+    fetchAll: (f, t) => s.fetchAll(f, t).map((e) => ({ key: e.key, value: e.value.value })),
+    all: () => s.all().map((e) => ({ key: e.key, value: e.value.value })),
+  };
+}
