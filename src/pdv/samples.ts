@@ -1,6 +1,7 @@
 // Random but valid frame bodies for every catalog type, and a sample of the production frame
 // mix (for benchmarks, fuzzing seeds and the simulator's "other" frames).
 import { type GeneratedField, PDV_CATALOG } from "./catalog.ts";
+import { PdvFrameCodec } from "./codec.ts";
 import { PdvFrameError } from "./errors.ts";
 import { createRandom, type Random } from "./random.ts";
 import { epochMsToPdvTimestamp } from "./timestamp.ts";
@@ -226,4 +227,27 @@ export function samplePdvFrameSpecs(n: number, seed: number | string = 1): Sampl
     });
   }
   return out;
+}
+
+/**
+ * `n` encoded frames of the production mix, deterministic for a seed (for benchmarks: the copybook
+ * bench measures the PDV frame mix with it).
+ */
+export function samplePdvFrames(n: number, seed: number | string = 1): Uint8Array[] {
+  const codec = new PdvFrameCodec();
+  return samplePdvFrameSpecs(n, seed).map((s) =>
+    codec.encode({
+      header: {
+        type: s.type,
+        direction: s.direction,
+        version: 1,
+        terminalId: s.terminalId,
+        pdvId: s.pdvId,
+        sequence: s.sequence,
+        timestamp: s.timestamp,
+        status: s.status,
+      },
+      body: s.body,
+    }),
+  );
 }

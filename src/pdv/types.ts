@@ -61,5 +61,3 @@ export const HEADER_FIELD_NAMES = {
   status: "FH-STATUS",
   bodyLength: "FH-BODY-LENGTH",
 } as const satisfies Record<keyof PdvHeader, string>;
-
-export const HEADER_SIZE = 32;
