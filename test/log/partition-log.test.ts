@@ -1,0 +1,430 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import {
+  decodeRecordBatches,
+  encodeRecordBatch,
+  isLogError,
+  type LogErrorCode,
+  readBatchHeader,
+} from "../../src/log/index.ts";
+import { b, batch, openManager, recs, rmDir, str, tmpDir } from "./helpers.ts";
+
+const dirs: string[] = [];
+function dir(): string {
+  const d = tmpDir();
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmDir(d);
+});
+
+function code(c: LogErrorCode, re?: RegExp) {
+  return (e: unknown) => isLogError(e, c) && (re === undefined || re.test((e as Error).message));
+}
+
+describe("append and read", () => {
+  test("offsets are assigned by rewriting baseOffset; fetch returns stored batches as is", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const r1 = log.append(batch(3));
+    const r2 = log.append(batch(2, {}, "w"));
+    assert.deepEqual([r1.baseOffset, r1.lastOffset, r2.baseOffset, r2.lastOffset], [0, 2, 3, 4]);
+    assert.equal(r1.logAppendTime, -1);
+    assert.equal(log.logEndOffset, 5);
+    assert.equal(log.highWatermark, 5);
+    const f = log.read(0, 1 << 20);
+    assert.equal(f.highWatermark, 5);
+    assert.equal(f.lastStableOffset, 5);
+    assert.equal(f.logStartOffset, 0);
+    assert.equal(f.abortedTransactions, null);
+    const batches = decodeRecordBatches(f.records);
+    assert.deepEqual(
+      batches.map((x) => x.header.baseOffset),
+      [0, 3],
+    );
+    assert.deepEqual(
+      batches.flatMap((x) => x.records.map((r) => str(r.value))),
+      ["v0", "v1", "v2", "w0", "w1"],
+    );
+    // fetch in the middle of a batch returns the whole batch (clients skip); readRecords skips for you
+    const mid = log.read(4, 1 << 20);
+    assert.equal(readBatchHeader(mid.records).baseOffset, 3);
+    assert.deepEqual(
+      log.readRecords(4).records.map((r) => [r.offset, str(r.value)]),
+      [[4, "w1"]],
+    );
+    // at the end: empty
+    assert.equal(log.read(5, 100).records.length, 0);
+    await mgr.close();
+  });
+
+  test("fetch beyond the end or below the log start is OFFSET_OUT_OF_RANGE", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    log.append(batch(5));
+    assert.throws(() => log.read(6, 100), code("OFFSET_OUT_OF_RANGE", /offset 6 is out of range.*log end 5/));
+    assert.throws(() => log.read(-1, 100), code("OFFSET_OUT_OF_RANGE"));
+    log.deleteRecordsBefore(3);
+    assert.equal(log.logStartOffset, 3);
+    assert.throws(() => log.read(2, 100), code("OFFSET_OUT_OF_RANGE", /log start 3/));
+    assert.equal(log.readRecords(3).records.length, 2);
+    assert.throws(() => log.deleteRecordsBefore(9), code("OFFSET_OUT_OF_RANGE", /high watermark/));
+    await mgr.close();
+  });
+
+  test("maxBytes: whole batches only, but at least one (KIP-74); maxOffset bound", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const one = batch(10);
+    for (let i = 0; i < 5; i++) log.append(Buffer.from(one));
+    const small = log.read(0, 10);
+    assert.equal(small.records.length, one.length);
+    assert.equal(log.read(0, 10, { minOneBatch: false }).records.length, 0);
+    assert.equal(log.read(0, one.length * 2 + 5).records.length, one.length * 2);
+    assert.equal(log.read(0, 1 << 20, { maxOffset: 20 }).records.length, one.length * 2);
+    const rr = log.readRecords(0, { maxRecords: 15 });
+    assert.equal(rr.records.length, 15);
+    assert.equal(rr.nextOffset, 15);
+    assert.equal(log.readRecords(15, { maxRecords: 100 }).records[0]!.offset, 15);
+    await mgr.close();
+  });
+
+  test("invalid input is rejected with clear errors and nothing is appended", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1, { "max.message.bytes": "500" });
+    mgr.createTopic("c", 1, { "cleanup.policy": "compact" });
+    const log = mgr.partition("t", 0);
+    const good = batch(2);
+    const corrupt = Buffer.from(good);
+    corrupt[corrupt.length - 1]! ^= 1;
+    assert.throws(() => log.append(corrupt), code("CORRUPT_MESSAGE", /CRC-32C/));
+    assert.throws(() => log.append(good.subarray(0, 40)), code("CORRUPT_MESSAGE", /truncated/));
+    assert.throws(() => log.append(Buffer.alloc(0)), code("INVALID_RECORD"));
+    assert.throws(() => log.append(batch(100)), code("MESSAGE_TOO_LARGE", /max.message.bytes \(500\)/));
+    assert.throws(
+      () => mgr.partition("c", 0).append(encodeRecordBatch([{ key: null, value: b("x") }])),
+      code("INVALID_RECORD", /compacted topic requires a key/),
+    );
+    const control = Buffer.from(good);
+    control.writeInt16BE(0x30, 21); // transactional + control attribute bits
+    const { updateBatchCrc } = await import("../../src/log/index.ts");
+    updateBatchCrc(control);
+    assert.throws(() => log.append(control), code("INVALID_RECORD", /control batches/));
+    // two batches in one append: all or nothing
+    assert.throws(() => log.append(Buffer.concat([good, corrupt])), code("CORRUPT_MESSAGE"));
+    assert.equal(log.logEndOffset, 0);
+    assert.equal(log.sizeInBytes, 0);
+    assert.deepEqual(log.append(Buffer.concat([batch(1), batch(2)])).lastOffset, 2);
+    await mgr.close();
+  });
+
+  test("LogAppendTime topics stamp the broker time into maxTimestamp (CRC recomputed)", async () => {
+    const { mgr, clock } = await openManager(dir());
+    mgr.createTopic("t", 1, { "message.timestamp.type": "LogAppendTime" });
+    const log = mgr.partition("t", 0);
+    clock.set(5_000_000);
+    const r = log.append(batch(3, { timestamp: 7 }));
+    assert.equal(r.logAppendTime, 5_000_000);
+    const [d] = decodeRecordBatches(log.read(0, 1 << 20).records, true);
+    assert.equal(d!.header.timestampType, "LogAppendTime");
+    assert.deepEqual(
+      d!.records.map((x) => x.timestamp),
+      [5_000_000, 5_000_000, 5_000_000],
+    );
+    await mgr.close();
+  });
+
+  test("compressed batches are stored as they come and decoded on read", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    for (const compression of ["gzip", "zstd", "lz4", "snappy"] as const)
+      log.append(batch(50, { compression }));
+    const all = log.readRecords(0, { maxRecords: 1000 }).records;
+    assert.equal(all.length, 200);
+    assert.deepEqual(
+      all.map((r) => r.offset),
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+    await mgr.close();
+  });
+});
+
+describe("idempotent producers", () => {
+  test("duplicates of the last 5 batches return the original offsets without appending", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 7; i++) {
+      const bt = batch(2, { producerId: 10, producerEpoch: 0, baseSequence: i * 2 });
+      sent.push(Buffer.from(bt));
+      assert.equal(log.append(bt).baseOffset, i * 2);
+    }
+    const dup = log.append(Buffer.from(sent[6]!));
+    assert.deepEqual([dup.duplicate, dup.baseOffset, dup.lastOffset], [true, 12, 13]);
+    assert.equal(log.append(Buffer.from(sent[2]!)).baseOffset, 4);
+    assert.equal(log.logEndOffset, 14);
+    // older than the last 5 retained: not known as a duplicate, so it is out of sequence
+    assert.throws(() => log.append(Buffer.from(sent[0]!)), code("OUT_OF_ORDER_SEQUENCE_NUMBER"));
+    assert.equal(log.producerState(10)!.lastSequence, 13);
+    await mgr.close();
+  });
+
+  test("gaps, old epochs and new epochs not starting at 0 are rejected", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    log.append(batch(3, { producerId: 1, producerEpoch: 4, baseSequence: 0 }));
+    assert.throws(
+      () => log.append(batch(1, { producerId: 1, producerEpoch: 4, baseSequence: 5 })),
+      code("OUT_OF_ORDER_SEQUENCE_NUMBER", /sent sequence 5, expected 3/),
+    );
+    assert.throws(
+      () => log.append(batch(1, { producerId: 1, producerEpoch: 3, baseSequence: 3 })),
+      code("INVALID_PRODUCER_EPOCH", /epoch 3, older than the current epoch 4/),
+    );
+    assert.throws(
+      () => log.append(batch(1, { producerId: 1, producerEpoch: 5, baseSequence: 3 })),
+      code("OUT_OF_ORDER_SEQUENCE_NUMBER", /new epoch 5.*must start at 0/),
+    );
+    log.append(batch(1, { producerId: 1, producerEpoch: 5, baseSequence: 0 }));
+    assert.equal(log.producerState(1)!.producerEpoch, 5);
+    assert.throws(
+      () =>
+        log.append(Buffer.concat([batch(1, { producerId: 2, producerEpoch: 0, baseSequence: 0 }), batch(1)])),
+      code("INVALID_RECORD", /exactly one batch/),
+    );
+    // unknown producer: any first sequence is accepted (state may have expired)
+    log.append(batch(1, { producerId: 3, producerEpoch: 0, baseSequence: 40 }));
+    assert.equal(log.logEndOffset, 5);
+    await mgr.close();
+  });
+});
+
+describe("transactions", () => {
+  test("LSO, read_committed filtering, aborted transactions reported as Kafka's Fetch does", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const tx = (pid: number, seq: number, n: number, prefix: string) =>
+      batch(n, { producerId: pid, producerEpoch: 0, baseSequence: seq, transactional: true }, prefix);
+    log.append(batch(2, {}, "plain")); // 0-1
+    log.append(tx(100, 0, 2, "a")); // 2-3 (aborted later)
+    log.append(tx(200, 0, 1, "c")); // 4 (committed later)
+    assert.equal(log.lastStableOffset, 2);
+    assert.deepEqual(log.ongoingTransactions(), [
+      { producerId: 100, firstOffset: 2 },
+      { producerId: 200, firstOffset: 4 },
+    ]);
+    // read_committed sees nothing past the LSO
+    assert.deepEqual(
+      log.readRecords(0, { isolation: "read_committed" }).records.map((r) => str(r.value)),
+      ["plain0", "plain1"],
+    );
+    assert.equal(log.listOffset("latest", "read_committed").offset, 2);
+    assert.equal(log.listOffset("latest").offset, 5);
+    await log
+      .waitForData(2, { isolation: "read_committed", timeoutMs: 1 })
+      .then((v) => assert.equal(v, false));
+    log.appendControlMarker({ producerId: 100, producerEpoch: 0, type: "abort", coordinatorEpoch: 1 }); // 5
+    assert.equal(log.lastStableOffset, 4);
+    log.append(tx(100, 2, 1, "b")); // 6 (new txn of 100, committed)
+    log.appendControlMarker({ producerId: 200, producerEpoch: 0, type: "commit", coordinatorEpoch: 1 }); // 7
+    log.appendControlMarker({ producerId: 100, producerEpoch: 0, type: "commit", coordinatorEpoch: 1 }); // 8
+    assert.equal(log.lastStableOffset, 9);
+    const f = log.read(0, 1 << 20, { isolation: "read_committed" });
+    assert.deepEqual(f.abortedTransactions, [{ producerId: 100, firstOffset: 2 }]);
+    assert.deepEqual(log.read(6, 1 << 20, { isolation: "read_committed" }).abortedTransactions, []);
+    assert.deepEqual(
+      log.readRecords(0, { isolation: "read_committed" }).records.map((r) => [r.offset, str(r.value)]),
+      [
+        [0, "plain0"],
+        [1, "plain1"],
+        [4, "c0"],
+        [6, "b0"],
+      ],
+    );
+    // read_uncommitted sees every data record, never control records
+    assert.deepEqual(
+      log.readRecords(0).records.map((r) => r.offset),
+      [0, 1, 2, 3, 4, 6],
+    );
+    await mgr.close();
+  });
+
+  test("markers: fenced epochs and coordinator epochs are rejected; an epoch bump by the coordinator resets sequences", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    log.append(batch(1, { producerId: 7, producerEpoch: 3, baseSequence: 0, transactional: true }));
+    assert.throws(
+      () => log.appendControlMarker({ producerId: 7, producerEpoch: 2, type: "commit", coordinatorEpoch: 0 }),
+      code("INVALID_PRODUCER_EPOCH"),
+    );
+    log.appendControlMarker({ producerId: 7, producerEpoch: 4, type: "abort", coordinatorEpoch: 5 });
+    assert.throws(
+      () => log.appendControlMarker({ producerId: 7, producerEpoch: 4, type: "abort", coordinatorEpoch: 4 }),
+      code("TRANSACTION_COORDINATOR_FENCED"),
+    );
+    assert.throws(
+      () => log.append(batch(1, { producerId: 7, producerEpoch: 3, baseSequence: 1, transactional: true })),
+      code("INVALID_PRODUCER_EPOCH"),
+    );
+    log.append(batch(1, { producerId: 7, producerEpoch: 4, baseSequence: 0, transactional: true }));
+    assert.equal(log.producerState(7)!.currentTxnFirstOffset, 2);
+    await mgr.close();
+  });
+});
+
+describe("segments, indexes, list offsets", () => {
+  test("roll by size and by time; list offsets by timestamp across segments", async () => {
+    const { mgr, clock } = await openManager(dir());
+    mgr.createTopic("t", 1, {
+      "segment.bytes": "1000",
+      "segment.ms": "60000",
+      "index.interval.bytes": "100",
+    });
+    const log = mgr.partition("t", 0);
+    for (let i = 0; i < 40; i++) {
+      log.append(encodeRecordBatch(recs(3, "v", i * 3, 10_000 + i * 100), { timestamp: 0 }));
+    }
+    const bySize = log.segmentCount;
+    assert.ok(bySize >= 4, `expected several segments, got ${bySize}`);
+    clock.advance(60_000);
+    log.append(batch(1));
+    assert.equal(log.segmentCount, bySize + 1, "segment.ms rolls the active segment");
+    assert.deepEqual(log.listOffset({ timestamp: 0 }), { offset: 0, timestamp: 10_000 });
+    assert.deepEqual(log.listOffset({ timestamp: 10_000 + 25 * 100 }), { offset: 75, timestamp: 12_500 });
+    assert.deepEqual(log.listOffset({ timestamp: 12_501 }), { offset: 78, timestamp: 12_600 });
+    assert.deepEqual(log.listOffset({ timestamp: 99_999_999 }), { offset: -1, timestamp: -1 });
+    assert.deepEqual(log.listOffset("earliest"), { offset: 0, timestamp: -1 });
+    assert.equal(log.listOffset("max-timestamp").timestamp, 13_900);
+    // every offset is readable, from every position
+    for (let o = 0; o < log.logEndOffset; o += 7)
+      assert.equal(log.readRecords(o, { maxRecords: 1 }).records[0]!.offset, o);
+    await mgr.close();
+  });
+
+  test("retention by time and by size deletes whole old segments, never the active one", async () => {
+    const { mgr, clock } = await openManager(dir());
+    mgr.createTopic("t", 1, { "segment.bytes": "1000", "retention.ms": "100000" });
+    const log = mgr.partition("t", 0);
+    for (let i = 0; i < 20; i++) log.append(encodeRecordBatch(recs(2, "v", 0, clock.now()), {}));
+    const before = log.segmentCount;
+    assert.equal(mgr.runRetention().segmentsDeleted, 0);
+    clock.advance(100_001);
+    const r = mgr.runRetention();
+    assert.equal(r.segmentsDeleted, before - 1);
+    assert.equal(log.segmentCount, 1);
+    assert.equal(log.logStartOffset, log.segmentList()[0]!.baseOffset);
+    assert.throws(() => log.read(0, 100), code("OFFSET_OUT_OF_RANGE"));
+
+    mgr.alterTopicConfig("t", { "retention.ms": "-1", "retention.bytes": "3000" });
+    for (let i = 0; i < 30; i++) log.append(batch(2));
+    mgr.runRetention();
+    assert.ok(log.sizeInBytes <= 3000 + 1000, `size ${log.sizeInBytes} within retention.bytes + one segment`);
+    assert.ok(log.segmentCount >= 1);
+    await mgr.close();
+  });
+
+  test("deleteRecordsBefore persists the log start offset", async () => {
+    const d = dir();
+    const { mgr } = await openManager(d);
+    mgr.createTopic("t", 1, { "segment.bytes": "500" });
+    const log = mgr.partition("t", 0);
+    for (let i = 0; i < 20; i++) log.append(batch(2));
+    assert.equal(log.deleteRecordsBefore(13), 13);
+    assert.ok(log.segmentList()[0]!.baseOffset <= 13);
+    assert.equal(log.readRecords(13).records[0]!.offset, 13);
+    await mgr.close();
+    const { mgr: m2 } = await openManager(d);
+    assert.equal(m2.partition("t", 0).logStartOffset, 13);
+    assert.throws(() => m2.partition("t", 0).read(12, 100), code("OFFSET_OUT_OF_RANGE"));
+    await m2.close();
+  });
+});
+
+describe("notifications", () => {
+  test("waitForData resolves on append, on timeout (false) and on abort (false)", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const seen: number[] = [];
+    const off = mgr.onAppend((l) => seen.push(l.logEndOffset));
+    const waiting = log.waitForData(0);
+    log.append(batch(2));
+    assert.equal(await waiting, true);
+    assert.equal(await log.waitForData(0), true);
+    assert.equal(await log.waitForData(2, { timeoutMs: 5 }), false);
+    const ac = new AbortController();
+    const w = log.waitForData(2, { signal: ac.signal });
+    ac.abort();
+    assert.equal(await w, false);
+    off();
+    log.append(batch(1));
+    assert.deepEqual(seen, [2]);
+    await mgr.close();
+  });
+});
+
+describe("storage failures", () => {
+  test("a failing write (ENOSPC) rejects the append naming topic/partition; nothing is acknowledged or kept", async () => {
+    let fail: string | null = null;
+    const d = dir();
+    const { mgr } = await openManager(d, {
+      faultHook: (op, p) => {
+        if (op === fail && p.endsWith(".log")) {
+          throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+        }
+      },
+    });
+    mgr.createTopic("t", 1, { "flush.policy": "every-batch" });
+    const log = mgr.partition("t", 0);
+    log.append(batch(2));
+    const size = log.sizeInBytes;
+    fail = "write";
+    assert.throws(
+      () => log.append(batch(3)),
+      code("KAFKA_STORAGE_ERROR", /topic "t" partition 0.*ENOSPC.*nothing was acknowledged/),
+    );
+    fail = "fsync";
+    assert.throws(() => log.append(batch(3)), code("KAFKA_STORAGE_ERROR", /fsync|EN/));
+    assert.equal(log.logEndOffset, 2);
+    assert.equal(log.sizeInBytes, size);
+    assert.equal(fs.statSync(path.join(d, "topics", "t", "0", "00000000000000000000.log")).size, size);
+    fail = null;
+    assert.equal(log.append(batch(1)).baseOffset, 2, "the log goes on once the disk is back");
+    await mgr.close();
+  });
+
+  test("if the failed write cannot be undone, the partition goes offline until reopened", async () => {
+    let broken = false;
+    const d = dir();
+    const { mgr } = await openManager(d, {
+      faultHook: (op, p) => {
+        if (broken && (op === "write" || op === "truncate") && p.endsWith(".log")) {
+          throw Object.assign(new Error("input/output error"), { code: "EIO" });
+        }
+      },
+    });
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    log.append(batch(2));
+    broken = true;
+    assert.throws(() => log.append(batch(1)), code("KAFKA_STORAGE_ERROR", /EIO/));
+    broken = false;
+    assert.throws(() => log.append(batch(1)), code("KAFKA_STORAGE_ERROR", /offline/));
+    assert.equal(log.readRecords(0).records.length, 2, "reads still work");
+    await mgr.close();
+    const { mgr: m2 } = await openManager(d);
+    assert.equal(m2.partition("t", 0).append(batch(1)).baseOffset, 2);
+    await m2.close();
+  });
+});
