@@ -1,2 +1,21 @@
 // Public face of the serde layer.
+export { type AvroSchema, type AvroSerdeOptions, avroSerde } from "./avro.ts";
+export { type JsonSchemaSerdeOptions, jsonSchemaSerde } from "./json-schema.ts";
+export { LocalSchemaRegistry, type LocalSchemaRegistryOptions } from "./local-registry.ts";
+export {
+  COMPATIBILITY_LEVELS,
+  type CompatibilityLevel,
+  type CompatibilityResult,
+  canonicalSchema,
+  checkCompatibilityAgainst,
+  type RegisteredSchema,
+  type SchemaRegistry,
+  SchemaRegistryError,
+  type SchemaRegistryErrorCode,
+  type SchemaType,
+  type SubjectNameStrategy,
+  type SubjectVersion,
+  topicNameStrategy,
+} from "./registry.ts";
 export * from "./types.ts";
+export { frame, MAGIC_BYTE, unframe, WIRE_HEADER_BYTES } from "./wire-format.ts";
