@@ -60,6 +60,11 @@ export interface CodecOptions {
   occursMappings?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Bytes after the record in decode(): "error" (default) or "ignore". */
   trailingBytes?: "error" | "ignore";
+  /**
+   * A record shorter than its layout: "error" (default) or "pad" (decoded as if padded with 0x00 bytes,
+   * as Cobrix reads short variable-length segments).
+   */
+  shortRecords?: "error" | "pad";
   /** Encoding a record with missing fields: "error" (default) or "default" (spaces / zeros). */
   missing?: "error" | "default";
   /** Non COMP-5 binary values beyond the PIC digits: "full" accepts them (default, TRUNC(BIN)), "pic" rejects. */
@@ -203,8 +208,11 @@ export class RecordCodec {
       }
     }
     const mappings = new Map<LayoutNode, Readonly<Record<string, number>>>();
+    // Keyed by table name (Cobrix) or by counter name (applies to every table it sizes).
     for (const [k, m] of Object.entries(options.occursMappings ?? {}))
       mappings.set(byName(k, "occursMappings"), m);
+    const mappingFor = (table: LayoutNode): Readonly<Record<string, number>> | undefined =>
+      mappings.get(table) ?? (table.occurs?.dependingOn ? mappings.get(table.occurs.dependingOn) : undefined);
     const hooks = new Map<LayoutNode, FieldCodecRule>();
     for (const n of layout.nodes) {
       if (n.kind !== "field") continue;
@@ -231,7 +239,7 @@ export class RecordCodec {
       outName: (n) => names.get(n) ?? null,
       hookFor: (n) => hooks.get(n),
       selectorFor: (n) => selectors.get(n),
-      occursMapping: (n) => mappings.get(n),
+      occursMapping: mappingFor,
       emit: null,
       trailing: options.trailingBytes ?? "error",
       binaryRange: options.binaryRange ?? "full",
@@ -255,13 +263,33 @@ export class RecordCodec {
   decode(bytes: Uint8Array, offset = 0, end = bytes.length): Record<string, unknown> {
     const ctx = this.ctx;
     ctx.corrupt = null;
+    if (end - offset < this.maxSize && this.options.shortRecords === "pad")
+      return this.decodePadded(bytes, offset, end, ctx);
     return this.wrap(this.decodeFn(bytes, offset, end, ctx));
+  }
+
+  private padded: DecodeFn | null = null;
+  private decodePadded(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    ctx: DecodeContext,
+  ): Record<string, unknown> {
+    const buf = new Uint8Array(this.maxSize);
+    buf.set(bytes.subarray(offset, end));
+    this.padded ??= generateDecoder(this.layout, { ...this.gen, trailing: "ignore" }) as DecodeFn;
+    const r = this.wrap(this.padded(buf, 0, buf.length, ctx));
+    ctx.size = end - offset;
+    return r;
   }
 
   /** Decodes and also returns the record size and (lenient mode) the corrupt fields. */
   decodeDetailed(bytes: Uint8Array, offset = 0, end = bytes.length): DecodeResult {
     const ctx: DecodeContext = { size: 0, corrupt: null };
-    const record = this.wrap(this.decodeFn(bytes, offset, end, ctx));
+    const record =
+      end - offset < this.maxSize && this.options.shortRecords === "pad"
+        ? this.decodePadded(bytes, offset, end, ctx)
+        : this.wrap(this.decodeFn(bytes, offset, end, ctx));
     return { record, size: ctx.size, corrupt: ctx.corrupt ?? [] };
   }
 
@@ -409,18 +437,27 @@ export function computeOutputNames(
   const dropGroups = (options.fillers?.groups ?? "keep") === "drop";
   const naming = options.fillers?.naming ?? "sequence";
   const conv = (s: string): string => (options.names === "underscore" ? s.replace(/-/g, "_") : s);
-  let seq = 0;
+  let seqValues = 0;
+  let seqGroups = 0;
   let previous = "";
   const visit = (n: LayoutNode): boolean => {
     // returns whether anything is emitted for n
     let name: string | null;
     if (n.filler && n.parent) {
+      // Cobrix numbering: value fillers FILLER_P1.., group fillers FILLER_1.., whether dropped or not.
+      const generated =
+        naming === "previous"
+          ? `FILLER_AFTER_${previous}`
+          : n.kind === "field"
+            ? `FILLER_P${++seqValues}`
+            : `FILLER_${++seqGroups}`;
       const drop = n.kind === "field" ? dropValues : dropGroups;
-      if (drop) name = null;
-      else if (naming === "previous") name = `FILLER_AFTER_${previous}`;
-      else name = `FILLER_${++seq}`;
-    } else name = conv(n.name);
-    if (name !== null) previous = name;
+      name = drop ? null : generated;
+      previous = generated;
+    } else {
+      name = conv(n.name);
+      previous = name;
+    }
     let any = name !== null;
     if (n.kind === "group") {
       let childAny = false;

@@ -331,7 +331,8 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       return;
     }
     const asNumber = isNumberTyped(t, len);
-    const numericNull = o.nullDetection && t.kind !== "text" && t.kind !== "national" && t.kind !== "raw";
+    // Null detection (Cobrix): DISPLAY and packed numbers of only 0x00 / spaces are null; binary zeros are 0.
+    const numericNull = o.nullDetection && (t.kind === "zoned" || t.kind === "packed" || t.kind === "edited");
     let open = "";
     if (numericNull) {
       W(`if (ALLOF(b, ${p}, ${len}, 0, 0x40) || ALLOF(b, ${p}, ${len}, 0, 0x20)) ${v} = null; else {`);
@@ -617,7 +618,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     let count: string;
     if (occ.dependingOn) {
       const cv = fieldVar(occ.dependingOn);
-      const mapping = o.occursMapping(occ.dependingOn);
+      const mapping = o.occursMapping(n);
       const cnt = `c${id}`;
       if (mapping) {
         const m = e.constant("OM", mapping);
@@ -1114,7 +1115,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
     const cnt = `c${id}`;
     if (occ.dependingOn) {
       const cv = values.get(occ.dependingOn);
-      const mapping = o.occursMapping(occ.dependingOn);
+      const mapping = o.occursMapping(n);
       if (!cv)
         throw new RecordEncodeError(
           n.path,

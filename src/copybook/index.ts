@@ -36,3 +36,12 @@ export {
 export type { FieldType, LayoutNode, RecordLayout } from "./layout.ts";
 export type { ParseOptions } from "./parser.ts";
 export type { PictureInfo } from "./picture.ts";
+export {
+  type FramingOptions,
+  frameRecords,
+  type RawRecord,
+  type RecordDescriptorWord,
+  type RecordFormat,
+  splitRecords,
+} from "./records.ts";
+export { HierarchyBuilder, type HierarchyOptions } from "./segments.ts";

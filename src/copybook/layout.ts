@@ -170,12 +170,14 @@ export function buildLayout(record: CopybookItem, _options: LayoutOptions = {}):
           switch (usage) {
             case "display":
             case "national": {
-              const separate = pi.signed && sign?.separate === true;
+              // An explicit SIGN ... SEPARATE on an unsigned PIC still reserves the sign byte (Cobrix reads
+              // such data; IBM would reject the clause): the field is treated as signed.
+              const separate = sign?.separate === true && (pi.signed || item.sign !== undefined);
               type = {
                 kind: "zoned",
                 digits: pi.digits,
                 scale: pi.scale,
-                signed: pi.signed,
+                signed: pi.signed || separate,
                 signPosition: sign?.position ?? "trailing",
                 separate,
                 pointAt: pi.explicitPoint ? pi.pointAt! : -1,

@@ -11,6 +11,11 @@ export interface ParseOptions {
   format?: "fixed" | "free";
   /** Fixed format: last code column (default 72). Cobrix's `comments_ubound`. */
   codeEnd?: number;
+  /**
+   * Fixed format: a character in column 7 that is not an indicator starts the code instead of being an
+   * error (Cobrix reads copybooks whose levels start in column 7).
+   */
+  lenientIndicator?: boolean;
   /** Directories searched for COPY members (tried as NAME, NAME.cpy, .cob, .cbl, .copy, lower case). */
   includePath?: readonly string[];
   /** In-memory COPY members by name (checked before includePath). */
@@ -35,7 +40,13 @@ interface LogicalSource {
 }
 
 /** Turns source lines into one logical text with a (line, column) for every character. */
-function logicalSource(src: string, file: string, format: "fixed" | "free", codeEnd: number): LogicalSource {
+function logicalSource(
+  src: string,
+  file: string,
+  format: "fixed" | "free",
+  codeEnd: number,
+  lenient = false,
+): LogicalSource {
   const chars: string[] = [];
   const lines: number[] = [];
   const cols: number[] = [];
@@ -101,6 +112,11 @@ function logicalSource(src: string, file: string, format: "fixed" | "free", code
         push(code.slice(first), lineNo, 8 + first);
       }
       push("\n", lineNo, 8 + code.length);
+      continue;
+    }
+    if (indicator !== " " && lenient) {
+      push(raw.slice(6, codeEnd), lineNo, 7);
+      push("\n", lineNo, codeEnd + 1);
       continue;
     }
     if (indicator !== " ") {
@@ -280,7 +296,9 @@ function tokenize(ls: LogicalSource): Token[] {
 }
 
 function lex(src: string, file: string, opts: ParseOptions): Token[] {
-  return tokenize(logicalSource(src, file, opts.format ?? "fixed", opts.codeEnd ?? 72));
+  return tokenize(
+    logicalSource(src, file, opts.format ?? "fixed", opts.codeEnd ?? 72, opts.lenientIndicator === true),
+  );
 }
 
 function describe(t: Token): string {
@@ -762,15 +780,18 @@ class Parser {
       } else if (u === "OCCURS") {
         this.p++;
         const n = this.expectInt("the number of occurrences after OCCURS");
-        const min = n;
+        let min = n;
         let max = n;
-        if (this.accept("TO")) max = this.expectInt("the maximum number of occurrences after TO");
+        const sawTo = this.accept("TO") !== null;
+        if (sawTo) max = this.expectInt("the maximum number of occurrences after TO");
         this.accept("TIMES");
         let dependingOn: string | undefined;
         if (this.accept("DEPENDING")) {
           this.accept("ON");
           dependingOn = this.expectName("the name of the counter after DEPENDING ON").toUpperCase();
         }
+        // `OCCURS n DEPENDING ON x` (no TO): 0 to n occurrences.
+        if (dependingOn && max === min && !sawTo) min = 0;
         if (max < min) this.fail(`a maximum (${max}) not below the minimum (${min})`, tok);
         for (;;) {
           if (this.accept("ASCENDING", "DESCENDING")) {

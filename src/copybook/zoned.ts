@@ -61,13 +61,25 @@ export function decodeZoned(
   let signIdx = -1;
   if (z.signed && !z.separate) signIdx = z.signPosition === "leading" ? start : end - 1;
   let seenDigit = false;
+  let seenPoint = false;
+  let fraction = 0;
+  const pt = z.ebcdic ? 0x4b : 0x2e;
+  const cm = z.ebcdic ? 0x6b : 0x2c;
   for (let i = start; i < end; i++) {
     const x = b[i]!;
-    if (z.pointAt >= 0 && i - start === z.pointAt) {
-      const pt = z.ebcdic ? 0x4b : 0x2e;
-      const cm = z.ebcdic ? 0x6b : 0x2c;
-      if (x !== pt && x !== cm) return bad(`expected the decimal point at byte ${i - p} of the field`);
-      continue;
+    if (z.pointAt >= 0) {
+      if (z.spaces) {
+        // Cobrix reads the point wherever it is (left-justified "789.09     ").
+        if (x === pt || x === cm) {
+          if (seenPoint) return bad("two decimal points");
+          seenPoint = true;
+          continue;
+        }
+      } else if (i - start === z.pointAt) {
+        if (x !== pt && x !== cm) return bad(`expected the decimal point at byte ${i - p} of the field`);
+        seenPoint = true;
+        continue;
+      }
     }
     if (z.spaces && (x === space || x === 0)) {
       if (seenDigit && i !== end - 1) {
@@ -104,9 +116,19 @@ export function decodeZoned(
       }
     }
     seenDigit = true;
+    if (seenPoint) fraction++;
     digits += String.fromCharCode(48 + d);
   }
-  if (!seenDigit) return bad("no digits");
+  if (!seenDigit) {
+    // Cobrix: a blank decimal reads as 0, a blank integer as null.
+    if (z.spaces && z.scale > 0) return digitsToValue(false, "0", z.scale, asNumber);
+    return bad("no digits");
+  }
+  if (z.pointAt >= 0 && z.spaces) {
+    if (!seenPoint) fraction = 0;
+    if (fraction > z.scale) return bad("more decimal places than the picture");
+    digits += "0".repeat(z.scale - fraction);
+  }
   return digitsToValue(neg, digits, z.scale, asNumber);
 }
 
