@@ -64,7 +64,7 @@ function int(topic: string, cfg: Record<string, string>, name: string, min: numb
 
 /** Unlimited (-1) or >= min. */
 function limit(topic: string, cfg: Record<string, string>, name: string, min: number): number {
-  const v = int(topic, cfg, name, -1);
+  const v = int(topic, cfg, name, Number.MIN_SAFE_INTEGER);
   if (v !== -1 && v < min) throw bad(topic, name, cfg[name]!, `must be -1 (unlimited) or >= ${min}`);
   return v;
 }
