@@ -58,38 +58,41 @@ const LATEST = -1n;
 const ATTR_TRANSACTIONAL = 0x10;
 const ATTR_CONTROL = 0x20;
 
+/** The first Kafka error name (apiId) found in a platformatic error tree (AggregateErrors nest). */
+function findApiId(e: unknown, depth = 0): string | undefined {
+  if (!e || typeof e !== "object" || depth > 6) return undefined;
+  const err = e as { apiId?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof err.apiId === "string" && err.apiId !== "") return err.apiId;
+  if (Array.isArray(err.errors)) {
+    for (const inner of err.errors) {
+      const c = findApiId(inner, depth + 1);
+      if (c) return c;
+    }
+  }
+  return err.cause !== e ? findApiId(err.cause, depth + 1) : undefined;
+}
+
 /** Translates a platformatic error (or any) into a KafkaError with Kafka's error name as code. */
 function toKafkaError(e: unknown, what: string): KafkaError {
   if (e instanceof KafkaError) return e;
-  const err = e as {
-    apiId?: string;
-    code?: string;
-    message?: string;
-    errors?: unknown[];
-    canRetry?: boolean;
-  };
-  let code = err?.apiId;
-  if (!code && Array.isArray(err?.errors)) {
-    for (const inner of err.errors) {
-      const c = (inner as { apiId?: string })?.apiId;
-      if (c) {
-        code = c;
-        break;
-      }
-    }
-  }
-  return new KafkaError(code ?? "UNKNOWN_SERVER_ERROR", `${what}: ${err?.message ?? String(e)}`, {
-    retriable: err?.canRetry === true,
-    cause: e,
-  });
+  const err = e as { message?: string; canRetry?: boolean };
+  const code = findApiId(e);
+  return new KafkaError(
+    code ?? "UNKNOWN_SERVER_ERROR",
+    `${what}: ${err?.message ?? String(e)}${code ? ` (${code})` : ""}`,
+    {
+      retriable: err?.canRetry === true,
+      cause: e,
+    },
+  );
 }
 
-function hasApiId(e: unknown, id: string): boolean {
+function hasApiId(e: unknown, id: string, depth = 0): boolean {
+  if (!e || typeof e !== "object" || depth > 6) return false;
   const err = e as { apiId?: string; errors?: unknown[]; cause?: unknown };
-  if (!err || typeof err !== "object") return false;
   if (err.apiId === id) return true;
-  if (Array.isArray(err.errors) && err.errors.some((x) => hasApiId(x, id))) return true;
-  return err.cause !== undefined && err.cause !== e && hasApiId(err.cause, id);
+  if (Array.isArray(err.errors) && err.errors.some((x) => hasApiId(x, id, depth + 1))) return true;
+  return err.cause !== e && hasApiId(err.cause, id, depth + 1);
 }
 
 function buf(b: Uint8Array | null | undefined): Buffer | undefined {
@@ -197,6 +200,12 @@ export class KafkaCluster implements Cluster {
 
 // ---------------------------------------------------------------- producer
 
+/**
+ * InitProducerId asks for a fresh registration (producer id/epoch -1, KIP-360). platformatic would send 0/0,
+ * which Kafka tolerates only for a transactional id it has no state for.
+ */
+const FRESH_PRODUCER = { producerId: -1n, producerEpoch: -1 };
+
 type PMessage = {
   topic: string;
   partition?: number;
@@ -244,8 +253,14 @@ class KafkaProducer implements Producer {
   async init(): Promise<void> {
     if (!this.options.transactionalId && this.options.idempotent === false) return;
     try {
-      // InitProducerId now: a transactional id fences its older instances at creation, as Kafka's initTransactions().
-      await this.client.initIdempotentProducer({});
+      if (this.options.transactionalId) {
+        // InitProducerId with the transactional id now, as Kafka's initTransactions(): it fences older
+        // instances. platformatic runs it when a transaction begins, so begin one and drop it unused.
+        const tx = await this.client.beginTransaction(FRESH_PRODUCER);
+        await tx.cancel();
+      } else {
+        await this.client.initIdempotentProducer(FRESH_PRODUCER);
+      }
     } catch (e) {
       await this.client.close(true).catch(() => {});
       throw toKafkaError(e, `InitProducerId for ${this.options.transactionalId ?? "idempotent producer"}`);
@@ -296,6 +311,7 @@ class KafkaProducer implements Producer {
       messages.push(m);
     }
     let result: { offsets?: { topic: string; partition: number; offset: bigint }[] };
+    if (this.txBeginning) await this.txBeginning;
     try {
       if (this.tx) result = await this.tx.send({ messages: messages as never });
       else if (this.options.transactionalId) {
@@ -327,7 +343,7 @@ class KafkaProducer implements Producer {
     if (this.tx || this.txBeginning)
       throw new KafkaError("INVALID_TXN_STATE", "a transaction is already open");
     // platformatic's beginTransaction is async (it finds the coordinator); callers await it through send/commit.
-    this.txBeginning = this.client.beginTransaction().then(
+    this.txBeginning = this.client.beginTransaction(FRESH_PRODUCER).then(
       (tx) => {
         this.tx = tx;
         this.txBeginning = null;
@@ -421,7 +437,6 @@ interface BufferedPartition {
 type PConsumerT = PConsumer<Buffer, Buffer, Buffer, Buffer>;
 
 class KafkaConsumer implements Consumer {
-  private readonly cluster: KafkaCluster;
   private readonly options: ConsumerOptions;
   private readonly client: PConsumerT;
   private readonly groupManaged: boolean;
@@ -437,7 +452,6 @@ class KafkaConsumer implements Consumer {
   onClose: (() => void) | null = null;
 
   constructor(cluster: KafkaCluster, options: ConsumerOptions) {
-    this.cluster = cluster;
     this.options = options;
     this.groupManaged = options.groupId !== undefined;
     const co: Record<string, unknown> = {

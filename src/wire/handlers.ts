@@ -38,7 +38,9 @@ export const SUPPORTED: Readonly<Record<string, ApiSupport>> = {
   Produce: { min: 0, max: 9, lowestServed: 3 },
   Fetch: { min: 0, max: 12, lowestServed: 4 },
   ListOffsets: { min: 0, max: 7, lowestServed: 0 },
-  Metadata: { min: 0, max: 9, lowestServed: 0 },
+  // Metadata 9 carries no topic ids and 10+ needs real ones: platformatic then fetches by a zero UUID.
+  // 0-8 keeps every client on topic names (Fetch <= 12).
+  Metadata: { min: 0, max: 8, lowestServed: 0 },
   OffsetCommit: { min: 0, max: 8, lowestServed: 0 },
   OffsetFetch: { min: 0, max: 7, lowestServed: 0 },
   FindCoordinator: { min: 0, max: 4, lowestServed: 0 },

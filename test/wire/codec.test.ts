@@ -21,7 +21,7 @@ import {
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "wire", "kafkajs");
 
-// kafkajs folder -> API key; folders of APIs whose schemas are not in src/wire/messages are listed as such.
+// kafkajs folder -> API key; folders of APIs whose schemas are not in the Kafka schema set are listed as such.
 const FOLDER_KEY: Record<string, number | null> = {
   produce: 0,
   fetch: 1,

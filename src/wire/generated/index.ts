@@ -193,7 +193,7 @@ export interface ApiDefinition {
   readonly writeResponse: (w: Writer, v: number, m: Encodable<never>) => void;
 }
 
-/** Every API defined in src/wire/messages, by API key. */
+/** Every API defined in test/fixtures/wire/kafka-messages, by API key. */
 export const API_DEFINITIONS: ReadonlyMap<number, ApiDefinition> = new Map<number, ApiDefinition>([
   [0, { apiKey: 0, name: "Produce", minVersion: 0, maxVersion: 11, firstFlexibleVersion: 9, readRequest: readProduceRequest, writeRequest: writeProduceRequest as ApiDefinition["writeRequest"], readResponse: readProduceResponse, writeResponse: writeProduceResponse as ApiDefinition["writeResponse"] }],
   [1, { apiKey: 1, name: "Fetch", minVersion: 0, maxVersion: 17, firstFlexibleVersion: 12, readRequest: readFetchRequest, writeRequest: writeFetchRequest as ApiDefinition["writeRequest"], readResponse: readFetchResponse, writeResponse: writeFetchResponse as ApiDefinition["writeResponse"] }],
