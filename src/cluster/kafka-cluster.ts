@@ -11,6 +11,7 @@ import {
   type ProducerOptions as PProducerOptions,
 } from "@platformatic/kafka";
 import { createLogger, type Logger } from "../observe/index.ts";
+import { partitionForKey } from "./partitioner.ts";
 import {
   type Admin,
   type Cluster,
@@ -98,41 +99,6 @@ function hasApiId(e: unknown, id: string, depth = 0): boolean {
 function buf(b: Uint8Array | null | undefined): Buffer | undefined {
   if (b === null || b === undefined) return undefined;
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** Kafka's murmur2 (as the Java client's default partitioner). */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
-  const seed = 0x9747b28c;
-  const m = 0x5bd1e995;
-  const r = 24;
-  let h = seed ^ length;
-  const length4 = length >> 2;
-  for (let i = 0; i < length4; i++) {
-    const i4 = i * 4;
-    let k =
-      (data[i4]! & 0xff) +
-      ((data[i4 + 1]! & 0xff) << 8) +
-      ((data[i4 + 2]! & 0xff) << 16) +
-      ((data[i4 + 3]! & 0xff) << 24);
-    k = Math.imul(k, m);
-    k ^= k >>> r;
-    k = Math.imul(k, m);
-    h = Math.imul(h, m);
-    h ^= k;
-  }
-  const rest = length & 3;
-  const base = length & ~3;
-  if (rest === 3) h ^= (data[base + 2]! & 0xff) << 16;
-  if (rest >= 2) h ^= (data[base + 1]! & 0xff) << 8;
-  if (rest >= 1) {
-    h ^= data[base]! & 0xff;
-    h = Math.imul(h, m);
-  }
-  h ^= h >>> 13;
-  h = Math.imul(h, m);
-  h ^= h >>> 15;
-  return h | 0;
 }
 
 export class KafkaCluster implements Cluster {
@@ -296,7 +262,8 @@ class KafkaProducer implements Producer {
           n = await this.partitionsFor(r.topic);
           counts.set(r.topic, n);
         }
-        partition = r.key ? (murmur2(r.key) & 0x7fffffff) % n : this.roundRobin++ % n;
+        // same partitioner as EmbeddedCluster (Kafka's murmur2); keyless records go round-robin
+        partition = r.key ? partitionForKey(r.key, n) : this.roundRobin++ % n;
       }
       const m: PMessage = { topic: r.topic, partition, timestamp: BigInt(r.timestamp ?? now) };
       const key = buf(r.key);
