@@ -102,8 +102,13 @@ export class SuppressNode extends ProcessorNode {
     const keyBytes = this.o.keySerde.serialize("", key) ?? new Uint8Array(0);
     const id = this.idOf(keyBytes);
     const prior = this.byKey.get(id);
+    // Non-resetting (as Kafka): an update keeps the release time of the first buffered version.
     const releaseAt =
-      this.o.mode === "untilWindowCloses" ? (key as Windowed<unknown>).window.end : ts + this.o.delayMs;
+      prior !== undefined
+        ? prior.releaseAt
+        : this.o.mode === "untilWindowCloses"
+          ? (key as Windowed<unknown>).window.end
+          : ts + this.o.delayMs;
     // Keep the oldest "old value" seen while buffered, the newest "new value".
     const merged: Change<unknown> = {
       newValue: change.newValue,
