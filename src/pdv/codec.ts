@@ -62,15 +62,15 @@ function selectorOf(rule: PdvRedefineRule): Record<string, RedefineSelector> {
 function checkBranch(rule: PdvRedefineRule, body: Record<string, unknown>, record: string): void {
   const want = rule.branches[String(body[rule.field])] ?? rule.otherwise;
   const all = new Set([...Object.values(rule.branches), rule.otherwise]);
+  if (body[want] === undefined || body[want] === null) {
+    throw new PdvFrameError(
+      "BAD_VALUE",
+      `${record}: ${rule.field} = ${JSON.stringify(body[rule.field])} selects ${want}, which is missing`,
+      { field: want },
+    );
+  }
   for (const b of all) {
     const present = body[b] !== undefined && body[b] !== null;
-    if (b === want && !present) {
-      throw new PdvFrameError(
-        "BAD_VALUE",
-        `${record}: ${rule.field} = ${JSON.stringify(body[rule.field])} selects ${want}, which is missing`,
-        { field: want },
-      );
-    }
     if (b !== want && present) {
       throw new PdvFrameError(
         "BAD_VALUE",
@@ -98,6 +98,7 @@ export class PdvFrameCodec {
   readonly catalog: ReadonlyMap<string, FrameTypeSpec>;
   private readonly fieldCodecs: readonly FieldCodecRule[];
   private readonly bodies = new Map<string, BodyCodec | null>();
+  private readonly scratch = new Uint8Array(HEADER_SIZE);
 
   constructor(options: PdvFrameCodecOptions = {}) {
     this.catalog = options.catalog ?? PDV_CATALOG;
@@ -159,6 +160,8 @@ export class PdvFrameCodec {
   encode(frame: PdvFrameInput): Uint8Array {
     const h = frame.header;
     if (h === null || typeof h !== "object") throw new PdvFrameError("BAD_VALUE", "frame.header is missing");
+    // Header problems first: the body's layout depends on type and direction.
+    encodeHeaderInto({ ...h, bodyLength: undefined }, 0, this.scratch);
     let body: Uint8Array;
     if (frame.body != null) {
       const bc = this.bodyCodec(h.type, h.direction);
@@ -174,6 +177,22 @@ export class PdvFrameCodec {
         body = bc.codec.encode(frame.body as Record<string, unknown>);
       } catch (e) {
         throw fromEncodeError(e, bc.record);
+      }
+      // Guard: never emit a body the decoder would refuse (an encoder/decoder asymmetry in a
+      // picture check must surface here, naming the field, not at the terminal).
+      try {
+        bc.codec.decode(body, 0, body.length);
+      } catch (e) {
+        if (!(e instanceof RecordDecodeError)) throw e;
+        throw new PdvFrameError(
+          "BAD_VALUE",
+          `${bc.record}: the value does not fit its picture: ${e.reason}`,
+          {
+            field: leafName(e.field || bc.record),
+            byteOffset: HEADER_SIZE + e.offset,
+            cause: e,
+          },
+        );
       }
     } else {
       body = frame.bodyBytes ?? new Uint8Array(0);

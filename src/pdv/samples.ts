@@ -28,7 +28,7 @@ function decimal(r: Random, intDigits: number, scale: number, signed: boolean): 
   const units = digits(r, Math.min(intDigits + scale, 15));
   const v = units / 10 ** scale;
   const x = Number(v.toFixed(scale));
-  return signed && r.chance(0.2) ? -x : x;
+  return signed && x !== 0 && r.chance(0.2) ? -x : x;
 }
 
 function timestamp(r: Random): string {
@@ -46,7 +46,7 @@ function generatedValue(f: GeneratedField, r: Random): unknown {
     case "text":
       return text(r, f.length);
     case "zoned":
-      return f.signed && r.chance(0.3) ? -digits(r, f.digits) : digits(r, f.digits);
+      return f.signed && r.chance(0.3) ? -digits(r, f.digits) || 0 : digits(r, f.digits);
     case "binary":
       return digits(r, f.digits);
     case "packed":
