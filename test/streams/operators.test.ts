@@ -49,10 +49,10 @@ test("map, mapValues, filter, filterNot, selectKey, flatMap, flatMapValues, peek
         .filter((_k, v) => v !== "drop")
         .filterNot((_k, v) => v === "also-drop")
         .mapValues((v) => v.toUpperCase())
-        .map((k, v) => [`${k}!`, `${v}?`] as const)
+        .map((k, v) => [`${k}!`, `${v}?`] as [string, string])
         .selectKey((k) => k.toLowerCase())
         .flatMapValues((v) => [v, v])
-        .flatMap((k, v) => [[k, `${v}1`] as const])
+        .flatMap((k, v) => [[k, `${v}1`] as [string, string]])
         .to("out", { keySerde: S, valueSerde: S }),
     [
       ["in", "A", "x", 1],
@@ -191,7 +191,7 @@ test("tumbling windows with grace: out-of-order within grace counted, late beyon
     .windowedBy(TimeWindows.ofSizeAndGrace(10, 5))
     .count({ storeName: "w" })
     .toStream()
-    .map((w, c) => [`${w.key}@${w.window.start}-${w.window.end}`, String(c)] as const)
+    .map((w, c) => [`${w.key}@${w.window.start}-${w.window.end}`, String(c)] as [string, string])
     .to("out", { keySerde: S, valueSerde: S });
   const d = new TopologyTestDriver(b.build());
   const i = d.createInputTopic("in", S, S);
@@ -288,7 +288,7 @@ test("suppress(untilWindowCloses) emits one final result per window once stream 
     .count()
     .suppress(Suppressed.untilWindowCloses())
     .toStream()
-    .map((w: Windowed<string>, c) => [`${w.key}@${w.window.start}`, String(c)] as const)
+    .map((w: Windowed<string>, c) => [`${w.key}@${w.window.start}`, String(c)] as [string, string])
     .to("out", { keySerde: S, valueSerde: S });
   const d = new TopologyTestDriver(b.build());
   const i = d.createInputTopic("in", S, S);
@@ -309,7 +309,7 @@ test("emitStrategy onWindowClose equals suppress; closeWhenIdleMs closes windows
     .count()
     .suppress(Suppressed.untilWindowCloses({}, { closeWhenIdleMs: 1000 }))
     .toStream()
-    .map((w: Windowed<string>, c) => [`${w.key}@${w.window.start}`, String(c)] as const)
+    .map((w: Windowed<string>, c) => [`${w.key}@${w.window.start}`, String(c)] as [string, string])
     .to("out", { keySerde: S, valueSerde: S });
   const d = new TopologyTestDriver(b.build());
   const i = d.createInputTopic("in", S, S);
