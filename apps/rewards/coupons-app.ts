@@ -389,5 +389,8 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
       { keySerde: Serdes.String, valueSerde: json<RewardCancellation>() },
       "ledger",
     )
-    .addSink(SINKS.push, TOPICS.push, { keySerde: Serdes.String, valueSerde: Serdes.Bytes }, "ledger");
+    .addSink(SINKS.push, TOPICS.push, { keySerde: Serdes.String, valueSerde: Serdes.Bytes }, "ledger")
+    .connectProcessorAndStateStores("route-bets", STORES.campaigns)
+    .connectProcessorAndStateStores("route-cancellations", STORES.campaigns)
+    .connectProcessorAndStateStores("ledger", STORES.campaigns, STORES.coupons);
 }

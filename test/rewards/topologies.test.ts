@@ -1,0 +1,287 @@
+// The three rewards topologies chained through TopologyTestDriver on a simulated day, compared
+// with the independently computed answer of test/rewards/oracle.ts; plus the coupons topology
+// alone on a hand-written sequence where caps and budget bind.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { buildCorrelationTopology } from "../../apps/rewards/correlation-app.ts";
+import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
+import { buildCouponsTopology } from "../../apps/rewards/coupons-app.ts";
+import {
+  type AcceptedBet,
+  type BetCancellation,
+  Campaign,
+  type Reward,
+  type RewardCancellation,
+  parisLocalToEpochMs,
+} from "../../apps/rewards/domain/index.ts";
+import { buildFramesTopology } from "../../apps/rewards/frames-app.ts";
+import { rewardsMetrics } from "../../apps/rewards/metrics.ts";
+import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
+import { simulateDay } from "../../apps/rewards/simulator/day.ts";
+import { TOPICS } from "../../apps/rewards/topics.ts";
+import { MetricsRegistry } from "../../src/observe/index.ts";
+import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
+import { Serdes } from "../../src/serde/index.ts";
+import { type TestRecord, TopologyTestDriver } from "../../src/streams/index.ts";
+import { dayAnswer } from "./oracle.ts";
+
+const DAY = "2026-06-14";
+export const TEST_CAMPAIGNS = [
+  {
+    id: "QUINTE",
+    period: { from: DAY, to: DAY },
+    betTypes: ["QNP", "Q4P"],
+    couponValue: 2,
+    capPerPdvPerDay: 10_000,
+    totalBudget: 1_000_000,
+  },
+  {
+    id: "STAKE-5",
+    period: { from: DAY, to: DAY },
+    minimumStake: 5,
+    couponValue: 1,
+    capPerPdvPerDay: 10_000,
+    totalBudget: 1_000_000,
+  },
+  {
+    id: "REGIONS",
+    period: { from: DAY, to: DAY },
+    pdvRegions: [75, 11, 93],
+    couponValue: 1.5,
+    capPerPdvPerDay: 10_000,
+    totalBudget: 1_000_000,
+  },
+  {
+    id: "R1-ONLY",
+    period: { from: `${DAY}T12:00`, to: `${DAY}T18:00` },
+    races: ["R1"],
+    couponValue: 3,
+    capPerPdvPerDay: 10_000,
+    totalBudget: 1_000_000,
+  },
+].map((s) => Campaign.from(s));
+const CODES = 5000;
+
+const json = <T>() => Serdes.Json<T>();
+
+function drain<K, V>(
+  d: TopologyTestDriver,
+  topic: string,
+  k: import("../../src/serde/index.ts").Serde<K>,
+  v: import("../../src/serde/index.ts").Serde<V>,
+): TestRecord<K, V>[] {
+  return d.createOutputTopic(topic, k, v).readRecordsToList();
+}
+
+test("simulated day through the three topologies equals the oracle's answer", async () => {
+  const frames = simulateDay({
+    seed: 7,
+    terminals: 12,
+    pdvs: 5,
+    date: DAY,
+    cancelRate: 0.08,
+    retryRate: 0.03,
+    lostResponseRate: 0.01,
+    lateResponseRate: 0.01,
+    malformedRate: 0.01,
+  });
+  const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
+  assert.ok(answer.bets.length > 300, `a real day: ${answer.bets.length} bets`);
+  assert.ok(answer.cancellations.length > 10 && answer.dlq > 10 && answer.unmatchedRequests.length > 3);
+  const metrics = rewardsMetrics(new MetricsRegistry());
+
+  // App 1: header decoding.
+  const d1 = new TopologyTestDriver(buildFramesTopology({ metrics }), { applicationId: "rewards-frames" });
+  const req = d1.createInputTopic(TOPICS.requests, Serdes.String, Serdes.Bytes);
+  const resp = d1.createInputTopic(TOPICS.responses, Serdes.String, Serdes.Bytes);
+  for (const f of frames) (f.topic === TOPICS.requests ? req : resp).pipeInput(f.key, f.value, f.timestamp);
+  // A broadcast an hour after the day's last frame moves stream time past every window.
+  const codec = new PdvFrameCodec();
+  const last = frames.at(-1)!.timestamp + 3_600_000;
+  const tick = codec.encode({
+    header: {
+      type: "T050",
+      direction: "Q",
+      version: 1,
+      terminalId: 1,
+      pdvId: 1,
+      sequence: 1,
+      timestamp: epochMsToPdvTimestamp(last),
+      status: 0,
+    },
+    body: {
+      "T050-REUNION": 1,
+      "T050-COURSE": 1,
+      "T050-KIND": "A",
+      "T050-ARRIVAL": { "T050-PLACE": [3, 1, 4, 5, 9, 2, 6, 8] },
+    },
+  });
+  resp.pipeInput("1", tick, last);
+  const valid = drain(d1, TOPICS.valid, Serdes.String, Serdes.Bytes);
+  const dlq = drain(d1, TOPICS.dlq, Serdes.String, json<DeadLetter>());
+  assert.equal(dlq.length, answer.dlq);
+  assert.equal(valid.length, frames.length - answer.dlq + 1);
+  const letter = dlq[0]!.value!;
+  assert.ok([TOPICS.requests, TOPICS.responses].includes(letter.sourceTopic as never));
+  assert.ok(letter.sourceOffset >= 0 && letter.reason.length > 0 && letter.rawBase64.length > 0);
+  await d1.close();
+
+  // App 2: correlation and full decoding.
+  const d2 = new TopologyTestDriver(buildCorrelationTopology({ metrics }), {
+    applicationId: "rewards-correlation",
+  });
+  const vin = d2.createInputTopic(TOPICS.valid, Serdes.String, Serdes.Bytes);
+  for (const r of valid) vin.pipeInput(r.key, r.value, r.timestamp, r.headers);
+  const unmatched = drain(d2, TOPICS.unmatched, Serdes.String, json<UnmatchedFrame>());
+  const bets = drain(d2, TOPICS.bets, Serdes.String, json<AcceptedBet>());
+  const cancels = drain(d2, TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
+  const rejected = drain(d2, TOPICS.betsRejected, Serdes.String, json<unknown>());
+  const decoded = drain(d2, TOPICS.decoded, Serdes.String, json<{ type: string }>());
+  const unmatchedQ = unmatched
+    .filter((u) => u.value!.direction === "Q")
+    .map((u) => `${u.value!.type}|${u.value!.terminalId}|${u.value!.sequence}@${u.value!.timestamp}`)
+    .sort();
+  assert.deepEqual(unmatchedQ, answer.unmatchedRequests);
+  assert.deepEqual(
+    bets.map((b) => b.value!).sort((a, b) => (a.ticketId < b.ticketId ? -1 : 1)),
+    [...answer.bets].sort((a, b) => (a.ticketId < b.ticketId ? -1 : 1)),
+  );
+  assert.equal(rejected.length, answer.rejectedBets);
+  assert.deepEqual(
+    cancels.map((c) => c.value!.ticketId).sort(),
+    answer.cancellations.map((c) => c.ticketId).sort(),
+  );
+  assert.ok(decoded.length >= bets.length + cancels.length);
+  assert.ok(
+    bets.every((b) => b.key === String(b.value!.terminalId)),
+    "bets keyed by terminal",
+  );
+  await d2.close();
+
+  // App 3: coupons.
+  const d3 = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
+  const cin = d3.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String);
+  for (const c of TEST_CAMPAIGNS) cin.pipeInput(c.id, JSON.stringify(c.spec), 0);
+  const pool = d3.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
+  for (const c of TEST_CAMPAIGNS)
+    for (let i = 0; i < CODES; i++) pool.pipeInput(couponPoolKey(c.id, i), `${c.id}-${i}`, 0);
+  // bets and cancellations in the order app 2 wrote them (one partition here).
+  const bin = d3.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>());
+  const xin = d3.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
+  const merged = [
+    ...bets.map((r) => ({ r, cancel: false })),
+    ...cancels.map((r) => ({ r, cancel: true })),
+  ].sort((a, b) => a.r.timestamp - b.r.timestamp);
+  for (const { r, cancel } of merged) {
+    if (cancel) xin.pipeInput(r.key, r.value as BetCancellation, r.timestamp, r.headers);
+    else bin.pipeInput(r.key, r.value as AcceptedBet, r.timestamp, r.headers);
+  }
+  const rewards = drain(d3, TOPICS.rewards, Serdes.String, json<Reward>());
+  const canceled = drain(d3, TOPICS.rewardsCanceled, Serdes.String, json<RewardCancellation>());
+  const push = drain(d3, TOPICS.push, Serdes.String, Serdes.Bytes);
+  assert.deepEqual(rewards.map((r) => `${r.value!.campaignId}|${r.value!.ticketId}`).sort(), answer.issued);
+  assert.deepEqual(
+    canceled.map((r) => `${r.value!.campaignId}|${r.value!.ticketId}`).sort(),
+    answer.canceled,
+  );
+  assert.ok(
+    answer.issued.length > 100 && answer.canceled.length > 3,
+    `${answer.issued.length} issued, ${answer.canceled.length} cancelled`,
+  );
+  assert.equal(push.length, rewards.length + canceled.length);
+  const codes = rewards.map((r) => r.value!.couponCode);
+  assert.equal(new Set(codes).size, codes.length, "every code handed out once");
+  // The push frames are valid T090 frames carrying the coupon.
+  const p0 = codec.decode(push[0]!.value!);
+  assert.equal(p0.header.type, "T090");
+  assert.equal(String(p0.body!["T090-COUPON-CODE"]).trim(), rewards[0]!.value!.couponCode);
+  assert.equal(p0.header.pdvId, rewards[0]!.value!.pdvId);
+  // Interactive-query store: the budget of a campaign reflects issued minus cancelled.
+  const accounts = d3.getKeyValueStore<
+    string,
+    { usedCents: number; issuedCount: number; canceledCount: number }
+  >("ledger-accounts");
+  for (const c of TEST_CAMPAIGNS) {
+    const a = accounts.get(c.id);
+    const issued = answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length;
+    const canc = answer.canceled.filter((k) => k.startsWith(`${c.id}|`)).length;
+    assert.equal(a?.issuedCount ?? 0, issued);
+    assert.equal(a?.usedCents ?? 0, (issued - canc) * c.couponValueCents);
+  }
+  await d3.close();
+});
+
+test("coupons topology: caps and budget bind, a cancellation frees them, duplicates get nothing", async () => {
+  const metrics = rewardsMetrics(new MetricsRegistry());
+  const d = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
+  const c = Campaign.from({
+    id: "TIGHT",
+    period: { from: DAY, to: DAY },
+    couponValue: 5,
+    capPerPdvPerDay: 2,
+    totalBudget: 15,
+  });
+  d.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String).pipeInput(
+    c.id,
+    JSON.stringify(c.spec),
+    0,
+  );
+  const pool = d.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
+  for (let i = 0; i < 10; i++) pool.pipeInput(couponPoolKey(c.id, i), `TIGHT-${i}`, 0);
+  const bets = d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>());
+  const cancels = d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
+  const t0 = parisLocalToEpochMs(2026, 6, 14, 15);
+  const bet = (ticketId: string, pdvId: number, i: number): AcceptedBet => ({
+    ticketId,
+    terminalId: pdvId * 10,
+    pdvId,
+    regionCode: 75,
+    sequence: i,
+    reunion: 1,
+    course: 1,
+    betType: "SGA",
+    formula: "U",
+    totalStakeCents: 200,
+    acceptedStakeCents: 200,
+    paymentMode: "E",
+    placedAt: t0 + i * 1000,
+    acceptedAt: t0 + i * 1000 + 100,
+  });
+  const send = (b: AcceptedBet) => bets.pipeInput(String(b.terminalId), b, b.acceptedAt);
+  send(bet("A1", 1, 1)); // coupon 0
+  send(bet("A2", 1, 2)); // coupon 1
+  send(bet("A3", 1, 3)); // cap reached for PDV 1
+  send(bet("B1", 2, 4)); // coupon 2: budget 15 € used
+  send(bet("B2", 2, 5)); // budget exhausted
+  send(bet("A1", 1, 1)); // duplicate: nothing
+  cancels.pipeInput(
+    "10",
+    {
+      ticketId: "A2",
+      terminalId: 10,
+      pdvId: 1,
+      refundedStakeCents: 200,
+      reasonCode: 1,
+      canceledAt: t0 + 9000,
+    },
+    t0 + 9000,
+  );
+  send(bet("A4", 1, 10)); // cap and budget freed: coupon 3 (codes are never reused)
+  const rewards = drain(d, TOPICS.rewards, Serdes.String, json<Reward>()).map(
+    (r) => `${r.value!.ticketId}:${r.value!.couponCode}`,
+  );
+  assert.deepEqual(rewards, ["A1:TIGHT-0", "A2:TIGHT-1", "B1:TIGHT-2", "A4:TIGHT-3"]);
+  const canceled = drain(d, TOPICS.rewardsCanceled, Serdes.String, json<RewardCancellation>());
+  assert.deepEqual(
+    canceled.map((r) => [r.key, r.value!.couponCode, r.value!.valueCents]),
+    [["A2", "TIGHT-1", 500]],
+  );
+  const pushes = drain(d, TOPICS.push, Serdes.String, Serdes.Bytes).map(
+    (p) => new PdvFrameCodec().decode(p.value!).body!["T090-ACTION"],
+  );
+  assert.deepEqual(pushes, ["I", "I", "I", "C", "I"]);
+  const skipped = await metrics.couponsSkipped.get();
+  const reasons = Object.fromEntries(skipped.values.map((v) => [v.labels.reason, v.value]));
+  assert.deepEqual(reasons, { cap_reached: 1, budget_exhausted: 1 });
+  await d.close();
+});
