@@ -132,9 +132,11 @@ export class EmbeddedProducer implements Producer {
     // Group by partition, keeping each record's index to answer in input order.
     const byPartition = new Map<string, { topic: string; partition: number; idx: number[] }>();
     const stickyTopics = new Map<string, number>();
+    const counts = new Map<string, number>();
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      const n = this.partitionCount(r.topic);
+      let n = counts.get(r.topic);
+      if (n === undefined) counts.set(r.topic, (n = this.partitionCount(r.topic)));
       let p: number;
       if (r.partition !== undefined) {
         if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n)
