@@ -46,7 +46,7 @@ test("the contract's copybooks are in the project verbatim (as in the spec)", ()
   const blocks = [...spec.matchAll(/```cobol\n([\s\S]*?)```/g)].map((m) => m[1]);
   const names = ["FRAMEHDR", "T001", "T031", "T033", "T034", "T050"];
   assert.equal(blocks.length, names.length);
-  names.forEach((n, i) => assert.equal(readPdvCopybook(n), blocks[i], n));
+  for (const [i, n] of names.entries()) assert.equal(readPdvCopybook(n), blocks[i], n);
 });
 
 test("the catalog has 150+ types beyond the real ones, stable, every copybook valid fixed format", () => {
