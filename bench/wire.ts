@@ -1,0 +1,198 @@
+// Wire benchmark: the broker served over loopback to librdkafka clients.
+//   produce throughput: kcat -P of N 100-byte records (one process, batched by librdkafka)
+//   consume throughput: kcat -C of the same records from the beginning
+//   latency: produce->consume at 10,000 records/s with confluent_kafka (bench/wire_latency.py)
+//   ceiling: bench/log.ts run in the same session (in-process append/read of the log)
+// Env: BENCH_WIRE_RECORDS (default 1,000,000), BENCH_WIRE_LATENCY_S (default 5), BENCH_WIRE_SKIP_LOG=1.
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Broker } from "../src/broker/index.ts";
+import { serveBroker } from "../src/wire/index.ts";
+
+const N = Number(process.env.BENCH_WIRE_RECORDS ?? 1_000_000);
+const LATENCY_S = Number(process.env.BENCH_WIRE_LATENCY_S ?? 5);
+const RATE = 10_000;
+const RECORD_BYTES = 100;
+
+interface Run {
+  code: number | null;
+  ms: number;
+  stdout: string;
+  stderr: string;
+  lines: number;
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  opts: { stdinFile?: string; keepStdout?: boolean } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let lines = 0;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => {
+      for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++;
+      if (opts.keepStdout) out.push(d);
+    });
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({
+        code,
+        ms: performance.now() - t0,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        lines,
+      }),
+    );
+  });
+}
+
+async function writeRecords(path: string, n: number): Promise<void> {
+  const line = `${"r".repeat(RECORD_BYTES)}\n`;
+  const chunk = line.repeat(10_000);
+  const ws = createWriteStream(path);
+  for (let i = 0; i < n; i += 10_000) {
+    const k = Math.min(10_000, n - i);
+    if (!ws.write(k === 10_000 ? chunk : line.repeat(k))) await new Promise((r) => ws.once("drain", r));
+  }
+  await new Promise<void>((r) => ws.end(r));
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+
+const root = mkdtempSync(join(tmpdir(), "courant-bench-wire-"));
+const dataFile = join(root, "records.txt");
+const results: Record<string, number> = {};
+try {
+  await writeRecords(dataFile, N);
+  const broker = await Broker.open({ dataDir: join(root, "data"), brokerId: 1, autoCreateTopics: false });
+  const server = await serveBroker(broker, { port: 0 });
+  const boot = `127.0.0.1:${server.address.port}`;
+  broker.createTopics({
+    topics: [
+      { name: "bench", numPartitions: 1, configs: { "max.message.bytes": "8388608" } },
+      { name: "latency", numPartitions: 1 },
+    ],
+  });
+
+  // --- produce
+  const producerArgs = [
+    "-b",
+    boot,
+    "-P",
+    "-t",
+    "bench",
+    "-p",
+    "0",
+    "-l",
+    dataFile,
+    "-X",
+    "linger.ms=20",
+    "-X",
+    "batch.num.messages=100000",
+    "-X",
+    "batch.size=4000000",
+    "-X",
+    "message.max.bytes=8000000",
+    "-X",
+    "queue.buffering.max.messages=2000000",
+    "-X",
+    "queue.buffering.max.kbytes=2000000",
+  ];
+  const prod = await run("kcat", producerArgs);
+  if (prod.code !== 0) throw new Error(`kcat -P failed: ${prod.stderr}`);
+  const hw = broker.partitionLog("bench", 0).highWatermark;
+  if (hw !== N) throw new Error(`produced ${hw} records, expected ${N}`);
+  results.produce_records_per_s = Math.round(N / (prod.ms / 1000));
+  results.produce_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (prod.ms / 1000));
+
+  // --- consume
+  const cons = await run("kcat", [
+    "-b",
+    boot,
+    "-C",
+    "-t",
+    "bench",
+    "-p",
+    "0",
+    "-o",
+    "beginning",
+    "-e",
+    "-q",
+    "-f",
+    "\\n",
+    "-X",
+    "fetch.max.bytes=52428800",
+    "-X",
+    "max.partition.fetch.bytes=52428800",
+    "-X",
+    "queued.max.messages.kbytes=2000000",
+    "-X",
+    "fetch.wait.max.ms=10",
+  ]);
+  if (cons.code !== 0) throw new Error(`kcat -C failed: ${cons.stderr}`);
+  if (cons.lines !== N) throw new Error(`consumed ${cons.lines} records, expected ${N}`);
+  results.consume_records_per_s = Math.round(N / (cons.ms / 1000));
+  results.consume_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (cons.ms / 1000));
+
+  // --- latency
+  const lat = await run(
+    "/usr/bin/python3",
+    [join(import.meta.dirname, "wire_latency.py"), boot, "latency", String(RATE), String(LATENCY_S)],
+    { keepStdout: true },
+  );
+  if (lat.code !== 0) throw new Error(`latency run failed: ${lat.stdout}${lat.stderr}`);
+  const l = JSON.parse(lat.stdout.trim().split("\n").pop()!) as {
+    p50_ms: number;
+    p99_ms: number;
+    p999_ms: number;
+    records: number;
+  };
+  results.latency_p50_ms = l.p50_ms;
+  results.latency_p99_ms = l.p99_ms;
+  results.latency_p999_ms = l.p999_ms;
+
+  await server.close();
+  await broker.close();
+
+  // --- in-process ceiling (bench/log.ts, same session)
+  if (!process.env.BENCH_WIRE_SKIP_LOG) {
+    const lg = await run(process.execPath, [join(import.meta.dirname, "log.ts")], { keepStdout: true });
+    const last = lg.stdout.trim().split("\n").pop() ?? "{}";
+    try {
+      const j = JSON.parse(last) as Record<string, number>;
+      results.log_append_records_per_s = j.append_records_per_s_os ?? j.append_records_per_s_interval ?? 0;
+      results.log_read_records_per_s = j.read_records_per_s_os ?? j.read_records_per_s_interval ?? 0;
+    } catch {
+      console.error(`bench/log.ts gave no JSON: ${lg.stderr.slice(-500)}`);
+    }
+  }
+
+  console.log(
+    `wire bench: ${fmt(N)} records of ${RECORD_BYTES} B over loopback, kcat (librdkafka 2.0.2), node ${process.version}`,
+  );
+  console.log("measure                          | value");
+  console.log(
+    `produce (kcat -P)                | ${fmt(results.produce_records_per_s)} rec/s (${results.produce_mb_per_s} MB/s)`,
+  );
+  console.log(
+    `consume (kcat -C)                | ${fmt(results.consume_records_per_s)} rec/s (${results.consume_mb_per_s} MB/s)`,
+  );
+  console.log(
+    `latency @ ${fmt(RATE)} rec/s, ${l.records} rec | p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, p99.9 ${l.p999_ms} ms`,
+  );
+  if (results.log_append_records_per_s !== undefined) {
+    console.log(
+      `log in-process (bench/log, os)   | append ${fmt(results.log_append_records_per_s)} rec/s, read ${fmt(results.log_read_records_per_s ?? 0)} rec/s`,
+    );
+  }
+  console.log(JSON.stringify(results));
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
