@@ -21,7 +21,14 @@ import {
   lmdbSessionStore,
   lmdbWindowStore,
 } from "./lmdb.ts";
-import type { SessionStoreOptions, WindowStoreOptions } from "./stores.ts";
+import { inMemoryKeyValueStore, inMemorySessionStore, inMemoryWindowStore } from "./memory.ts";
+import type {
+  KeyValueStore,
+  SessionStore,
+  SessionStoreOptions,
+  WindowStore,
+  WindowStoreOptions,
+} from "./stores.ts";
 
 const SAFE_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
@@ -75,6 +82,25 @@ export class StateDirectory {
       throw new StateStoreError("STORE_INVALID_ARGUMENT", taskId, "task id may only contain [A-Za-z0-9._-]");
     }
     return new TaskState(taskId, this.env);
+  }
+
+  /**
+   * Store factory in the shape the streams runtime asks for (`StoreProvider`): persistent
+   * stores on this directory's lmdb environment, the others in memory.
+   */
+  storeProvider(): {
+    keyValue(name: string, persistent: boolean, taskId: string): KeyValueStore;
+    window(name: string, persistent: boolean, taskId: string, o: WindowStoreOptions): WindowStore;
+    session(name: string, persistent: boolean, taskId: string, o: SessionStoreOptions): SessionStore;
+  } {
+    return {
+      keyValue: (name, persistent, taskId) =>
+        persistent ? this.task(taskId).keyValueStore(name) : inMemoryKeyValueStore(name),
+      window: (name, persistent, taskId, o) =>
+        persistent ? this.task(taskId).windowStore(name, o) : inMemoryWindowStore(name, o),
+      session: (name, persistent, taskId, o) =>
+        persistent ? this.task(taskId).sessionStore(name, o) : inMemorySessionStore(name, o),
+    };
   }
 
   /** Commits every task's buffered writes and checkpoints (full store names) in one transaction + fsync. */

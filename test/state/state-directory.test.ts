@@ -50,3 +50,18 @@ test("unsafe application and task ids are refused", async () => {
   assert.throws(() => dir.task("a/b"), /task id/);
   await dir.close();
 });
+
+test("storeProvider: persistent stores on lmdb under the task, others in memory", async () => {
+  const dir = new StateDirectory(root, "prov");
+  const p = dir.storeProvider();
+  const kv = p.keyValue("counts", true, "1_2");
+  const mem = p.keyValue("scratch", false, "1_2");
+  const win = p.window("w", true, "1_2", { windowSizeMs: 10, retentionMs: 100, retainDuplicates: false });
+  const sess = p.session("s", false, "1_2", { retentionMs: 100 });
+  assert.equal(kv.persistent, true);
+  assert.equal(kv.name, "1_2.counts");
+  assert.equal(mem.persistent, false);
+  assert.equal(win.persistent, true);
+  assert.equal(sess.persistent, false);
+  await dir.destroy();
+});
