@@ -59,7 +59,7 @@ async function writeRecords(path: string, n: number): Promise<void> {
   const ws = createWriteStream(path);
   for (let i = 0; i < n; i += 10_000) {
     const k = Math.min(10_000, n - i);
-    if (!ws.write(k === 10_000 ? chunk : line.repeat(k))) await new Promise((r) => ws.once("drain", r));
+    if (!ws.write(k === 10_000 ? chunk : line.repeat(k))) await new Promise<void>((r) => ws.once("drain", () => r()));
   }
   await new Promise<void>((r) => ws.end(r));
 }
