@@ -53,6 +53,8 @@ export class EmbeddedConsumer implements Consumer {
   private closed = false;
   private fatal: KafkaError | null = null;
   private rotate = 0;
+  /** As group leader: partition counts of every member's topics at the last assignment (undefined: missing). */
+  private leaderMetadata: Map<string, number | undefined> | null = null;
   private readonly onClose: () => void;
 
   constructor(broker: Broker, opts: ConsumerOptions = {}, onClose: () => void = () => {}) {
@@ -120,6 +122,7 @@ export class EmbeddedConsumer implements Consumer {
     const max = options.maxRecords ?? this.opts.maxPollRecords ?? 500;
     for (;;) {
       this.check();
+      if (this.subscription !== null && !this.needsJoin && this.metadataChanged()) this.requestRejoin(false);
       if (this.subscription !== null && this.needsJoin) await this.joinGroup(options.signal);
       if (options.signal?.aborted) return [];
       this.resolvePositions();
@@ -382,7 +385,7 @@ export class EmbeddedConsumer implements Consumer {
             p.errorCode === "UNKNOWN_MEMBER_ID" ||
             p.errorCode === "REBALANCE_IN_PROGRESS"
           )
-            this.requestRejoin(p.errorCode === "UNKNOWN_MEMBER_ID");
+            this.requestRejoin(p.errorCode !== "REBALANCE_IN_PROGRESS");
           throw kafkaError(
             p.errorCode,
             `commit of ${t.name}-${p.partitionIndex} for group "${this.opts.groupId}" failed: ${p.errorCode}`,
@@ -445,13 +448,6 @@ export class EmbeddedConsumer implements Consumer {
       for (let attempt = 0; ; attempt++) {
         this.check();
         if (signal?.aborted) return;
-        // Eager protocols give everything back before rejoining; cooperative ones keep what they own.
-        if (!cooperative && this.assigned.size > 0) {
-          const owned = this.assignment();
-          if (this.opts.enableAutoCommit) await this.commit().catch(() => {});
-          await this.listener.onPartitionsRevoked?.(owned);
-          this.assigned.clear();
-        }
         if (this.memberId === "" && this.assigned.size > 0) {
           // We lost our membership: what we owned may already be someone else's.
           const lost = this.assignment();
@@ -460,6 +456,13 @@ export class EmbeddedConsumer implements Consumer {
             this.listener,
             lost,
           );
+        }
+        // Eager protocols give everything back before rejoining; cooperative ones keep what they own.
+        if (!cooperative && this.assigned.size > 0) {
+          const owned = this.assignment();
+          if (this.opts.enableAutoCommit) await this.commit().catch(() => {});
+          await this.listener.onPartitionsRevoked?.(owned);
+          this.assigned.clear();
         }
         const owned = this.assignment();
         const join = await this.broker.joinGroup({
@@ -504,6 +507,7 @@ export class EmbeddedConsumer implements Consumer {
         this.memberId = join.memberId;
         this.generationId = join.generationId;
         let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+        this.leaderMetadata = null;
         if (join.leader === join.memberId && !join.skipAssignment)
           assignments = this.computeAssignments(join);
         const sync = await this.broker.syncGroup({
@@ -550,6 +554,13 @@ export class EmbeddedConsumer implements Consumer {
     }
   }
 
+  /** The leader rebalances when a subscribed topic appears, disappears or gains partitions (as Kafka's leader does). */
+  private metadataChanged(): boolean {
+    if (!this.leaderMetadata) return false;
+    for (const [topic, n] of this.leaderMetadata) if (this.broker.partitionCount(topic) !== n) return true;
+    return false;
+  }
+
   private positionsOf(tps: readonly TopicPartition[]): OffsetAndMetadata[] {
     const out: OffsetAndMetadata[] = [];
     for (const tp of tps) {
@@ -578,11 +589,14 @@ export class EmbeddedConsumer implements Consumer {
       subscription: decodeSubscription(m.metadata),
     }));
     const partitionsPerTopic = new Map<string, number>();
+    const seen = new Map<string, number | undefined>();
     for (const m of members)
       for (const t of m.subscription.topics) {
         const n = this.broker.partitionCount(t);
+        seen.set(t, n);
         if (n !== undefined) partitionsPerTopic.set(t, n);
       }
+    this.leaderMetadata = seen;
     const result = assignor.assign(partitionsPerTopic, members);
     return members.map((m) => ({
       memberId: m.memberId,
@@ -598,7 +612,9 @@ export class EmbeddedConsumer implements Consumer {
   }
 
   private heartbeat(): void {
-    if (this.closed || this.joining || this.needsJoin || this.memberId === "" || this.broker.isClosed) return;
+    // Heartbeats go on while a rejoin is pending (as the Java client's heartbeat thread), so the member
+    // keeps its session until its next poll() rejoins; they pause only while a join is in flight.
+    if (this.closed || this.joining || this.memberId === "" || this.broker.isClosed) return;
     const r = this.broker.heartbeat({
       groupId: this.opts.groupId!,
       generationId: this.generationId,
@@ -612,7 +628,8 @@ export class EmbeddedConsumer implements Consumer {
         this.requestRejoin(false);
         return;
       case "ILLEGAL_GENERATION":
-        this.requestRejoin(false);
+        // As the Java client: our generation is gone, so what we own may be someone else's now.
+        this.requestRejoin(true);
         return;
       case "UNKNOWN_MEMBER_ID":
         this.requestRejoin(true);

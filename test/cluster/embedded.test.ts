@@ -358,3 +358,126 @@ test("a broker data dir is locked: a second open fails with a clear error", asyn
     /already open|locked/i.test((e as Error).message),
   );
 });
+
+test("a member that stops heartbeating loses its partitions; it learns it on its next commit (onPartitionsLost)", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
+  const lost: number[] = [];
+  const silent = await cluster.createConsumer({
+    groupId: "g",
+    assignors: ["range"],
+    sessionTimeoutMs: 150,
+    heartbeatIntervalMs: 1_000_000_000,
+  });
+  await silent.subscribe(["t"], {
+    onPartitionsLost: (tps) => void lost.push(...tps.map((x) => x.partition)),
+  });
+  await silent.poll({ maxWaitMs: 10 });
+  assert.equal(silent.assignment().length, 4);
+  const live = await cluster.createConsumer({
+    groupId: "g",
+    assignors: ["range"],
+    sessionTimeoutMs: 5000,
+    heartbeatIntervalMs: 20,
+  });
+  await live.subscribe(["t"]);
+  // The live member's join waits for the silent one, whose session expires: then live gets everything.
+  for (let i = 0; i < 200 && live.assignment().length !== 4; i++) await live.poll({ maxWaitMs: 20 });
+  assert.equal(live.assignment().length, 4);
+  await assert.rejects(silent.commit(), (e: unknown) =>
+    ["UNKNOWN_MEMBER_ID", "ILLEGAL_GENERATION"].includes((e as KafkaError).code),
+  );
+  // It rejoins as a new member; both poll so the rebalance completes; it reports its old partitions lost.
+  const both = () => silent.assignment().length === 2 && live.assignment().length === 2;
+  await Promise.all([
+    (async () => {
+      for (let i = 0; i < 200 && !both(); i++) await silent.poll({ maxWaitMs: 20 });
+    })(),
+    (async () => {
+      for (let i = 0; i < 200 && !both(); i++) await live.poll({ maxWaitMs: 20 });
+    })(),
+  ]);
+  assert.deepEqual(lost.sort(), [0, 1, 2, 3]);
+  assert.ok(both());
+});
+
+test("the leader rebalances when a subscribed topic gains partitions", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([{ name: "t", partitions: 1 }]);
+  const c = await cluster.createConsumer({ groupId: "g" });
+  await c.subscribe(["t", "later"]);
+  await c.poll({ maxWaitMs: 10 });
+  assert.equal(c.assignment().length, 1);
+  await admin.createPartitions("t", 3);
+  await admin.createTopics([{ name: "later", partitions: 2 }]);
+  await c.poll({ maxWaitMs: 10 });
+  assert.equal(c.assignment().length, 5);
+});
+
+test("offset reset: 'none' fails clearly, out-of-range positions reset by policy", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([{ name: "t", partitions: 1 }]);
+  const p = await cluster.createProducer();
+  await p.send(["a", "b", "c"].map((v) => ({ topic: "t", partition: 0, key: null, value: enc(v) })));
+  const strict = await cluster.createConsumer({ groupId: "g", autoOffsetReset: "none" });
+  strict.assign([{ topic: "t", partition: 0 }]);
+  await assert.rejects(
+    strict.poll({ maxWaitMs: 10 }),
+    (e: unknown) => (e as KafkaError).code === "OFFSET_OUT_OF_RANGE",
+  );
+  const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([{ topic: "t", partition: 0 }]);
+  c.seek({ topic: "t", partition: 0 }, 0);
+  await admin.deleteRecords({ topic: "t", partition: 0 }, 2);
+  assert.deepEqual(
+    (await c.poll({ maxWaitMs: 50 })).map((r) => str(r.value)),
+    ["c"],
+  );
+});
+
+test("static membership: a restarted instance gets its partitions back without a new generation", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
+  const first = await cluster.createConsumer({ groupId: "g", groupInstanceId: "node-1" });
+  await first.subscribe(["t"]);
+  await first.poll({ maxWaitMs: 10 });
+  const gen = first.groupMetadata().generationId;
+  await first.close(); // a static member does not leave the group
+  const second = await cluster.createConsumer({ groupId: "g", groupInstanceId: "node-1" });
+  await second.subscribe(["t"]);
+  await second.poll({ maxWaitMs: 10 });
+  assert.equal(second.assignment().length, 2);
+  assert.equal(second.groupMetadata().generationId, gen);
+  const d = await cluster.admin().describeGroups(["g"]);
+  assert.equal(d[0]!.members.length, 1);
+  assert.equal(d[0]!.members[0]!.groupInstanceId, "node-1");
+});
+
+test("read_committed consumer waits for a pending transactional offset before using it", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "in", partitions: 1 }]);
+  const p = await cluster.createProducer();
+  await p.send(["a", "b", "c"].map((v) => ({ topic: "in", partition: 0, key: null, value: enc(v) })));
+  const tx = await cluster.createProducer({ transactionalId: "tx" });
+  tx.beginTransaction();
+  await tx.sendOffsetsToTransaction([{ topic: "in", partition: 0, offset: 2 }], {
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+  });
+  const c = await cluster.createConsumer({
+    groupId: "g",
+    isolationLevel: "read_committed",
+    autoOffsetReset: "earliest",
+  });
+  c.assign([{ topic: "in", partition: 0 }]);
+  assert.deepEqual(await c.poll({ maxWaitMs: 30 }), [], "position unknown while the offset is pending");
+  await tx.commitTransaction();
+  assert.equal(await c.position({ topic: "in", partition: 0 }), 2);
+  assert.deepEqual(
+    (await c.poll({ maxWaitMs: 50 })).map((r) => str(r.value)),
+    ["c"],
+  );
+});
