@@ -63,6 +63,7 @@ async function forEachBatch(
   file: string,
   size: number,
   visit: (buf: Buffer, pos: number, size: number) => void,
+  afterChunk?: () => Promise<void>,
 ): Promise<void> {
   const fh = await fs.promises.open(file, "r");
   try {
@@ -79,6 +80,7 @@ async function forEachBatch(
         visit(buf, p, s);
         p += s;
       }
+      if (afterChunk) await afterChunk();
       if (p === 0) {
         const s = LOG_OVERHEAD + buf.readInt32BE(OFF_LENGTH);
         if (s <= buf.length) break; // torn tail: stop
@@ -147,6 +149,7 @@ export async function compactPartition(
   log.cleaning = true;
   const version = log.segmentsVersion;
   const outputs: Segment[] = [];
+  let swapped = false;
   try {
     const aborted = log.abortedEntries();
     // 1. the offset map: latest offset of each key among the cleanable segments
@@ -184,28 +187,31 @@ export async function compactPartition(
           pendingBytes = 0;
         };
         for (const seg of group) {
-          const batches: Buffer[] = [];
-          await forEachBatch(seg.logPath, seg.size, (buf, p, size) => {
-            const r = cleanBatch(buf, p, size, latest, aborted, keepLast, now, cfg.deleteRetentionMs);
-            recordsRemoved += r.removed;
-            if (r.horizon !== undefined && r.horizon < minHorizon) minHorizon = r.horizon;
-            if (r.batch) batches.push(r.batch === "same" ? Buffer.from(buf.subarray(p, p + size)) : r.batch);
-          });
-          for (const b of batches) {
-            const base = readInt64(b, OFF_BASE_OFFSET);
-            out.onBatchAppended(
-              base,
-              base + b.readInt32BE(OFF_LAST_OFFSET_DELTA),
-              readInt64(b, OFF_MAX_TIMESTAMP),
-              out.size,
-              b.length,
-              cfg.indexIntervalBytes,
-            );
-            out.size += b.length;
-            pending.push(b);
-            pendingBytes += b.length;
-            if (pendingBytes >= CHUNK) await flushPending();
-          }
+          await forEachBatch(
+            seg.logPath,
+            seg.size,
+            (buf, p, size) => {
+              const r = cleanBatch(buf, p, size, latest, aborted, keepLast, now, cfg.deleteRetentionMs);
+              recordsRemoved += r.removed;
+              if (r.horizon !== undefined && r.horizon < minHorizon) minHorizon = r.horizon;
+              if (!r.batch) return;
+              // copy: the read buffer is reused for the next chunk
+              const b = r.batch === "same" ? Buffer.from(buf.subarray(p, p + size)) : r.batch;
+              const base = readInt64(b, OFF_BASE_OFFSET);
+              out.onBatchAppended(
+                base,
+                base + b.readInt32BE(OFF_LAST_OFFSET_DELTA),
+                readInt64(b, OFF_MAX_TIMESTAMP),
+                out.size,
+                b.length,
+                cfg.indexIntervalBytes,
+              );
+              out.size += b.length;
+              pending.push(b);
+              pendingBytes += b.length;
+            },
+            flushPending,
+          );
           if (stopped()) return ZERO;
         }
         await flushPending();
@@ -225,10 +231,7 @@ export async function compactPartition(
       bytesAfter += out.size;
     }
     // 3. swap, unless the log changed under us (retention, delete-records, topic deletion)
-    if (stopped() || log.isClosed || log.segmentsVersion !== version) {
-      for (const o of outputs) removeCleaned(io, o);
-      return ZERO;
-    }
+    if (stopped() || log.isClosed || log.segmentsVersion !== version) return ZERO;
     const manifest = path.join(log.dir, SWAP_MANIFEST);
     io.writeFileAtomic(
       manifest,
@@ -242,6 +245,7 @@ export async function compactPartition(
     const outBases = new Set(outputs.map((o) => o.baseOffset));
     for (const s of candidates) if (!outBases.has(s.baseOffset)) s.deleteFiles(io);
     io.unlink(manifest);
+    swapped = true;
     log.replaceSegments(candidates, outputs);
     st.cleanedUpTo = candidates[candidates.length - 1]!.nextOffset;
     st.nextHorizon = minHorizon;
@@ -252,10 +256,8 @@ export async function compactPartition(
       bytesBefore: total,
       bytesAfter,
     };
-  } catch (e) {
-    for (const o of outputs) if (o.suffix) removeCleaned(io, o);
-    throw e;
   } finally {
+    if (!swapped) for (const o of outputs) if (o.suffix) removeCleaned(io, o);
     log.cleaning = false;
   }
 }

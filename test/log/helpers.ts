@@ -43,7 +43,7 @@ export async function openManager(
   dir: string,
   opts: Partial<LogManagerOptions> = {},
 ): Promise<{ mgr: LogManager; clock: ManualClock }> {
-  const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock(1_000_000);
+  const clock = (opts.clock as ManualClock | undefined) ?? new ManualClock(Date.now());
   const mgr = await LogManager.open({ dataDir: dir, maintenanceIntervalMs: 0, clock, ...opts });
   return { mgr, clock };
 }
