@@ -66,58 +66,67 @@ export function register(program: Command): void {
     .option("--max-request-bytes <n>", "largest request accepted", String(100 * 1024 * 1024))
     .option("--broker-id <n>", "node id of this broker", "1")
     .action(async (o: StartOptions) => {
-      const log = createLogger("broker");
-      const port = parsePort(o.port, "--port");
-      const httpPort = parsePort(o.httpPort, "--http-port");
-      if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
-        throw new Error("--tls-cert and --tls-key go together");
-      const users = o.users ? UserStore.fromFile(o.users) : undefined;
-      if (!isLoopback(o.host) && !users && !o.allowUnauthenticatedRemote) {
-        throw new Error(
-          `refusing to listen on ${o.host} without authentication: pass --users FILE, or --allow-unauthenticated-remote`,
-        );
+      try {
+        await start(o);
+      } catch (e) {
+        console.error(`courant broker start: ${e instanceof Error ? e.message : String(e)}`);
+        process.exitCode = 1;
       }
-      const b = await Broker.open({
-        dataDir: o.data,
-        brokerId: Number(o.brokerId),
-        autoCreateTopics: o.autoCreateTopics,
-        defaultPartitions: Number(o.partitions),
-        logger: log,
-      });
-      const kafka = await serveBroker(b, {
-        host: o.host,
-        port,
-        advertised: o.advertisedListener ? parseListener(o.advertisedListener) : undefined,
-        users,
-        tls: o.tlsCert ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey!) } : undefined,
-        allowUnauthenticatedRemote: o.allowUnauthenticatedRemote,
-        maxRequestBytes: Number(o.maxRequestBytes),
-        logger: log,
-        metrics: defaultMetrics,
-      });
-      const ops = new OpsServer({
-        name: "courant-broker",
-        host: o.httpHost,
-        port: httpPort,
-        metrics: defaultMetrics,
-        ready: () => kafka.server.isListening && !b.isClosed,
-      });
-      const url = await ops.start();
-      const scheme = o.tlsCert ? "SASL_SSL/SSL" : users ? "SASL_PLAINTEXT" : "PLAINTEXT";
-      console.log(
-        `courant broker listening on ${o.host}:${kafka.server.port} (${scheme}), advertised as ${kafka.address.host}:${kafka.address.port}; data ${o.data}; ops ${url}`,
-      );
-      let stopping = false;
-      const stop = async (signal: string): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, "stopping broker");
-        await kafka.close().catch(() => {});
-        await ops.close().catch(() => {});
-        await b.close();
-        process.exit(0);
-      };
-      process.on("SIGINT", () => void stop("SIGINT"));
-      process.on("SIGTERM", () => void stop("SIGTERM"));
     });
+}
+
+async function start(o: StartOptions): Promise<void> {
+  const log = createLogger("broker");
+  const port = parsePort(o.port, "--port");
+  const httpPort = parsePort(o.httpPort, "--http-port");
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined))
+    throw new Error("--tls-cert and --tls-key go together");
+  const users = o.users ? UserStore.fromFile(o.users) : undefined;
+  if (!isLoopback(o.host) && !users && !o.allowUnauthenticatedRemote) {
+    throw new Error(
+      `refusing to listen on ${o.host} without authentication: pass --users FILE, or --allow-unauthenticated-remote`,
+    );
+  }
+  const b = await Broker.open({
+    dataDir: o.data,
+    brokerId: Number(o.brokerId),
+    autoCreateTopics: o.autoCreateTopics,
+    defaultPartitions: Number(o.partitions),
+    logger: log,
+  });
+  const kafka = await serveBroker(b, {
+    host: o.host,
+    port,
+    advertised: o.advertisedListener ? parseListener(o.advertisedListener) : undefined,
+    users,
+    tls: o.tlsCert ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey!) } : undefined,
+    allowUnauthenticatedRemote: o.allowUnauthenticatedRemote,
+    maxRequestBytes: Number(o.maxRequestBytes),
+    logger: log,
+    metrics: defaultMetrics,
+  });
+  const ops = new OpsServer({
+    name: "courant-broker",
+    host: o.httpHost,
+    port: httpPort,
+    metrics: defaultMetrics,
+    ready: () => kafka.server.isListening && !b.isClosed,
+  });
+  const url = await ops.start();
+  const scheme = o.tlsCert ? "SASL_SSL/SSL" : users ? "SASL_PLAINTEXT" : "PLAINTEXT";
+  console.log(
+    `courant broker listening on ${o.host}:${kafka.server.port} (${scheme}), advertised as ${kafka.address.host}:${kafka.address.port}; data ${o.data}; ops ${url}`,
+  );
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping broker");
+    await kafka.close().catch(() => {});
+    await ops.close().catch(() => {});
+    await b.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }

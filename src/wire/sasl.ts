@@ -205,7 +205,11 @@ class ScramSession implements SaslSession {
   private final(msg: string): Buffer {
     const a = scramAttrs(msg);
     const proofB64 = a.get("p");
-    if (a.get("r") !== this.nonce || !proofB64) throw new SaslError("SCRAM: nonce mismatch or missing proof");
+    // Kafka checks endsWith: librdkafka sends r = client nonce + the whole server nonce.
+    const r = a.get("r");
+    if (r === undefined || !r.endsWith(this.nonce) || !proofB64) {
+      throw new SaslError("SCRAM: the client-final message has a wrong nonce or no proof");
+    }
     const withoutProof = msg.slice(0, msg.lastIndexOf(",p="));
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
     const h = hashName(this.mechanism);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../../src/broker/index.ts";
-import { type KafkaServer, serveBroker } from "../../src/wire/index.ts";
+import { type KafkaServer, serveBroker, type UserStore } from "../../src/wire/index.ts";
 
 export interface TestBroker {
   readonly broker: Broker;
@@ -14,7 +14,9 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startBroker(options: { partitions?: number } = {}): Promise<TestBroker> {
+export async function startBroker(
+  options: { partitions?: number; users?: UserStore } = {},
+): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), "courant-compat-"));
   const broker = await Broker.open({
     dataDir: dir,
@@ -23,7 +25,7 @@ export async function startBroker(options: { partitions?: number } = {}): Promis
     defaultPartitions: options.partitions ?? 4,
     groupInitialRebalanceDelayMs: 0,
   });
-  const server = await serveBroker(broker, { port: 0 });
+  const server = await serveBroker(broker, { port: 0, users: options.users });
   return {
     broker,
     server,

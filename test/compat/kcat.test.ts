@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { isCompressionSupported } from "../../src/log/index.ts";
+import { UserStore } from "../../src/wire/index.ts";
 import { available, run, startBroker, type TestBroker } from "./harness.ts";
 
 const KCAT = available("kcat");
@@ -124,4 +125,49 @@ describe("kcat compatibility", {
     assert.equal(c.code, 0, c.stderr);
     assert.deepEqual(c.stdout.trim().split("\n").sort(), ["a", "b", "c"]);
   });
+});
+
+describe("kcat with SASL", { skip: KCAT ? false : "kcat is not installed (apt-get install kcat)" }, () => {
+  let b: TestBroker;
+  before(async () => {
+    const users = new UserStore();
+    users.add("alice", "s3cret");
+    b = await startBroker({ users });
+  });
+  after(async () => {
+    await b?.close();
+  });
+  for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
+    test(`${mechanism}: right password produces and consumes, wrong one is refused`, async () => {
+      const auth = (password: string) => [
+        "-X",
+        "security.protocol=SASL_PLAINTEXT",
+        "-X",
+        `sasl.mechanisms=${mechanism}`,
+        "-X",
+        "sasl.username=alice",
+        "-X",
+        `sasl.password=${password}`,
+      ];
+      const topic = `sasl-${mechanism.toLowerCase()}`;
+      const p = await run("kcat", ["-b", b.bootstrap, ...auth("s3cret"), "-P", "-t", topic], {
+        input: "one\ntwo\n",
+        timeoutMs: 20_000,
+      });
+      assert.equal(p.code, 0, p.stderr);
+      const c = await run(
+        "kcat",
+        ["-b", b.bootstrap, ...auth("s3cret"), "-C", "-t", topic, "-o", "beginning", "-e", "-q"],
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      assert.deepEqual(c.stdout.trim().split("\n"), ["one", "two"]);
+      const bad = await run("kcat", ["-b", b.bootstrap, ...auth("nope"), "-L", "-m", "2"], {
+        timeoutMs: 20_000,
+      });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /SASL authentication error/);
+    });
+  }
 });
