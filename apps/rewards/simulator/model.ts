@@ -359,10 +359,10 @@ export function draftBet(race: Race, rnd: Random): BetDraft {
     // Champ: k-1 base horses in the selection list, the field in the bitmap.
     selections = pickWeighted(race.favourites, k - 1, rnd);
     const rest = race.favourites.filter((h) => !selections.includes(h));
-    fieldHorses =
-      formula === "T"
-        ? rest
-        : pickWeighted(rest, Math.min(rest.length, rnd.int(3, 6)), rnd).sort((a, b) => a - b);
+    // The bitmap carries a set: kept ascending, as it decodes.
+    fieldHorses = (
+      formula === "T" ? rest : pickWeighted(rest, Math.min(rest.length, rnd.int(3, 6)), rnd)
+    ).sort((a, b) => a - b);
     combinations = fieldHorses.length;
   }
   const min = MIN_UNIT_CENTS[betType];
