@@ -2,7 +2,7 @@
 // Generated code reads bytes at constant offsets (plus a running base after variable tables), inlines the
 // common numeric cases, and calls small monomorphic helpers for the rest. No per-field interpretation at
 // run time: the layout is walked once, here.
-import { type CodePage, decodeText } from "./codepages.ts";
+import { type CodePage, decodeText, shortTextCache, TextBlock } from "./codepages.ts";
 import { hexOf, RecordDecodeError, RecordEncodeError } from "./errors.ts";
 import type { FieldType, LayoutNode, RecordLayout } from "./layout.ts";
 import {
@@ -318,7 +318,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
   const W = (s: string): void => e.line(s);
 
   // ---------------------------------------------------------------- elementary fields
-  const genField = (n: LayoutNode, v: string, p: string): void => {
+  // Text fields at fixed offsets from `base`, decoded together by a TextBlock per code page.
+  const blocks = new Map<CodePage, { offsets: number[]; lengths: number[]; name: string }>();
+  const genField = (n: LayoutNode, v: string, p: string, fixedOffset: number | null = null): void => {
     const t = n.type!;
     const len = n.size;
     const hook = o.hookFor(n);
@@ -341,6 +343,33 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     const page = o.pageFor(n);
     switch (t.kind) {
       case "text": {
+        if (len <= 4) {
+          const cache = shortTextCache(page, o.trim);
+          if (len === 1) {
+            const one = e.constant("S1_", cache.one);
+            W(`${v} = ${o.nullDetection ? `b[${p}] === 0 ? null : ` : ""}${one}[b[${p}]];`);
+          } else {
+            const c = e.constant("SC", cache);
+            W(
+              `${v} = ${o.nullDetection ? `ALLOF(b, ${p}, ${len}, 0, 0) ? null : ` : ""}${c}.get(b, ${p}, ${len});`,
+            );
+          }
+          break;
+        }
+        if (fixedOffset !== null) {
+          let blk = blocks.get(page);
+          if (!blk) {
+            blk = { offsets: [], lengths: [], name: `TB${e.uid()}` };
+            blocks.set(page, blk);
+          }
+          const k = blk.offsets.length;
+          blk.offsets.push(fixedOffset);
+          blk.lengths.push(len);
+          W(
+            `${v} = ${o.nullDetection ? `ALLOF(b, ${p}, ${len}, 0, 0) ? null : ` : ""}${blk.name}.get(${k}, b, base);`,
+          );
+          break;
+        }
         const pg = e.constant("PG", page);
         if (o.nullDetection)
           W(`${v} = ALLOF(b, ${p}, ${len}, 0, 0) ? null : DT(${pg}, b, ${p}, ${p} + ${len}, ${o.trim});`);
@@ -497,52 +526,79 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     return false;
   };
 
-  /** Generates code for `n` at `pos`; `target` is the JS object var receiving emitted values (or null). */
-  const genNode = (n: LayoutNode, pos: Pos, target: string | null): Pos => {
+  // Where a generated value goes: a property of an object built incrementally (var), a property of an
+  // object literal built once its values are known (props: one hidden class, no transitions), or a variable.
+  type Sink =
+    | { kind: "var"; name: string }
+    | { kind: "props"; list: string[] }
+    | { kind: "assign"; name: string };
+  const put = (sink: Sink | null, key: string | null, expr: string): void => {
+    if (!sink || key === null) return;
+    if (sink.kind === "var") W(`${sink.name}[${key}] = ${expr};`);
+    else if (sink.kind === "props") sink.list.push(`${key}: ${expr}`);
+    else W(`${sink.name} = ${expr};`);
+  };
+  const hasFunctionSelector = layout.nodes.some((n) => {
+    const sel = n.redefinedBy.length ? o.selectorFor(n) : undefined;
+    return sel !== undefined && typeof sel.selector === "function";
+  });
+  // Groups whose children include a selected REDEFINES set get their properties one by one (inactive
+  // branches are absent, not undefined).
+  const incremental = (n: LayoutNode): boolean =>
+    n.children.some((c) => c.redefinedBy.length > 0 && o.selectorFor(c) !== undefined);
+  /** Builds a group object (or null) from its children; returns [end position, object expression]. */
+  const genGroupObject = (n: LayoutNode, pos: Pos, wanted: boolean): [Pos, string | null] => {
+    if (!wanted) return [genChildren(n, pos, null), null];
+    const ov = `o${n.id}`;
+    if (incremental(n)) {
+      W(`const ${ov} = {};`);
+      return [genChildren(n, pos, { kind: "var", name: ov }), ov];
+    }
+    const list: string[] = [];
+    const end = genChildren(n, pos, { kind: "props", list });
+    W(`const ${ov} = {${list.join(", ")}};`);
+    return [end, ov];
+  };
+
+  /** Generates code for `n` at `pos`, putting its value into `sink` (null: decode only what is needed). */
+  const genNode = (n: LayoutNode, pos: Pos, sink: Sink | null): Pos => {
     const static_ = !(shift && n.variable);
     if (!mustVisit(n)) {
       if (static_) return pos; // nothing to read; offsets stay static
     }
-    const emitted = !sizeOnly && isEmitted(n) && target !== null;
+    const emitted = !sizeOnly && isEmitted(n) && sink !== null;
     const name = emitted ? o.outName(n) : null;
     const key = name !== null ? q(name) : null;
-    if (n.occurs) return genTable(n, pos, target, key);
+    if (n.occurs) return genTable(n, pos, sink, key);
     if (n.kind === "field") {
       const v = fieldVar(n);
-      if (emitted || dependency.has(n)) {
+      if (key || dependency.has(n)) {
         const p = `p${n.id}`;
         W(`let ${v}; { const ${p} = ${posExpr(pos, n.offset)};`);
-        genField(n, v, p);
+        genField(n, v, p, pos.v === "base" && !sizeOnly ? n.offset - pos.anchor : null);
         W(`}`);
-        if (key && target) W(`${target}[${key}] = ${v};`);
+        put(sink, key, v);
       }
       return pos; // static size
     }
-    // group
-    let objVar: string | null = null;
-    if (key && target) {
-      objVar = `o${n.id}`;
-      W(`const ${objVar} = {};`);
-    }
-    const end = genChildren(n, pos, objVar);
-    if (objVar && target) W(`${target}[${key}] = ${objVar};`);
+    const [end, obj] = genGroupObject(n, pos, key !== null);
+    if (obj) put(sink, key, obj);
     return end;
   };
 
-  const genChildren = (n: LayoutNode, pos: Pos, objVar: string | null): Pos => {
+  const genChildren = (n: LayoutNode, pos: Pos, sink: Sink | null): Pos => {
     let cur = pos;
     const kids = n.children.filter((c) => c.level !== 66);
     for (let i = 0; i < kids.length; i++) {
       const c = kids[i]!;
       if (c.redefines) continue; // handled with its redefined item
       if (c.redefinedBy.length === 0) {
-        cur = genNode(c, cur, objVar);
+        cur = genNode(c, cur, sink);
         continue;
       }
       // REDEFINES set: c and the items redefining it share the start offset.
       const set = [c, ...c.redefinedBy];
       const sel = o.selectorFor(c);
-      const setEnd = Math.max(...set.map(endOf));
       if (shift && set.some((x) => x.variable)) {
         throw new RecordDecodeError(
           c.path,
@@ -552,64 +608,60 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
         );
       }
       const visible = set.filter((x) => mustVisit(x));
-      if (visible.length > 0) {
-        if (sel) {
-          const sv = `s${c.id}`;
-          if (typeof sel.selector === "function") {
-            const f = e.constant("SEL", sel.selector);
-            W(
-              `const ${sv} = ((x) => (x === null || x === undefined ? null : String(x).toUpperCase()))(${f}(r));`,
-            );
-          } else {
-            const seg = sel.segField!;
-            const br = sel.selector.branches;
-            W(`const ${sv} = (() => { const x = ${fieldVar(seg)};`);
-            for (const [branch, ids] of Object.entries(br)) {
-              W(
-                `if (${ids.map((id) => `x === ${JSON.stringify(id)}`).join(" || ") || "false"}) return ${q(branch.toUpperCase())};`,
-              );
-            }
-            W(`return null; })();`);
-          }
-          for (const x of visible) {
-            const listed =
-              typeof sel.selector === "function"
-                ? true
-                : x.name in sel.selector.branches || x.name.replace(/-/g, "_") in sel.selector.branches;
-            if (listed) {
-              W(`if (${sv} === ${q(x.name)}) {`);
-              genNode(x, cur, objVar);
-              W(`}`);
-            } else genNode(x, cur, objVar);
-          }
-        } else if (visible.length > 1 && o.strict && !sizeOnly) {
-          // No selector: decode every branch; a branch invalid for its pictures is null (the bytes may belong
-          // to another branch). If every branch fails the record fails.
-          const fv = `f${c.id}`;
-          W(`let ${fv} = null, ${fv}n = 0;`);
-          for (const x of visible) {
-            W(`try {`);
-            genNode(x, cur, objVar);
-            const nm = o.outName(x);
-            W(
-              `} catch (err) { if (!(err instanceof RecordDecodeError)) throw err; ${fv} ??= err; ${fv}n++;${nm !== null && objVar ? ` ${objVar}[${q(nm)}] = null;` : ""} }`,
-            );
-          }
-          W(`if (${fv}n === ${visible.length}) throw ${fv};`);
+      if (visible.length === 0) continue;
+      if (sel) {
+        const sv = `s${c.id}`;
+        if (typeof sel.selector === "function") {
+          const f = e.constant("SEL", sel.selector);
+          W(
+            `const ${sv} = ((x) => (x === null || x === undefined ? null : String(x).toUpperCase()))(${f}(r));`,
+          );
         } else {
-          for (const x of visible) genNode(x, cur, objVar);
+          const seg = sel.segField!;
+          const br = sel.selector.branches;
+          W(`const ${sv} = (() => { const x = ${fieldVar(seg)};`);
+          for (const [branch, ids] of Object.entries(br)) {
+            W(
+              `if (${ids.map((id) => `x === ${JSON.stringify(id)}`).join(" || ") || "false"}) return ${q(branch.toUpperCase())};`,
+            );
+          }
+          W(`return null; })();`);
         }
-      }
-      cur = { v: cur.v, anchor: cur.anchor };
-      if (setEnd !== endOf(c)) {
-        // Static: the next sibling offset already accounts for the larger branch.
+        for (const x of visible) {
+          const listed =
+            typeof sel.selector === "function"
+              ? true
+              : x.name in sel.selector.branches || x.name.replace(/-/g, "_") in sel.selector.branches;
+          if (listed) {
+            W(`if (${sv} === ${q(x.name)}) {`);
+            genNode(x, cur, sink);
+            W(`}`);
+          } else genNode(x, cur, sink);
+        }
+      } else if (visible.length > 1 && o.strict && !sizeOnly) {
+        // No selector: decode every branch; a branch invalid for its pictures is null (the bytes may belong
+        // to another branch). If every branch fails the record fails.
+        const fv = `f${c.id}`;
+        W(`let ${fv} = null, ${fv}n = 0;`);
+        for (const x of visible) {
+          const bv = `b${x.id}`;
+          W(`let ${bv} = null;`);
+          W(`try {`);
+          genNode(x, cur, sink ? { kind: "assign", name: bv } : null);
+          W(`} catch (err) { if (!(err instanceof RecordDecodeError)) throw err; ${fv} ??= err; ${fv}n++; }`);
+          const nm = isEmitted(x) ? o.outName(x) : null;
+          put(sink, nm !== null ? q(nm) : null, bv);
+        }
+        W(`if (${fv}n === ${visible.length}) throw ${fv};`);
+      } else {
+        for (const x of visible) genNode(x, cur, sink);
       }
     }
     return cur;
   };
   e.env.RecordDecodeError = RecordDecodeError;
 
-  const genTable = (n: LayoutNode, pos: Pos, target: string | null, key: string | null): Pos => {
+  const genTable = (n: LayoutNode, pos: Pos, sink: Sink | null, key: string | null): Pos => {
     const occ = n.occurs!;
     const id = n.id;
     const start = `t${id}`;
@@ -640,7 +692,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     } else count = String(occ.max);
     const elemVariable =
       shift && (n.children.some((c) => c.variable) || (n.kind === "group" && hasVariableDesc(n)));
-    const arr = key && target ? `a${id}` : null;
+    const arr = key && sink ? `a${id}` : null;
     const visitElems = mustVisit(n) && (arr !== null || elemVariable || hasDependencyInside(n));
     if (visitElems) {
       if (arr) W(`const ${arr} = new Array(${count});`);
@@ -658,14 +710,12 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
           if (arr) W(`${arr}[${iv}] = ${v};`);
         }
       } else {
-        const ov = arr ? `o${id}` : null;
-        if (ov) W(`const ${ov} = {};`);
-        const end = genChildren(n, epos, ov);
-        if (ov) W(`${arr}[${iv}] = ${ov};`);
+        const [end, obj] = genGroupObject(n, epos, arr !== null);
+        if (obj) W(`${arr}[${iv}] = ${obj};`);
         if (elemVariable) W(`${ev} = ${posExpr(end, n.offset + n.size)};`);
       }
       W(`}`);
-      if (arr && target) W(`${target}[${key}] = ${arr};`);
+      if (arr) put(sink, key, arr);
       if (elemVariable) {
         return { v: ev, anchor: endOf(n) };
       }
@@ -676,7 +726,6 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       return { v: nv, anchor: endOf(n) };
     }
     if (elemVariable) {
-      // Not visited but variable: walk sizes only.
       throw new RecordDecodeError(n.path, n.offset, "", "internal: variable table without a walk");
     }
     return pos;
@@ -687,9 +736,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     return false;
   };
 
-  // Body
-  const rootTarget = "r";
-  W(`const r = {};`);
+  // Body: the root group is collapsed into `r` (the caller wraps it when asked to keep it).
+  const blockRunAt = e.lines.length;
+  W("");
   let endPos: Pos;
   if (root.kind === "field") {
     const v = fieldVar(root);
@@ -697,12 +746,24 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     genField(root, v, "p");
     W(`}`);
     const nm = o.outName(root);
-    if (nm !== null && !sizeOnly) W(`r[${q(nm)}] = ${v};`);
+    W(sizeOnly || nm === null ? `const r = {};` : `const r = {${q(nm)}: ${v}};`);
     endPos = { v: "base", anchor: 0 };
+  } else if (sizeOnly) {
+    endPos = genChildren(root, { v: "base", anchor: root.offset }, null);
+  } else if (hasFunctionSelector || incremental(root)) {
+    W(`const r = {};`);
+    endPos = genChildren(root, { v: "base", anchor: root.offset }, { kind: "var", name: "r" });
   } else {
-    // The root group is collapsed into `r` by default; the caller wraps it when asked to keep it.
-    endPos = genChildren(root, { v: "base", anchor: root.offset }, sizeOnly ? null : rootTarget);
+    const list: string[] = [];
+    endPos = genChildren(root, { v: "base", anchor: root.offset }, { kind: "props", list });
+    W(`const r = {${list.join(", ")}};`);
   }
+  const runs: string[] = [];
+  for (const [page, blk] of blocks) {
+    e.env[blk.name] = new TextBlock(page, o.trim, blk.offsets, blk.lengths);
+    runs.push(`${blk.name}.run(b, base);`);
+  }
+  e.lines[blockRunAt] = runs.join(" ");
   const endExpr = posExpr(endPos, rootEnd);
   const body = e.lines.join("\n");
   if (sizeOnly) {

@@ -123,24 +123,15 @@ export function decodeText(
   const n = end - start;
   if (n === 0) return "";
   const lt = page.latin1Table;
-  if (n <= 16) {
-    // Short strings: fromCharCode beats a Buffer round trip.
-    const t = page.decodeTable;
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(t[buf[i]!]!);
-    return s;
-  }
   if (n <= scratch.length) {
-    let ok = true;
+    // Translate to Latin-1 in a scratch buffer and let V8 build a one-byte string natively.
+    let miss = 0;
     for (let i = 0; i < n; i++) {
       const c = lt[buf[start + i]!]!;
-      if (c === 0xffff) {
-        ok = false;
-        break;
-      }
+      miss |= c;
       scratch[i] = c;
     }
-    if (ok) return scratch.latin1Slice(0, n);
+    if (miss < 256) return scratch.latin1Slice(0, n);
   }
   const t = page.decodeTable;
   const parts: string[] = [];
@@ -151,6 +142,92 @@ export function decodeText(
     parts.push(String.fromCharCode(...codes));
   }
   return parts.join("");
+}
+
+/**
+ * Decoders of short text fields (1-4 bytes: codes, flags, currencies) that return interned strings: a table
+ * of the 256 one-byte strings and a bounded cache for 2-4 bytes. No allocation for repeated values.
+ */
+export class ShortTextCache {
+  readonly one: string[];
+  private readonly map = new Map<number, string>();
+  private readonly page: CodePage;
+  private readonly trim: number;
+  constructor(page: CodePage, trim: number) {
+    this.page = page;
+    this.trim = trim;
+    this.one = [];
+    for (let b = 0; b < 256; b++) {
+      this.one.push(trim !== 0 && page.trimmable[b] === 1 ? "" : String.fromCharCode(page.decodeTable[b]!));
+    }
+  }
+  get(buf: Uint8Array, p: number, len: number): string {
+    let key = len;
+    for (let i = 0; i < len; i++) key = key * 256 + buf[p + i]!;
+    const hit = this.map.get(key);
+    if (hit !== undefined) return hit;
+    const s = decodeText(this.page, buf, p, p + len, this.trim);
+    if (this.map.size < 65536) this.map.set(key, s);
+    return s;
+  }
+}
+
+/**
+ * The text fields of a record at fixed offsets, decoded together: one pass translates (and trims) all of
+ * them into a scratch buffer, one native call makes a single string, and each field is a substring of it
+ * (V8 slices, no copy). Falls back to per-field decoding when a character is outside Latin-1.
+ */
+export class TextBlock {
+  private readonly page: CodePage;
+  private readonly trim: number;
+  private readonly offs: Int32Array;
+  private readonly lens: Int32Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private s = "";
+  private ok = false;
+  constructor(page: CodePage, trim: number, offsets: readonly number[], lengths: readonly number[]) {
+    this.page = page;
+    this.trim = trim;
+    this.offs = Int32Array.from(offsets);
+    this.lens = Int32Array.from(lengths);
+    this.starts = new Int32Array(offsets.length);
+    this.ends = new Int32Array(offsets.length);
+  }
+  run(b: Uint8Array, base: number): void {
+    const tr = this.page.trimmable;
+    const lt = this.page.latin1Table;
+    const trim = this.trim;
+    let j = 0;
+    let miss = 0;
+    for (let k = 0; k < this.offs.length; k++) {
+      let st = base + this.offs[k]!;
+      let en = st + this.lens[k]!;
+      if (trim & 2) while (en > st && tr[b[en - 1]!] === 1) en--;
+      if (trim & 1) while (st < en && tr[b[st]!] === 1) st++;
+      this.starts[k] = j;
+      for (let i = st; i < en; i++) {
+        const c = lt[b[i]!]!;
+        miss |= c;
+        scratch[j++] = c;
+      }
+      this.ends[k] = j;
+    }
+    this.ok = miss < 256;
+    this.s = this.ok && j > 0 ? scratch.latin1Slice(0, j) : "";
+  }
+  get(k: number, b: Uint8Array, base: number): string {
+    if (this.ok) return this.s.substring(this.starts[k]!, this.ends[k]!);
+    const st = base + this.offs[k]!;
+    return decodeText(this.page, b, st, st + this.lens[k]!, this.trim);
+  }
+}
+
+const shortCaches = new Map<CodePage, ShortTextCache[]>();
+export function shortTextCache(page: CodePage, trim: number): ShortTextCache {
+  let list = shortCaches.get(page);
+  if (!list) shortCaches.set(page, (list = []));
+  return (list[trim] ??= new ShortTextCache(page, trim));
 }
 
 declare global {
