@@ -820,7 +820,8 @@ export class PartitionLog {
     let found: ListOffsetResult | undefined;
     seg.scan(this.io, start, false, (buf, p) => {
       const maxTs = readInt64(buf, p + OFF_MAX_TIMESTAMP);
-      if (maxTs < ts) return true;
+      // Markers carry the coordinator's clock, not data time: they are not an answer (Kafka's are).
+      if (maxTs < ts || buf.readInt16BE(p + OFF_ATTRIBUTES) & ATTR_CONTROL) return true;
       for (const r of decodeBatchRecords(buf, p, fromOffset)) {
         if (exact ? r.timestamp === ts : r.timestamp >= ts) {
           found = { offset: r.offset, timestamp: r.timestamp };
