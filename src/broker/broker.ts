@@ -1027,6 +1027,29 @@ export class Broker {
     return this.groups.deleteGroups(req.groupIds);
   }
 
+  offsetDelete(req: {
+    groupId: string;
+    topics: readonly { name: string; partitions: readonly number[] }[];
+  }): {
+    errorCode: string;
+    topics: { name: string; partitions: { partitionIndex: number; errorCode: string }[] }[];
+  } {
+    const flat = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p })));
+    const r = this.groups.offsetDelete(req.groupId, flat);
+    return {
+      errorCode: r.errorCode,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p,
+          errorCode: !this.partitionExists(t.name, p)
+            ? "UNKNOWN_TOPIC_OR_PARTITION"
+            : (r.partitions.find((x) => x.topic === t.name && x.partition === p)?.errorCode ?? "NONE"),
+        })),
+      })),
+    };
+  }
+
   /** Committed offsets of a group (admin view). */
   groupOffsets(groupId: string): { topic: string; partition: number; value: CommittedOffset }[] {
     return this.groups.committedOffsets(groupId);
@@ -1114,6 +1137,106 @@ export class Broker {
         partitionIndex: p.partitionIndex,
         errorCode: results.find((r) => r.topic === t.name && r.partition === p.partitionIndex)!.errorCode,
       })),
+    }));
+  }
+
+  /** DescribeTransactions (KIP-664). */
+  describeTransactions(req: { transactionalIds: readonly string[] }): {
+    transactionalId: string;
+    errorCode: string;
+    transactionState: string;
+    transactionTimeoutMs: number;
+    transactionStartTimeMs: number;
+    producerId: number;
+    producerEpoch: number;
+    topics: { topic: string; partitions: number[] }[];
+  }[] {
+    return req.transactionalIds.map((id) => {
+      const d = this.txns.describe(id);
+      if (!d)
+        return {
+          transactionalId: id,
+          errorCode: "TRANSACTIONAL_ID_NOT_FOUND",
+          transactionState: "",
+          transactionTimeoutMs: 0,
+          transactionStartTimeMs: -1,
+          producerId: -1,
+          producerEpoch: -1,
+          topics: [],
+        };
+      const byTopic = new Map<string, number[]>();
+      for (const tp of d.partitions) {
+        let l = byTopic.get(tp.topic);
+        if (!l) byTopic.set(tp.topic, (l = []));
+        l.push(tp.partition);
+      }
+      return {
+        transactionalId: id,
+        errorCode: "NONE",
+        transactionState: d.state,
+        transactionTimeoutMs: d.timeoutMs,
+        transactionStartTimeMs: d.startTimestamp,
+        producerId: d.producerId,
+        producerEpoch: d.producerEpoch,
+        topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      };
+    });
+  }
+
+  /** ListTransactions (KIP-664), optionally filtered by state and producer id. */
+  listTransactions(req: { stateFilters?: readonly string[]; producerIdFilters?: readonly number[] } = {}): {
+    transactionalId: string;
+    producerId: number;
+    transactionState: string;
+  }[] {
+    return this.txns
+      .listTransactions()
+      .filter((t) => !req.stateFilters?.length || req.stateFilters.includes(t.state))
+      .filter((t) => !req.producerIdFilters?.length || req.producerIdFilters.includes(t.producerId))
+      .map((t) => ({
+        transactionalId: t.transactionalId,
+        producerId: t.producerId,
+        transactionState: t.state,
+      }));
+  }
+
+  /** DescribeProducers (KIP-664): idempotence/transaction state per producer on each partition. */
+  describeProducers(req: { topics: readonly { name: string; partitionIndexes: readonly number[] }[] }): {
+    name: string;
+    partitions: {
+      partitionIndex: number;
+      errorCode: string;
+      activeProducers: {
+        producerId: number;
+        producerEpoch: number;
+        lastSequence: number;
+        lastTimestamp: number;
+        coordinatorEpoch: number;
+        currentTxnStartOffset: number;
+      }[];
+    }[];
+  }[] {
+    return req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((p) => {
+        if (!this.partitionExists(t.name, p))
+          return { partitionIndex: p, errorCode: "UNKNOWN_TOPIC_OR_PARTITION", activeProducers: [] };
+        return {
+          partitionIndex: p,
+          errorCode: "NONE",
+          activeProducers: this.log
+            .partition(t.name, p)
+            .producerStates()
+            .map((s) => ({
+              producerId: s.producerId,
+              producerEpoch: s.producerEpoch,
+              lastSequence: s.lastSequence,
+              lastTimestamp: s.lastTimestamp,
+              coordinatorEpoch: s.coordinatorEpoch,
+              currentTxnStartOffset: s.currentTxnFirstOffset,
+            })),
+        };
+      }),
     }));
   }
 

@@ -647,6 +647,27 @@ export class GroupCoordinator {
     return [...(this.groups.get(groupId)?.offsets.values() ?? [])];
   }
 
+  /** OffsetDelete: removes committed offsets of a group that no member is consuming (Empty groups only here). */
+  offsetDelete(
+    groupId: string,
+    partitions: readonly { topic: string; partition: number }[],
+  ): { errorCode: string; partitions: { topic: string; partition: number; errorCode: string }[] } {
+    const g = this.groups.get(groupId);
+    if (!g || g.state === "Dead") return { errorCode: "GROUP_ID_NOT_FOUND", partitions: [] };
+    if (g.state !== "Empty")
+      return {
+        errorCode: "NONE",
+        partitions: partitions.map((p) => ({ ...p, errorCode: "GROUP_SUBSCRIBED_TO_TOPIC" })),
+      };
+    const present = partitions.filter((p) => g.offsets.has(offKey(p.topic, p.partition)));
+    this.store.writeOffsets(
+      groupId,
+      present.map((p) => ({ topic: p.topic, partition: p.partition, value: null })),
+    );
+    for (const p of present) g.offsets.delete(offKey(p.topic, p.partition));
+    return { errorCode: "NONE", partitions: partitions.map((p) => ({ ...p, errorCode: "NONE" })) };
+  }
+
   /** Drops committed offsets of deleted topics (Kafka does this when a topic is deleted). */
   removeTopicOffsets(topic: string): void {
     for (const g of this.groups.values()) {

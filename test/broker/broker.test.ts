@@ -366,3 +366,36 @@ test("group protocol through the broker: rebalance on a second member, group lis
   assert.equal(b.describeGroups({ groupIds: ["g"] })[0]!.groupState, "CompletingRebalance");
   assert.equal(b.findCoordinator({ keyType: 0, keys: ["g"] })[0]!.nodeId, 0);
 });
+
+test("offset delete, describe/list transactions and describe producers", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const b = await openBroker(dir);
+  t.after(() => b.close());
+  b.createTopics({ topics: [{ name: "t", numPartitions: 1 }] });
+  b.offsetCommit({
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+    topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 3 }] }],
+  });
+  const del = b.offsetDelete({ groupId: "g", topics: [{ name: "t", partitions: [0] }] });
+  assert.equal(del.topics[0]!.partitions[0]!.errorCode, "NONE");
+  assert.equal(b.offsetFetch({ groupId: "g", topics: null }).topics.length, 0);
+  assert.equal(b.offsetDelete({ groupId: "nope", topics: [] }).errorCode, "GROUP_ID_NOT_FOUND");
+
+  const p = b.initProducerId({ transactionalId: "tx", transactionTimeoutMs: 30_000 });
+  b.addPartitionsToTxn({ transactionalId: "tx", ...p, topics: [{ name: "t", partitions: [0] }] });
+  produceOne(b, "t", 0, batch(["x"], { ...p, baseSequence: 0, transactional: true }), "tx");
+  const d = b.describeTransactions({ transactionalIds: ["tx", "other"] });
+  assert.equal(d[0]!.transactionState, "Ongoing");
+  assert.deepEqual(d[0]!.topics, [{ topic: "t", partitions: [0] }]);
+  assert.equal(d[1]!.errorCode, "TRANSACTIONAL_ID_NOT_FOUND");
+  assert.deepEqual(
+    b.listTransactions({ stateFilters: ["Ongoing"] }).map((x) => x.transactionalId),
+    ["tx"],
+  );
+  const prod = b.describeProducers({ topics: [{ name: "t", partitionIndexes: [0] }] });
+  assert.equal(prod[0]!.partitions[0]!.activeProducers[0]!.producerId, p.producerId);
+  assert.equal(prod[0]!.partitions[0]!.activeProducers[0]!.currentTxnStartOffset, 0);
+});
