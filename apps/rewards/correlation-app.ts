@@ -5,7 +5,7 @@
 // bets, and its bets before their cancellations.
 import type { Counter } from "prom-client";
 import { decodeHeaderFields, PDV_CATALOG, PdvFrameCodec } from "../../src/pdv/index.ts";
-import { Serdes } from "../../src/serde/index.ts";
+import { type Serde, Serdes } from "../../src/serde/index.ts";
 import {
   type KeyValueStore,
   type Processor,
@@ -65,10 +65,36 @@ type Correlated =
   | { readonly kind: "single"; readonly frame: FrameRef };
 
 const utf8 = new TextDecoder();
-const DEADLINE_DIGITS = 15;
+/**
+ * Correlation key: the raw FH-TYPE (4 bytes), FH-TERMINAL-ID (4) and FH-SEQUENCE (4) of the
+ * header, copied as is: 12 bytes, no text encoding on the hot path.
+ */
+function correlationKey(frame: Uint8Array): Uint8Array {
+  const k = new Uint8Array(12);
+  k.set(frame.subarray(0, 4), 0);
+  k.set(frame.subarray(7, 11), 4);
+  k.set(frame.subarray(15, 19), 8);
+  return k;
+}
 
-function deadlineKey(deadline: number, key: string): string {
-  return `${String(Math.max(0, Math.floor(deadline))).padStart(DEADLINE_DIGITS, "0")}|${key}`;
+/** Deadline index key: the deadline as 8 big-endian bytes, then the correlation key (sorts by time). */
+function deadlineKey(deadline: number, key: Uint8Array): Uint8Array {
+  const d = Math.max(0, Math.floor(deadline));
+  const k = new Uint8Array(20);
+  const dv = new DataView(k.buffer);
+  dv.setUint32(0, Math.floor(d / 2 ** 32));
+  dv.setUint32(4, d >>> 0);
+  k.set(key, 8);
+  return k;
+}
+
+function deadlineOf(dk: Uint8Array): number {
+  const dv = new DataView(dk.buffer, dk.byteOffset, dk.byteLength);
+  return dv.getUint32(0) * 2 ** 32 + dv.getUint32(4);
+}
+
+function terminalOf(key: Uint8Array): number {
+  return new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(4);
 }
 
 function headerText(headers: readonly { key: string; value: Uint8Array | null }[], name: string): string {
@@ -84,8 +110,8 @@ function isOneWay(type: string): boolean {
 
 class Correlator implements Processor<string, Uint8Array, string, Correlated | UnmatchedFrame> {
   private ctx!: ProcessorContext<string, Correlated | UnmatchedFrame>;
-  private pending!: KeyValueStore<string, PendingFrame>;
-  private deadlines!: KeyValueStore<string, Uint8Array>;
+  private pending!: KeyValueStore<Uint8Array, PendingFrame>;
+  private deadlines!: KeyValueStore<Uint8Array, Uint8Array>;
   private readonly windowMs: number;
   private readonly graceMs: number;
   private readonly sweepMs: number;
@@ -121,12 +147,12 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       this.ctx.forward(record.withValue<Correlated>({ kind: "single", frame: ref }), DECODER);
       return;
     }
-    const key = `${h.type}|${h.terminalId}|${h.sequence}`;
+    const key = correlationKey(bytes);
     if (h.direction === "Q") this.onRequest(key, record, ref);
     else this.onResponse(key, record, ref);
   }
 
-  private onRequest(key: string, record: Record<string, Uint8Array>, ref: FrameRef): void {
+  private onRequest(key: Uint8Array, record: Record<string, Uint8Array>, ref: FrameRef): void {
     const entry = this.pending.get(key);
     const w = this.windowMs;
     if (entry === undefined) {
@@ -151,7 +177,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     }
   }
 
-  private onResponse(key: string, record: Record<string, Uint8Array>, ref: FrameRef): void {
+  private onResponse(key: Uint8Array, record: Record<string, Uint8Array>, ref: FrameRef): void {
     const entry = this.pending.get(key);
     const w = this.windowMs;
     if (entry === undefined) {
@@ -183,7 +209,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     return { bytes: e.frame, timestamp: e.timestamp, source: e.source };
   }
 
-  private wait(key: string, state: "Q" | "R", ref: FrameRef): void {
+  private wait(key: Uint8Array, state: "Q" | "R", ref: FrameRef): void {
     const deadline = ref.timestamp + this.windowMs;
     this.pending.put(key, {
       state,
@@ -196,7 +222,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   }
 
   private match(
-    key: string,
+    key: Uint8Array,
     record: Record<string, Uint8Array>,
     request: FrameRef,
     response: FrameRef,
@@ -242,19 +268,17 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   private sweep(streamTime: number): void {
     const limit = streamTime - this.graceMs;
     if (limit < 0) return;
-    const due = this.deadlines.range(
-      undefined,
-      `${String(Math.floor(limit)).padStart(DEADLINE_DIGITS, "0")}|\uffff`,
-    );
+    const to = deadlineKey(limit, new Uint8Array(12).fill(0xff));
+    const due = this.deadlines.range(undefined, to);
     for (const { key: dk } of due) {
       this.deadlines.delete(dk);
-      const deadline = Number(dk.slice(0, DEADLINE_DIGITS));
-      const key = dk.slice(DEADLINE_DIGITS + 1);
+      const deadline = deadlineOf(dk);
+      const key = dk.slice(8);
       const e = this.pending.get(key);
       if (e === undefined || e.deadline !== deadline) continue; // superseded
       this.pending.delete(key);
       if (e.state === "M") continue;
-      const terminal = key.split("|")[1] ?? "";
+      const terminal = String(terminalOf(key));
       this.unmatched(
         terminal,
         e,
@@ -296,17 +320,16 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : Number(v);
 }
 
-/** JSON-safe copy of a decoded body (bigint -> string, bytes -> base64). */
-function plain(v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
-  if (v instanceof Uint8Array) return toBase64(v);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === "object") {
-    const out: { [k: string]: unknown } = {};
-    for (const [k, x] of Object.entries(v)) out[k] = plain(x);
-    return out;
-  }
-  return v;
+/** JSON for decoded records: bigint as a decimal string, bytes as base64 (decoded bodies may hold both). */
+function decodedJson<T>(): Serde<T> {
+  const enc = new TextEncoder();
+  const replacer = (_k: string, v: unknown): unknown =>
+    typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? toBase64(v) : v;
+  const inner = json<T>();
+  return {
+    serialize: (_t, v) => (v === null ? null : enc.encode(JSON.stringify(v, replacer))),
+    deserialize: (t, d) => inner.deserialize(t, d),
+  };
 }
 
 type Decoded = AcceptedBet | RejectedBet | BetCancellation | Payout | DecodedPair | DeadLetter;
@@ -339,7 +362,7 @@ class PairDecoder implements Processor<string, Correlated, string, Decoded> {
         status: f.header.status,
         requestTime: c.frame.timestamp,
         responseTime: c.frame.timestamp,
-        request: f.body === null ? null : (plain(f.body) as DecodedPair["request"]),
+        request: f.body === null ? null : (f.body as DecodedPair["request"]),
         response: null,
       });
       return;
@@ -444,8 +467,8 @@ class PairDecoder implements Processor<string, Correlated, string, Decoded> {
       status: h.status,
       requestTime: placedAt,
       responseTime: at,
-      request: q.body === null ? null : (plain(q.body) as DecodedPair["request"]),
-      response: r.body === null ? null : (plain(r.body) as DecodedPair["response"]),
+      request: q.body === null ? null : (q.body as DecodedPair["request"]),
+      response: r.body === null ? null : (r.body as DecodedPair["response"]),
     });
   }
 
@@ -508,13 +531,13 @@ export function buildCorrelationTopology(options: CorrelationAppOptions): Topolo
     .addStateStore(
       Stores.keyValueStore({
         name: CORRELATION_STORE,
-        keySerde: Serdes.String,
+        keySerde: Serdes.Bytes,
         valueSerde: pendingFrameSerde,
       }),
       "correlate",
     )
     .addStateStore(
-      Stores.keyValueStore({ name: DEADLINE_STORE, keySerde: Serdes.String, valueSerde: Serdes.Bytes }),
+      Stores.keyValueStore({ name: DEADLINE_STORE, keySerde: Serdes.Bytes, valueSerde: Serdes.Bytes }),
       "correlate",
     )
     .addStateStore(
@@ -540,6 +563,6 @@ export function buildCorrelationTopology(options: CorrelationAppOptions): Topolo
     [SINKS.dlq, TOPICS.dlq],
   ];
   for (const [name, topic] of sinks)
-    t.addSink(name, topic, { keySerde: Serdes.String, valueSerde: json<Decoded>() }, DECODER);
+    t.addSink(name, topic, { keySerde: Serdes.String, valueSerde: decodedJson<Decoded>() }, DECODER);
   return t;
 }

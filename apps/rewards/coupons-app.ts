@@ -164,6 +164,8 @@ class RouteCancels implements Processor<string, BetCancellation, string, Campaig
 }
 
 const PDV_DIGITS = 9;
+const NO_VALUE = new Uint8Array(0);
+const utf8Decoder = new TextDecoder();
 
 export function pdvIndexKey(pdvId: number, campaignId: string, ticketId: string): string {
   return `${String(pdvId).padStart(PDV_DIGITS, "0")}|${campaignId}|${ticketId}`;
@@ -174,7 +176,8 @@ class StoreLedger implements LedgerStore {
   readonly accounts: KeyValueStore<string, BudgetAccountState>;
   readonly pdvDay: KeyValueStore<string, number>;
   readonly rewards: KeyValueStore<string, Reward>;
-  readonly byPdv: KeyValueStore<string, Reward>;
+  /** Index of a PDV's coupons: key only ("pdv|campaign|ticket"), the reward lives in `rewards`. */
+  readonly byPdv: KeyValueStore<string, Uint8Array>;
   readonly codes: ReadOnlyKeyValueStore<string, string>;
   constructor(ctx: ProcessorContext<unknown, unknown>) {
     this.accounts = ctx.getStateStore(STORES.accounts);
@@ -200,7 +203,7 @@ class StoreLedger implements LedgerStore {
   }
   putReward(reward: Reward): void {
     this.rewards.put(`${reward.campaignId}|${reward.ticketId}`, reward);
-    this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), reward);
+    if (reward.status === "issued") this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), NO_VALUE);
   }
   couponCode(campaignId: string, index: number): string | undefined {
     return this.codes.get(couponPoolKey(campaignId, index));
@@ -319,9 +322,12 @@ class LedgerProcessor
   private observeLatency(record: Record<string, CampaignWork>): void {
     for (const h of record.headers) {
       if (h.key === INGEST_HEADER && h.value !== null) {
-        const ingest = Number(new TextDecoder().decode(h.value));
-        if (Number.isFinite(ingest))
-          this.metrics.frameToCoupon.observe(Math.max(0, this.now() - ingest) / 1000);
+        const ingest = Number(utf8Decoder.decode(h.value));
+        if (Number.isFinite(ingest)) {
+          const ms = Math.max(0, this.now() - ingest);
+          this.metrics.frameToCoupon.observe(ms / 1000);
+          this.metrics.recentLatencies.record(ms);
+        }
         return;
       }
     }
@@ -381,7 +387,7 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
     .addStateStore(kv<BudgetAccountState>(STORES.accounts, json()), "ledger")
     .addStateStore(kv<number>(STORES.pdvDay, json()), "ledger")
     .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
-    .addStateStore(kv<Reward>(STORES.rewardsByPdv, json()), "ledger")
+    .addStateStore(kv<Uint8Array>(STORES.rewardsByPdv, Serdes.Bytes), "ledger")
     .addSink(SINKS.rewards, TOPICS.rewards, { keySerde: Serdes.String, valueSerde: json<Reward>() }, "ledger")
     .addSink(
       SINKS.canceled,

@@ -17,6 +17,40 @@ export interface RewardsMetrics {
   readonly couponsSkipped: Counter;
   readonly budgetUsedCents: Gauge;
   readonly frameToCoupon: Histogram;
+  /** The latest frame-to-coupon delays (ms), for exact recent percentiles in the live view. */
+  readonly recentLatencies: LatencyWindow;
+}
+
+/** A ring of the last `capacity` samples; percentiles over them. */
+export class LatencyWindow {
+  private readonly samples: Float64Array;
+  private next = 0;
+  private filled = 0;
+  total = 0;
+
+  constructor(capacity = 8192) {
+    this.samples = new Float64Array(capacity);
+  }
+
+  record(ms: number): void {
+    this.samples[this.next] = ms;
+    this.next = (this.next + 1) % this.samples.length;
+    if (this.filled < this.samples.length) this.filled++;
+    this.total++;
+  }
+
+  /** p in [0, 100]; NaN when empty. */
+  percentile(p: number): number {
+    if (this.filled === 0) return Number.NaN;
+    const sorted = this.samples.slice(0, this.filled).sort();
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return sorted[i]!;
+  }
+
+  reset(): void {
+    this.next = 0;
+    this.filled = 0;
+  }
 }
 
 export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
@@ -65,6 +99,7 @@ export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
       [],
       [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
+    recentLatencies: new LatencyWindow(),
   };
 }
 

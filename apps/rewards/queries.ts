@@ -87,8 +87,12 @@ export function rewardsQueryRoutes(lookup: StoreLookup): QueryRoute[] {
         const from = prefix;
         const to = `${prefix}\uffff`;
         const out: ReturnType<typeof showReward>[] = [];
-        for (const s of lookup<Reward>(STORES.rewardsByPdv)) {
-          for (const { value } of s.range(from, to)) {
+        const rewards = lookup<Reward>(STORES.rewards);
+        for (const s of lookup<Uint8Array>(STORES.rewardsByPdv)) {
+          for (const { key } of s.range(from, to)) {
+            const [, campaignId, ticketId] = key.split("|");
+            const value = first(rewards, `${campaignId}|${ticketId}`);
+            if (value === undefined) continue;
             if (query.status === undefined || value.status === query.status) out.push(showReward(value));
           }
         }
