@@ -86,6 +86,11 @@ export interface PdvFrameCodecOptions {
   readonly catalog?: ReadonlyMap<string, FrameTypeSpec>;
   /** More house rules, tried before bitmap24. */
   readonly fieldCodecs?: readonly FieldCodecRule[];
+  /**
+   * Decode every encoded body before returning it (default true), so encode never yields a frame
+   * the decoder refuses. Producers of known-good values (the simulator) may turn it off for speed.
+   */
+  readonly verifyEncoding?: boolean;
 }
 
 interface BodyCodec {
@@ -99,10 +104,12 @@ export class PdvFrameCodec {
   private readonly fieldCodecs: readonly FieldCodecRule[];
   private readonly bodies = new Map<string, BodyCodec | null>();
   private readonly scratch = new Uint8Array(HEADER_SIZE);
+  private readonly verifyEncoding: boolean;
 
   constructor(options: PdvFrameCodecOptions = {}) {
     this.catalog = options.catalog ?? PDV_CATALOG;
     this.fieldCodecs = [...(options.fieldCodecs ?? []), bitmap24FieldCodec];
+    this.verifyEncoding = options.verifyEncoding !== false;
   }
 
   /**
@@ -180,19 +187,21 @@ export class PdvFrameCodec {
       }
       // Guard: never emit a body the decoder would refuse (an encoder/decoder asymmetry in a
       // picture check must surface here, naming the field, not at the terminal).
-      try {
-        bc.codec.decode(body, 0, body.length);
-      } catch (e) {
-        if (!(e instanceof RecordDecodeError)) throw e;
-        throw new PdvFrameError(
-          "BAD_VALUE",
-          `${bc.record}: the value does not fit its picture: ${e.reason}`,
-          {
-            field: leafName(e.field || bc.record),
-            byteOffset: HEADER_SIZE + e.offset,
-            cause: e,
-          },
-        );
+      if (this.verifyEncoding) {
+        try {
+          bc.codec.decode(body, 0, body.length);
+        } catch (e) {
+          if (!(e instanceof RecordDecodeError)) throw e;
+          throw new PdvFrameError(
+            "BAD_VALUE",
+            `${bc.record}: the value does not fit its picture: ${e.reason}`,
+            {
+              field: leafName(e.field || bc.record),
+              byteOffset: HEADER_SIZE + e.offset,
+              cause: e,
+            },
+          );
+        }
       }
     } else {
       body = frame.bodyBytes ?? new Uint8Array(0);

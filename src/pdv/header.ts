@@ -53,6 +53,16 @@ function packedUnsigned(b: Uint8Array, o: number, len: number): number {
 }
 
 const DIGIT_CHARS = "0123456789";
+/** Packed byte -> its two digits as 0..99, or 255 when a nibble is not a digit. */
+const PACKED_PAIR = new Uint8Array(256).fill(255);
+for (let h = 0; h < 10; h++) for (let l = 0; l < 10; l++) PACKED_PAIR[(h << 4) | l] = h * 10 + l;
+
+function pad9(n: number): string {
+  return n >= 100_000_000 ? String(n) : String(n).padStart(9, "0");
+}
+function pad8(n: number): string {
+  return n >= 10_000_000 ? String(n) : String(n).padStart(8, "0");
+}
 
 /** Validates a whole frame's header and length; returns the header. */
 export function decodeHeaderFields(b: Uint8Array): PdvHeader {
@@ -92,21 +102,31 @@ export function decodeHeaderFields(b: Uint8Array): PdvHeader {
   // FH-SEQUENCE
   const sequence = u32(b, 15);
   if (sequence > 999_999_999) throw bad("FH-SEQUENCE", 15, b, 4, `${sequence} exceeds PIC 9(9)`);
-  // FH-TIMESTAMP: 17 digits, kept exact as a string
-  let timestamp = "";
-  for (let i = 19; i < 27; i++) {
-    const x = b[i]!;
-    const hi = x >> 4;
-    const lo = x & 15;
-    if (hi > 9 || lo > 9) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
-    timestamp += DIGIT_CHARS[hi]! + DIGIT_CHARS[lo]!;
+  // FH-TIMESTAMP: 17 digits, kept exact as a string (built from two exact numbers: 9 + 8 digits).
+  let tsHigh = 0;
+  let tsLow = 0;
+  for (let i = 19; i < 23; i++) {
+    const x = PACKED_PAIR[b[i]!]!;
+    if (x > 99) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
+    tsHigh = tsHigh * 100 + x;
+  }
+  const mid = b[23]!;
+  if (mid >> 4 > 9 || (mid & 15) > 9)
+    throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
+  tsHigh = tsHigh * 10 + (mid >> 4);
+  tsLow = mid & 15;
+  for (let i = 24; i < 27; i++) {
+    const x = PACKED_PAIR[b[i]!]!;
+    if (x > 99) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
+    tsLow = tsLow * 100 + x;
   }
   const tl = b[27]!;
   const tsign = tl & 15;
   if (tl >> 4 > 9 || tsign < 0xa || tsign === 0xb || tsign === 0xd) {
     throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
   }
-  timestamp += DIGIT_CHARS[tl >> 4]!;
+  tsLow = tsLow * 10 + (tl >> 4);
+  const timestamp = pad9(tsHigh) + pad8(tsLow);
   // FH-STATUS
   const s0 = b[28]!;
   const s1 = b[29]!;
