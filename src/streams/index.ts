@@ -54,3 +54,18 @@ export {
 } from "./topology.ts";
 export * from "./types.ts";
 export * from "./windows.ts";
+export {
+  type DeserializationErrorPolicy,
+  DLQ_HEADERS,
+  type KafkaStreamsOptions,
+  type ProcessingGuarantee,
+  type RestoreProgress,
+  type UncaughtErrorResponse,
+} from "./runtime/config.ts";
+export {
+  KafkaStreams,
+  type KafkaStreamsState,
+  type KeyQueryMetadata,
+  type StateListener,
+  type ThreadMetadata,
+} from "./runtime/kafka-streams.ts";

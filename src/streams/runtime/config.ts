@@ -1,0 +1,134 @@
+// KafkaStreams options: validated with zod so a wrong option fails at construction with a message
+// naming the option and the reason.
+import { z } from "zod";
+import type { Cluster, ConsumedRecord } from "../../cluster/index.ts";
+import type { Clock, Logger, MetricsRegistry } from "../../observe/index.ts";
+import { StreamsError } from "../errors.ts";
+import type { StoreProvider } from "../internals/task.ts";
+
+export type ProcessingGuarantee = "at_least_once" | "exactly_once_v2";
+
+/** What to do when a stream thread fails (Kafka's StreamsUncaughtExceptionHandler responses). */
+export type UncaughtErrorResponse = "REPLACE_THREAD" | "SHUTDOWN_CLIENT" | "SHUTDOWN_APPLICATION";
+
+export type DeserializationErrorPolicy =
+  | "logAndFail"
+  | "logAndContinue"
+  /** Sends the bad record to this topic with the reason and source coordinates in headers, then continues. */
+  | { readonly deadLetterTopic: string };
+
+export interface RestoreProgress {
+  readonly store: string;
+  readonly taskId: string;
+  readonly changelog: string;
+  readonly partition: number;
+  readonly restored: number;
+  readonly total: number;
+  readonly done: boolean;
+}
+
+export interface KafkaStreamsOptions {
+  readonly applicationId: string;
+  readonly cluster: Cluster;
+  readonly processingGuarantee?: ProcessingGuarantee;
+  /** Stream threads of this instance (cooperative loops sharing the event loop; scale across cores with more instances). */
+  readonly numStreamThreads?: number;
+  /** Default 30 000 ms at-least-once, 100 ms exactly-once (as Kafka Streams). */
+  readonly commitIntervalMs?: number;
+  /** Local state root; the instance uses `<stateDir>/<applicationId>/`. Default ./data/state. */
+  readonly stateDir?: string;
+  /** Record cache budget (bytes); 0 disables caching. */
+  readonly cacheMaxBytes?: number;
+  readonly numStandbyReplicas?: number;
+  /** Stable identity of this instance across restarts: fences its previous incarnation at once. */
+  readonly instanceId?: string;
+  /** "host:port" other instances give to clients for interactive queries. */
+  readonly applicationServer?: string;
+  readonly pollMs?: number;
+  readonly maxPollRecords?: number;
+  readonly sessionTimeoutMs?: number;
+  readonly transactionTimeoutMs?: number;
+  readonly deserializationErrors?: DeserializationErrorPolicy;
+  readonly uncaughtErrorHandler?: (error: Error) => UncaughtErrorResponse;
+  readonly onRestore?: (p: RestoreProgress) => void;
+  readonly metrics?: MetricsRegistry;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Override where stores live (tests); default lmdb for persistent stores, memory otherwise. */
+  readonly storeProvider?: StoreProvider;
+}
+
+const schema = z.object({
+  applicationId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, "may only contain letters, digits, '.', '_' and '-'"),
+  cluster: z.custom<Cluster>(
+    (c) => typeof c === "object" && c !== null && typeof (c as Cluster).createConsumer === "function",
+    "must be a Cluster (EmbeddedCluster or KafkaCluster)",
+  ),
+  processingGuarantee: z.enum(["at_least_once", "exactly_once_v2"]).default("at_least_once"),
+  numStreamThreads: z.number().int().min(1).max(64).default(1),
+  commitIntervalMs: z.number().int().min(1).optional(),
+  stateDir: z.string().min(1).default("./data/state"),
+  cacheMaxBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 1024 * 1024),
+  numStandbyReplicas: z.number().int().min(0).default(0),
+  instanceId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional(),
+  applicationServer: z
+    .string()
+    .regex(/^[^:]+:\d+$/, "must be host:port")
+    .optional(),
+  pollMs: z.number().int().min(0).default(100),
+  maxPollRecords: z.number().int().min(1).default(1000),
+  sessionTimeoutMs: z.number().int().min(1).default(10_000),
+  transactionTimeoutMs: z.number().int().min(1).default(10_000),
+  deserializationErrors: z
+    .union([z.enum(["logAndFail", "logAndContinue"]), z.object({ deadLetterTopic: z.string().min(1) })])
+    .default("logAndFail"),
+});
+
+export type ResolvedOptions = Omit<KafkaStreamsOptions, keyof z.infer<typeof schema>> &
+  z.infer<typeof schema> & { commitIntervalMs: number };
+
+export function resolveOptions(o: KafkaStreamsOptions): ResolvedOptions {
+  const picked: Record<string, unknown> = {};
+  for (const k of Object.keys(schema.shape)) picked[k] = (o as unknown as Record<string, unknown>)[k];
+  const r = schema.safeParse(picked);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
+    throw new StreamsError("CONFIG_INVALID", `invalid KafkaStreams options: ${msg}`);
+  }
+  const v = r.data;
+  return {
+    ...o,
+    ...v,
+    commitIntervalMs: v.commitIntervalMs ?? (v.processingGuarantee === "exactly_once_v2" ? 100 : 30_000),
+  };
+}
+
+/** Headers a dead-lettered record carries (reason and source coordinates). */
+export const DLQ_HEADERS = {
+  reason: "courant.dlq.reason",
+  topic: "courant.dlq.source.topic",
+  partition: "courant.dlq.source.partition",
+  offset: "courant.dlq.source.offset",
+  applicationId: "courant.dlq.application.id",
+} as const;
+
+export function deadLetterHeaders(rec: ConsumedRecord, error: Error, applicationId: string) {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  return [
+    ...rec.headers,
+    { key: DLQ_HEADERS.reason, value: enc(error.message) },
+    { key: DLQ_HEADERS.topic, value: enc(rec.topic) },
+    { key: DLQ_HEADERS.partition, value: enc(String(rec.partition)) },
+    { key: DLQ_HEADERS.offset, value: enc(String(rec.offset)) },
+    { key: DLQ_HEADERS.applicationId, value: enc(applicationId) },
+  ];
+}

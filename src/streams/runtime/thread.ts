@@ -1,0 +1,535 @@
+// A stream thread: one group consumer, one producer (transactional under exactly_once_v2, as
+// Kafka Streams' eos-v2: one transactional producer per thread), the tasks of its assigned
+// partitions, and the loop poll -> process -> punctuate -> commit. Under exactly-once, outputs,
+// changelog writes and input offsets (sendOffsetsToTransaction with the group metadata) commit
+// in one transaction per commit interval; local stores are flushed only after that commit, so
+// after an abort or a crash they are rebuilt from the committed changelog.
+import type {
+  Consumer,
+  OffsetAndMetadata,
+  Producer,
+  ProducerRecord,
+  RecordMetadata,
+  TopicPartition,
+} from "../../cluster/index.ts";
+import type { Logger } from "../../observe/index.ts";
+import { StreamsError } from "../errors.ts";
+import type { InternalTopologyBuilder } from "../internals/builder.ts";
+import type { RecordCollector } from "../internals/context.ts";
+import { type DeserializationHandler, type StoreProvider, StreamTask } from "../internals/task.ts";
+import type { Headers } from "../types.ts";
+import { deadLetterHeaders, type ResolvedOptions } from "./config.ts";
+import type { StreamsMetrics } from "./metrics.ts";
+import { restoreTask } from "./restore.ts";
+import type { TopicLayout } from "./topics.ts";
+
+export interface ThreadHost {
+  readonly builder: InternalTopologyBuilder;
+  readonly options: ResolvedOptions;
+  readonly layout: TopicLayout;
+  readonly storeProvider: StoreProvider;
+  readonly globalStores: Map<string, unknown>;
+  readonly metrics: StreamsMetrics;
+  readonly logger: Logger;
+  readonly processId: string;
+  /** Local checkpoint of a task's store (persistent stores), or undefined. */
+  checkpoint(taskId: string, store: string): number | undefined;
+  /** Flushes persistent stores with the given checkpoints ("<taskId>.<store>" -> next offset). */
+  flushState(checkpoints: Map<string, number>): Promise<void>;
+  /** Discards a task's local state (after an abort): the next start restores it fully. */
+  wipeTask(taskId: string): void;
+  onThreadState(thread: StreamThread): void;
+}
+
+export type ThreadState =
+  | "CREATED"
+  | "STARTING"
+  | "PARTITIONS_REVOKED"
+  | "PARTITIONS_ASSIGNED"
+  | "RUNNING"
+  | "PENDING_SHUTDOWN"
+  | "DEAD";
+
+class ThreadCollector implements RecordCollector {
+  private buffer: ProducerRecord[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private error: unknown;
+  /** Changelog "topic:partition" -> last written offset (for checkpoints). */
+  readonly changelogOffsets = new Map<string, number>();
+  readonly changelogTopics: Set<string>;
+  private readonly producer: () => Producer;
+  private readonly beforeSend: () => void;
+  private readonly partitions: Map<string, number>;
+  sent = 0;
+  constructor(
+    producer: () => Producer,
+    beforeSend: () => void,
+    changelogTopics: Set<string>,
+    partitions: Map<string, number>,
+  ) {
+    this.producer = producer;
+    this.beforeSend = beforeSend;
+    this.changelogTopics = changelogTopics;
+    this.partitions = partitions;
+  }
+  send(
+    topic: string,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    timestamp: number,
+    headers: Headers,
+    partition: number | undefined,
+  ): void {
+    if (this.buffer.length === 0) this.beforeSend();
+    this.buffer.push({ topic, partition, key, value, timestamp, headers });
+    if (this.buffer.length >= 2000) this.flushAsync();
+  }
+  partitionsFor(topic: string): number | undefined {
+    return this.partitions.get(topic);
+  }
+  private flushAsync(): void {
+    const batch = this.buffer;
+    if (batch.length === 0) return;
+    this.buffer = [];
+    this.sent += batch.length;
+    this.chain = this.chain.then(async () => {
+      if (this.error !== undefined) return;
+      try {
+        const md: RecordMetadata[] = await this.producer().send(batch);
+        for (const m of md) {
+          if (this.changelogTopics.has(m.topic)) {
+            const k = `${m.topic}:${m.partition}`;
+            const prev = this.changelogOffsets.get(k);
+            if (prev === undefined || m.offset > prev) this.changelogOffsets.set(k, m.offset);
+          }
+        }
+      } catch (e) {
+        this.error = e;
+      }
+    });
+  }
+  /** Sends everything buffered and waits for acknowledgements; rethrows a send failure. */
+  async flush(): Promise<void> {
+    this.flushAsync();
+    await this.chain;
+    if (this.error !== undefined) {
+      const e = this.error;
+      this.error = undefined;
+      throw e;
+    }
+  }
+  /** Forgets buffered records (after an abort). */
+  reset(): void {
+    this.buffer = [];
+    this.error = undefined;
+    this.chain = Promise.resolve();
+  }
+}
+
+export class StreamThread {
+  readonly index: number;
+  readonly name: string;
+  state: ThreadState = "CREATED";
+  private readonly host: ThreadHost;
+  private consumer!: Consumer;
+  private restoreConsumer!: Consumer;
+  private producer!: Producer;
+  private readonly eos: boolean;
+  private collector!: ThreadCollector;
+  readonly tasks = new Map<string, StreamTask>();
+  private suspended = new Map<string, StreamTask>();
+  private inTransaction = false;
+  private lastCommit = 0;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private readonly onFailure: (t: StreamThread, e: Error) => void;
+  private abort = new AbortController();
+  private dirty = false;
+
+  constructor(host: ThreadHost, index: number, onFailure: (t: StreamThread, e: Error) => void) {
+    this.host = host;
+    this.index = index;
+    this.name = `${host.options.applicationId}-${host.processId}-StreamThread-${index}`;
+    this.eos = host.options.processingGuarantee === "exactly_once_v2";
+    this.onFailure = onFailure;
+  }
+
+  private setState(s: ThreadState): void {
+    this.state = s;
+    this.host.onThreadState(this);
+  }
+
+  async start(): Promise<void> {
+    const o = this.host.options;
+    const b = this.host.builder;
+    this.setState("STARTING");
+    const clientId = `${o.applicationId}|${this.host.processId}|${this.index}|${o.applicationServer ?? ""}`;
+    this.producer = await o.cluster.createProducer({
+      clientId,
+      transactionalId: this.eos ? `${o.applicationId}-${this.host.processId}-${this.index}` : undefined,
+      transactionTimeoutMs: this.eos ? o.transactionTimeoutMs : undefined,
+    });
+    this.consumer = await o.cluster.createConsumer({
+      clientId,
+      groupId: o.applicationId,
+      groupInstanceId: o.instanceId === undefined ? undefined : `${o.instanceId}-${this.index}`,
+      isolationLevel: this.eos ? "read_committed" : "read_uncommitted",
+      autoOffsetReset: "earliest",
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(1, Math.floor(o.sessionTimeoutMs / 3)),
+      assignors: ["range"],
+      maxPollRecords: o.maxPollRecords,
+      enableAutoCommit: false,
+    });
+    this.restoreConsumer = await o.cluster.createConsumer({
+      clientId: `${clientId}-restore`,
+      isolationLevel: "read_committed",
+    });
+    const changelogs = new Set<string>();
+    for (const s of b.stores.keys()) changelogs.add(b.changelogTopic(s));
+    this.collector = new ThreadCollector(
+      () => this.producer,
+      () => this.beginIfNeeded(),
+      changelogs,
+      this.host.layout.partitions,
+    );
+    const topics = b.subtopologies().flatMap((s) => s.sourceTopics);
+    await this.consumer.subscribe(topics, {
+      onPartitionsRevoked: (tps) => this.onRevoked(tps),
+      onPartitionsAssigned: (tps) => this.onAssigned(tps),
+      onPartitionsLost: (tps) => this.onLost(tps),
+    });
+    this.lastCommit = Date.now();
+    this.loop = this.run();
+  }
+
+  private beginIfNeeded(): void {
+    if (this.eos && !this.inTransaction) {
+      this.producer.beginTransaction();
+      this.inTransaction = true;
+    }
+  }
+
+  private deserializationHandler(): DeserializationHandler {
+    const o = this.host.options;
+    const policy = o.deserializationErrors;
+    return (rec, err) => {
+      this.host.metrics.deserializationErrors.inc({ topic: rec.topic });
+      if (policy === "logAndFail") return "fail";
+      if (policy === "logAndContinue") {
+        this.host.logger.warn(
+          { topic: rec.topic, partition: rec.partition, offset: rec.offset, err: err.message },
+          "skipping record that cannot be deserialized",
+        );
+        return "continue";
+      }
+      this.collector.send(
+        policy.deadLetterTopic,
+        rec.key,
+        rec.value,
+        rec.timestamp,
+        deadLetterHeaders(rec, err, o.applicationId),
+        undefined,
+      );
+      return "continue";
+    };
+  }
+
+  private taskIdsFor(tps: readonly TopicPartition[]): Map<string, { sub: number; partition: number }> {
+    const out = new Map<string, { sub: number; partition: number }>();
+    const subs = this.host.builder.subtopologies();
+    for (const tp of tps) {
+      for (const st of subs) {
+        if (st.sourceTopics.includes(tp.topic))
+          out.set(`${st.id}_${tp.partition}`, { sub: st.id, partition: tp.partition });
+      }
+    }
+    return out;
+  }
+
+  private async onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
+    this.setState("PARTITIONS_REVOKED");
+    this.host.metrics.rebalances.inc();
+    if (this.tasks.size > 0 && !this.dirty) {
+      try {
+        await this.commit(true);
+      } catch (e) {
+        this.host.logger.warn(
+          { err: (e as Error).message },
+          "commit before revocation failed; tasks are closed dirty",
+        );
+        await this.closeAllDirty();
+      }
+    }
+    for (const [id, t] of this.tasks) this.suspended.set(id, t);
+    this.tasks.clear();
+  }
+
+  private async onLost(_tps: readonly TopicPartition[]): Promise<void> {
+    await this.closeAllDirty();
+  }
+
+  private async closeAllDirty(): Promise<void> {
+    if (this.inTransaction) {
+      try {
+        await this.producer.abortTransaction();
+      } catch {
+        // a fenced producer cannot abort; its transaction is aborted by the coordinator
+      }
+      this.inTransaction = false;
+    }
+    this.collector.reset();
+    for (const t of [...this.tasks.values(), ...this.suspended.values()]) {
+      await t.close();
+      this.host.wipeTask(t.id);
+    }
+    this.tasks.clear();
+    this.suspended.clear();
+  }
+
+  private async onAssigned(tps: readonly TopicPartition[]): Promise<void> {
+    this.setState("PARTITIONS_ASSIGNED");
+    const wanted = this.taskIdsFor(tps);
+    for (const [id, t] of this.suspended) {
+      if (!wanted.has(id)) {
+        await t.close();
+      } else this.tasks.set(id, t);
+    }
+    this.suspended.clear();
+    const h = this.host;
+    const offsets = new Map<string, OffsetAndMetadata>();
+    for (const o of await h.options.cluster.admin().listGroupOffsets(h.options.applicationId))
+      offsets.set(`${o.topic}:${o.partition}`, o);
+    const checkpoints = new Map<string, number>();
+    for (const [id, { sub, partition }] of wanted) {
+      if (this.tasks.has(id)) continue;
+      const task = new StreamTask(h.builder, sub, partition, {
+        applicationId: h.options.applicationId,
+        clock: h.options.clock ?? { now: () => Date.now() },
+        collector: this.collector,
+        storeProvider: h.storeProvider,
+        globalStores: h.globalStores,
+        onDeserializationError: this.deserializationHandler(),
+      });
+      const started = Date.now();
+      const { next, restored } = await restoreTask(
+        task,
+        this.restoreConsumer,
+        (s) => h.checkpoint(id, s),
+        h.options.onRestore,
+      );
+      for (const [store, off] of next) checkpoints.set(`${id}.${store}`, off);
+      if (restored > 0) {
+        h.metrics.restoredRecords.inc({ task: id }, restored);
+        h.logger.info(
+          { task: id, restored, ms: Date.now() - started },
+          "restored task state from changelogs",
+        );
+      }
+      // Stream time survives restarts in the commit metadata (as Kafka Streams does).
+      let streamTime = -1;
+      for (const t of task.sourceTopics()) {
+        const m = offsets.get(`${t}:${partition}`)?.metadata;
+        if (m) {
+          const st = Number(JSON.parse(m).st);
+          if (Number.isFinite(st) && st > streamTime) streamTime = st;
+        }
+      }
+      task.initialize(streamTime);
+      this.tasks.set(id, task);
+    }
+    if (checkpoints.size > 0) await h.flushState(checkpoints);
+    this.setState("RUNNING");
+  }
+
+  private async run(): Promise<void> {
+    const o = this.host.options;
+    const m = this.host.metrics;
+    const labels = { thread: this.name };
+    try {
+      while (!this.stopping) {
+        const buffered = this.bufferedRecords();
+        let recs: Awaited<ReturnType<Consumer["poll"]>>;
+        try {
+          recs = await this.consumer.poll({
+            maxWaitMs: buffered > 0 ? 0 : o.pollMs,
+            signal: this.abort.signal,
+          });
+        } catch (e) {
+          if (this.stopping) break;
+          throw e;
+        }
+        if (this.stopping) break;
+        if (recs.length > 0) {
+          // Group by partition, keeping order; each batch goes to every task reading that topic.
+          let start = 0;
+          for (let i = 1; i <= recs.length; i++) {
+            if (
+              i === recs.length ||
+              recs[i]!.topic !== recs[start]!.topic ||
+              recs[i]!.partition !== recs[start]!.partition
+            ) {
+              const r0 = recs[start]!;
+              const slice = recs.slice(start, i);
+              for (const t of this.tasks.values()) {
+                if (t.partition === r0.partition && t.topology.sourcesByTopic.has(r0.topic))
+                  t.addRecords(r0.topic, r0.partition, slice);
+              }
+              start = i;
+            }
+          }
+          const last = recs[recs.length - 1]!;
+          m.e2eLatency.observe({ topic: last.topic }, Math.max(0, Date.now() - last.timestamp) / 1000);
+        }
+        const t0 = performance.now();
+        let n = 0;
+        for (const t of this.tasks.values()) n += t.process(o.maxPollRecords);
+        if (n > 0) {
+          m.processed.inc(labels, n);
+          m.processLatency.observe(labels, (performance.now() - t0) / 1000 / n);
+        }
+        for (const t of this.tasks.values()) t.punctuateWallClock();
+        let requested = false;
+        for (const t of this.tasks.values()) {
+          if (t.ctx.commitRequested) requested = true;
+        }
+        if (requested || Date.now() - this.lastCommit >= o.commitIntervalMs) await this.commit(false);
+      }
+      await this.shutdownClean();
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.failure = err;
+      await this.shutdownDirty();
+      this.onFailure(this, err);
+    }
+  }
+
+  private bufferedRecords(): number {
+    let n = 0;
+    for (const t of this.tasks.values()) n += t.bufferedRecords;
+    return n;
+  }
+
+  /** Commits processed input offsets together with outputs and changelog writes. */
+  async commit(force: boolean): Promise<void> {
+    const t0 = performance.now();
+    const h = this.host;
+    const offsets: OffsetAndMetadata[] = [];
+    for (const t of this.tasks.values()) await t.drainAsync();
+    for (const t of this.tasks.values()) {
+      t.ctx.commitRequested = false;
+      for (const [k, off] of t.consumed) {
+        const c = k.lastIndexOf(":");
+        offsets.push({
+          topic: k.slice(0, c),
+          partition: Number(k.slice(c + 1)),
+          offset: off,
+          metadata: JSON.stringify({ st: t.ctx.streamTime }),
+        });
+      }
+    }
+    this.lastCommit = Date.now();
+    if (offsets.length === 0 && !this.inTransaction && !force) return;
+    await this.collector.flush();
+    if (this.eos) {
+      if (offsets.length > 0 || this.inTransaction) {
+        this.beginIfNeeded();
+        if (offsets.length > 0)
+          await this.producer.sendOffsetsToTransaction(offsets, this.consumer.groupMetadata());
+        await this.producer.commitTransaction();
+        this.inTransaction = false;
+      }
+    } else if (offsets.length > 0) {
+      await this.consumer.commit(offsets);
+    }
+    for (const t of this.tasks.values()) t.consumed.clear();
+    // Local state is made durable only now that its changelog writes are committed.
+    const checkpoints = new Map<string, number>();
+    for (const t of this.tasks.values()) {
+      for (const s of t.stores.values()) {
+        if (s.changelogTopic === undefined || !s.def.spec.persistent) continue;
+        const last = this.collector.changelogOffsets.get(`${s.changelogTopic}:${t.partition}`);
+        if (last !== undefined) checkpoints.set(`${t.id}.${s.def.spec.name}`, last + 1);
+      }
+    }
+    await h.flushState(checkpoints);
+    h.metrics.commitLatency.observe({ thread: this.name }, (performance.now() - t0) / 1000);
+    h.metrics.commits.inc({ thread: this.name });
+    for (const t of this.tasks.values()) {
+      for (const [reason, n] of t.ctx.stats.dropped) {
+        if (n > 0) h.metrics.dropped.inc({ reason, task: t.id }, n);
+      }
+      t.ctx.stats.dropped.clear();
+    }
+    void this.updateLag();
+  }
+
+  private async updateLag(): Promise<void> {
+    try {
+      const assigned = this.consumer.assignment();
+      if (assigned.length === 0) return;
+      const ends = await this.consumer.endOffsets(assigned);
+      for (const tp of assigned) {
+        const pos = await this.consumer.position(tp);
+        const end = ends.get(`${tp.topic}:${tp.partition}`) ?? pos;
+        this.host.metrics.recordsLag.set(
+          { topic: tp.topic, partition: String(tp.partition) },
+          Math.max(0, end - pos),
+        );
+      }
+    } catch {
+      // lag is best effort
+    }
+  }
+
+  private async shutdownClean(): Promise<void> {
+    this.setState("PENDING_SHUTDOWN");
+    try {
+      if (this.tasks.size > 0) await this.commit(true);
+    } catch (e) {
+      this.host.logger.warn({ err: (e as Error).message }, "final commit failed");
+      await this.closeAllDirty();
+    }
+    for (const t of this.tasks.values()) await t.close();
+    this.tasks.clear();
+    await this.closeClients();
+    this.setState("DEAD");
+  }
+
+  private async shutdownDirty(): Promise<void> {
+    this.dirty = true;
+    try {
+      await this.closeAllDirty();
+    } catch {
+      // already failing
+    }
+    await this.closeClients();
+    this.setState("DEAD");
+  }
+
+  private async closeClients(): Promise<void> {
+    for (const c of [this.consumer, this.restoreConsumer, this.producer]) {
+      try {
+        await c?.close();
+      } catch {
+        // closing continues
+      }
+    }
+  }
+
+  /** Asks the loop to stop after the current iteration (commit, close tasks, leave the group). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    await this.loop;
+  }
+
+  get error(): Error | undefined {
+    return this.failure;
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new StreamsError("ILLEGAL_STATE", `unexpected ${String(x)}`);
+}

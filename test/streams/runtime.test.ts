@@ -1,0 +1,271 @@
+// The runtime on the embedded cluster: processing, exactly-once commits, restore, DLQ, IQ,
+// state listener, uncaught-error handling, option validation.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { type Cluster, type ConsumedRecord, EmbeddedCluster } from "../../src/cluster/index.ts";
+import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
+import { Serdes } from "../../src/serde/index.ts";
+import {
+  DLQ_HEADERS,
+  KafkaStreams,
+  type KafkaStreamsOptions,
+  type KafkaStreamsState,
+  StreamsBuilder,
+  type Topology,
+} from "../../src/streams/index.ts";
+
+const S = Serdes.String;
+const N = Serdes.Json<number>();
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
+
+async function setup(t: { after(fn: () => unknown): void }) {
+  const dir = mkdtempSync(join(tmpdir(), "courant-streams-"));
+  const cluster = await EmbeddedCluster.open({
+    dataDir: join(dir, "broker"),
+    timerIntervalMs: 20,
+    groupMinSessionTimeoutMs: 10,
+    groupInitialRebalanceDelayMs: 0,
+  });
+  t.after(async () => {
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { cluster, dir };
+}
+
+function wordCount(): Topology {
+  const b = new StreamsBuilder();
+  b.stream("lines", { keySerde: S, valueSerde: S })
+    .flatMapValues((l) => l.toLowerCase().split(/\W+/).filter(Boolean))
+    .groupBy((_k, w) => w, { keySerde: S, valueSerde: S })
+    .count({ storeName: "counts" })
+    .toStream()
+    .to("counts", { keySerde: S, valueSerde: N });
+  return b.build();
+}
+
+async function produce(cluster: Cluster, topic: string, values: [string | null, string][]) {
+  const p = await cluster.createProducer();
+  await p.send(
+    values.map(([k, v]) => ({
+      topic,
+      key: k === null ? null : enc(k),
+      value: enc(v),
+      timestamp: Date.now(),
+    })),
+  );
+  await p.close();
+}
+
+async function readAll(
+  cluster: Cluster,
+  topic: string,
+  until: (recs: ConsumedRecord[]) => boolean,
+  committed = true,
+) {
+  const c = await cluster.createConsumer({
+    isolationLevel: committed ? "read_committed" : "read_uncommitted",
+  });
+  const parts = (await cluster.admin().describeTopics([topic]))[0]!.partitions.length;
+  const tps = Array.from({ length: parts }, (_, p) => ({ topic, partition: p }));
+  c.assign(tps);
+  await c.seekToBeginning(tps);
+  const out: ConsumedRecord[] = [];
+  await waitFor(
+    async () => {
+      out.push(...(await c.poll({ maxWaitMs: 50 })));
+      return until(out);
+    },
+    { timeoutMs: 20_000, what: `records on ${topic}` },
+  );
+  await c.close();
+  return out;
+}
+
+function latestCounts(recs: ConsumedRecord[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of recs) m.set(dec(r.key)!, Number(dec(r.value)));
+  return m;
+}
+
+function options(
+  cluster: Cluster,
+  dir: string,
+  extra: Partial<KafkaStreamsOptions> = {},
+): KafkaStreamsOptions {
+  return {
+    applicationId: "wc",
+    cluster,
+    stateDir: join(dir, "state"),
+    commitIntervalMs: 50,
+    pollMs: 20,
+    sessionTimeoutMs: 500,
+    metrics: new MetricsRegistry(),
+    ...extra,
+  };
+}
+
+for (const guarantee of ["at_least_once", "exactly_once_v2"] as const) {
+  test(`word count runs on the embedded cluster (${guarantee}); state restores after a restart`, async (t) => {
+    const { cluster, dir } = await setup(t);
+    await cluster.admin().createTopics([
+      { name: "lines", partitions: 2 },
+      { name: "counts", partitions: 2 },
+    ]);
+    const states: KafkaStreamsState[] = [];
+    const app = new KafkaStreams(wordCount(), options(cluster, dir, { processingGuarantee: guarantee }));
+    app.onStateChange((s) => states.push(s));
+    await app.start();
+    await waitFor(() => app.state === "RUNNING", { timeoutMs: 20_000, what: "RUNNING" });
+    await produce(cluster, "lines", [
+      [null, "the quick fox"],
+      [null, "the lazy dog"],
+      ["x", "The end"],
+    ]);
+    const out = await readAll(cluster, "counts", (r) => latestCounts(r).get("the") === 3);
+    assert.deepEqual(Object.fromEntries(latestCounts(out)), {
+      the: 3,
+      quick: 1,
+      fox: 1,
+      lazy: 1,
+      dog: 1,
+      end: 1,
+    });
+    await waitFor(() => app.keyValueStore<string, number>("counts").get("the") === 3, {
+      what: "IQ sees the count",
+    });
+    const md = await app.queryMetadataForKey("counts", "the", S);
+    assert.equal(md.local, true);
+    const topics = await cluster.admin().listTopics({ includeInternal: true });
+    assert.ok(topics.includes("wc-counts-changelog"), "changelog topic created");
+    assert.ok(
+      topics.some((x) => x.endsWith("-repartition")),
+      "repartition topic created",
+    );
+    await app.close();
+    assert.equal(app.state, "NOT_RUNNING");
+    assert.deepEqual(states.slice(0, 2), ["REBALANCING", "RUNNING"]);
+    assert.ok(states.includes("PENDING_SHUTDOWN"));
+
+    // A new instance restores "the" = 3 from local state / the changelog and keeps counting.
+    const app2 = new KafkaStreams(wordCount(), options(cluster, dir, { processingGuarantee: guarantee }));
+    await app2.start();
+    await waitFor(() => app2.state === "RUNNING", { timeoutMs: 20_000, what: "RUNNING again" });
+    await produce(cluster, "lines", [[null, "the"]]);
+    await readAll(cluster, "counts", (r) => latestCounts(r).get("the") === 4);
+    await app2.close();
+  });
+}
+
+test("deserialization errors go to a dead-letter topic with reason and coordinates, processing continues", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "nums", partitions: 1 },
+    { name: "doubled", partitions: 1 },
+    { name: "dlq", partitions: 1 },
+  ]);
+  const b = new StreamsBuilder();
+  b.stream("nums", { keySerde: S, valueSerde: N })
+    .mapValues((v) => v * 2)
+    .to("doubled", { keySerde: S, valueSerde: N });
+  const app = new KafkaStreams(
+    b.build(),
+    options(cluster, dir, { applicationId: "dlq-app", deserializationErrors: { deadLetterTopic: "dlq" } }),
+  );
+  await app.start();
+  await produce(cluster, "nums", [
+    ["a", "1"],
+    ["b", "{oops"],
+    ["c", "3"],
+  ]);
+  const out = await readAll(cluster, "doubled", (r) => r.length >= 2);
+  assert.deepEqual(
+    out.map((r) => dec(r.value)),
+    ["2", "6"],
+  );
+  const dlq = await readAll(cluster, "dlq", (r) => r.length >= 1);
+  const h = Object.fromEntries(dlq[0]!.headers.map((x) => [x.key, dec(x.value)]));
+  assert.equal(dec(dlq[0]!.value), "{oops");
+  assert.equal(h[DLQ_HEADERS.topic], "nums");
+  assert.equal(h[DLQ_HEADERS.partition], "0");
+  assert.equal(h[DLQ_HEADERS.offset], "1");
+  assert.match(h[DLQ_HEADERS.reason]!, /cannot deserialize record nums-0@1/);
+  await app.close();
+});
+
+test("uncaught errors: REPLACE_THREAD keeps going, SHUTDOWN_CLIENT ends in ERROR", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "in", partitions: 1 },
+    { name: "out", partitions: 1 },
+  ]);
+  let failOnce = true;
+  const build = () => {
+    const b = new StreamsBuilder();
+    b.stream("in", { keySerde: S, valueSerde: S })
+      .mapValues((v) => {
+        if (v === "boom" && failOnce) {
+          failOnce = false;
+          throw new Error("boom");
+        }
+        return v;
+      })
+      .to("out", { keySerde: S, valueSerde: S });
+    return b.build();
+  };
+  const errors: string[] = [];
+  const app = new KafkaStreams(
+    build(),
+    options(cluster, dir, {
+      applicationId: "replace",
+      processingGuarantee: "exactly_once_v2",
+      uncaughtErrorHandler: (e) => {
+        errors.push(e.message);
+        return "REPLACE_THREAD";
+      },
+    }),
+  );
+  await app.start();
+  await produce(cluster, "in", [
+    ["k", "a"],
+    ["k", "boom"],
+    ["k", "c"],
+  ]);
+  const out = await readAll(cluster, "out", (r) => r.length >= 3);
+  assert.deepEqual(
+    out.map((r) => dec(r.value)),
+    ["a", "boom", "c"],
+    "exactly once: the aborted attempt left nothing visible; the replacement thread redid it",
+  );
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /boom/);
+  await app.close();
+
+  failOnce = true;
+  const app2 = new KafkaStreams(
+    build(),
+    options(cluster, dir, { applicationId: "shutdown", uncaughtErrorHandler: () => "SHUTDOWN_CLIENT" }),
+  );
+  await app2.start();
+  await produce(cluster, "in", [["k", "boom"]]);
+  await waitFor(() => app2.state === "ERROR", { timeoutMs: 20_000, what: "ERROR state" });
+});
+
+test("options are validated with clear errors; missing source topics are reported", async (t) => {
+  const { cluster, dir } = await setup(t);
+  assert.throws(
+    () => new KafkaStreams(wordCount(), { applicationId: "bad id!", cluster }),
+    /invalid KafkaStreams options: applicationId: may only contain/,
+  );
+  assert.throws(
+    () => new KafkaStreams(wordCount(), { applicationId: "x", cluster, numStreamThreads: 0 }),
+    /numStreamThreads/,
+  );
+  const app = new KafkaStreams(wordCount(), options(cluster, dir, { applicationId: "missing" }));
+  await assert.rejects(app.start(), /source topic\(s\) lines do not exist/);
+  assert.equal(app.state, "ERROR");
+});
