@@ -428,3 +428,35 @@ describe("storage failures", () => {
     await m2.close();
   });
 });
+
+describe("flush policies", () => {
+  test("every-batch fsyncs before acknowledging; interval fsyncs in the background; os never on the append path", async () => {
+    const fsyncs = new Map<string, number>();
+    const { mgr } = await openManager(dir(), {
+      flushCheckIntervalMs: 5,
+      faultHook: (op, p) => {
+        if (op !== "fsync" || !p.endsWith(".log")) return;
+        const topic = p.split(path.sep).at(-3)!;
+        fsyncs.set(topic, (fsyncs.get(topic) ?? 0) + 1);
+      },
+    });
+    mgr.createTopic("eb", 1, { "flush.policy": "every-batch" });
+    mgr.createTopic("iv", 1, { "flush.policy": "interval", "flush.ms": "20" });
+    mgr.createTopic("os", 1, { "flush.policy": "os" });
+    for (let i = 0; i < 3; i++) {
+      mgr.partition("eb", 0).append(batch(1));
+      mgr.partition("iv", 0).append(batch(1));
+      mgr.partition("os", 0).append(batch(1));
+    }
+    assert.equal(fsyncs.get("eb"), 3);
+    assert.equal(fsyncs.get("iv") ?? 0, 0, "interval: not on the append path");
+    const { waitFor } = await import("../../src/observe/index.ts");
+    await waitFor(() => (fsyncs.get("iv") ?? 0) >= 1, { timeoutMs: 5000, what: "interval fsync" });
+    const afterInterval = fsyncs.get("iv")!;
+    mgr.partition("iv", 0).maybeFlush(Date.now() + 60_000);
+    assert.equal(fsyncs.get("iv"), afterInterval, "nothing new to flush: no fsync");
+    assert.equal(fsyncs.get("os") ?? 0, 0);
+    await mgr.close();
+    assert.equal(fsyncs.get("os") ?? 0, 0, "os: not even at close");
+  });
+});
