@@ -105,7 +105,7 @@ export async function decodeCommand(
   let buffer = "";
   let broken: PdvFrameError | null = null;
   const emit = async (obj: unknown): Promise<void> => {
-    buffer += `${JSON.stringify(obj, null, opts.pretty ? 2 : undefined)}\n`;
+    buffer += `${JSON.stringify(obj, jsonSafe, opts.pretty ? 2 : undefined)}\n`;
     if (buffer.length > 1 << 16) {
       await write(out, buffer);
       buffer = "";
@@ -152,6 +152,11 @@ export async function decodeCommand(
       "\n",
   );
   return broken ? 1 : counts.errors > 0 ? 2 : 0;
+}
+
+/** Custom field codecs may yield bigints; JSON has no such type, so they print as decimal strings. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
 }
 
 function errorJson(e: PdvFrameError): Record<string, unknown> {
