@@ -566,7 +566,8 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     if (!mustVisit(n)) {
       if (static_) return pos; // nothing to read; offsets stay static
     }
-    const emitted = !sizeOnly && isEmitted(n) && sink !== null;
+    // Emitted: the node is picked, inside a picked group, or a group containing picked nodes.
+    const emitted = !sizeOnly && sink !== null && containsEmitted.has(n);
     const name = emitted ? o.outName(n) : null;
     const key = name !== null ? q(name) : null;
     if (n.occurs) return genTable(n, pos, sink, key);
@@ -1202,13 +1203,13 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
       }
       return pos;
     }
-    W(
-      `if (!Array.isArray(${arr}) || ${arr}.length !== ${count}) { ${o.missing === "error" || occ.dependingOn ? `throw ERR(${e.constant("F", n)}, ${start}, base, "expected an array of " + ${count} + " element(s), got " + (Array.isArray(${arr}) ? ${arr}.length : typeof ${arr}));` : ""} } else {`,
-    );
     const elemVariable = shift && n.kind === "group" && n.children.some((c) => c.variable);
     const iv = `i${id}`;
     const ev = `q${id}`;
     if (elemVariable) W(`let ${ev} = ${start};`);
+    W(
+      `if (!Array.isArray(${arr}) || ${arr}.length !== ${count}) { ${o.missing === "error" || occ.dependingOn ? `throw ERR(${e.constant("F", n)}, ${start}, base, "expected an array of " + ${count} + " element(s), got " + (Array.isArray(${arr}) ? ${arr}.length : typeof ${arr}));` : ""} } else {`,
+    );
     W(`for (let ${iv} = 0; ${iv} < ${count}; ${iv}++) {`);
     if (!elemVariable) W(`const ${ev} = ${start} + ${iv} * ${n.size};`);
     if (n.kind === "field") {
