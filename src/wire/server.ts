@@ -66,6 +66,11 @@ export interface WireServerOptions {
   readonly maxConnections?: number;
   /** Bytes of decoded-but-unprocessed requests per connection before reading pauses. Default 64 MiB. */
   readonly maxQueuedBytesPerConnection?: number;
+  /**
+   * Request bytes held by all connections together (partial and queued frames) before reading pauses
+   * on the connections that add more. Default max(512 MiB, 2 x maxRequestBytes).
+   */
+  readonly maxBufferedBytes?: number;
   readonly logger?: Logger;
   readonly metrics?: MetricsRegistry;
 }
@@ -84,9 +89,16 @@ export class WireServer {
   readonly metrics: MetricsRegistry;
   private boundPort = 0;
   private listening = false;
+  private held = 0;
+  private heldPeak = 0;
+  private readonly maxHeld: number;
+  private readonly waiting = new Set<Connection>();
 
   constructor(options: WireServerOptions) {
     this.options = options;
+    this.maxHeld =
+      options.maxBufferedBytes ??
+      Math.max(512 * 1024 * 1024, 2 * (options.maxRequestBytes ?? 100 * 1024 * 1024));
     this.log = options.logger ?? createLogger("wire");
     this.metrics = options.metrics ?? defaultMetrics;
     const onSocket = (socket: Socket): void => this.accept(socket);
@@ -106,6 +118,38 @@ export class WireServer {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Request bytes held by every connection now, and the most ever held (for tests and metrics). */
+  get bufferedBytes(): number {
+    return this.held;
+  }
+  get peakBufferedBytes(): number {
+    return this.heldPeak;
+  }
+
+  /** A connection took `n` more bytes; true when it must stop reading (server-wide budget spent). */
+  hold(conn: Connection, n: number): boolean {
+    this.held += n;
+    if (this.held > this.heldPeak) this.heldPeak = this.held;
+    if (this.held > this.maxHeld) {
+      this.waiting.add(conn);
+      return true;
+    }
+    return false;
+  }
+
+  release(n: number): void {
+    this.held -= n;
+    if (this.waiting.size > 0 && this.held <= this.maxHeld / 2) {
+      const list = [...this.waiting];
+      this.waiting.clear();
+      for (const c of list) c.resumeGlobal();
+    }
+  }
+
+  forget(conn: Connection): void {
+    this.waiting.delete(conn);
   }
 
   get authRequired(): boolean {
@@ -162,7 +206,8 @@ export class WireServer {
   }
 }
 
-class Connection {
+/** One client connection. Exported for the server's bookkeeping only. */
+export class Connection {
   private readonly server: WireServer;
   private readonly socket: Socket;
   private readonly opts: WireServerOptions;
@@ -176,8 +221,11 @@ class Connection {
   // framed requests not yet processed
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
+  /** Bytes of this connection counted in the server-wide budget. */
+  private heldBytes = 0;
   private processing = false;
   private paused = false;
+  private globalPaused = false;
   private dead = false;
   private readonly abort = new AbortController();
   private principal: string | null = null;
@@ -206,6 +254,9 @@ class Connection {
 
   closed(): void {
     this.dead = true;
+    this.server.forget(this);
+    this.server.release(this.heldBytes);
+    this.heldBytes = 0;
     if (this.frameTimer) clearTimeout(this.frameTimer);
     this.abort.abort();
     this.queue.length = 0;
@@ -228,6 +279,11 @@ class Connection {
     if (this.dead) return;
     this.chunks.push(data);
     this.buffered += data.length;
+    this.heldBytes += data.length;
+    if (this.server.hold(this, data.length) && !this.globalPaused) {
+      this.globalPaused = true;
+      this.socket.pause();
+    }
     while (this.buffered >= 4) {
       const size = this.peekInt32();
       if (size < 0 || size > this.maxRequestBytes) {
@@ -297,8 +353,15 @@ class Connection {
   private maybeResume(): void {
     if (this.paused && this.queuedBytes <= this.maxQueued / 2 && !this.socket.writableNeedDrain) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.globalPaused) this.socket.resume();
     }
+  }
+
+  /** The server-wide budget has room again. */
+  resumeGlobal(): void {
+    if (!this.globalPaused || this.dead) return;
+    this.globalPaused = false;
+    if (!this.paused) this.socket.resume();
   }
 
   private async process(): Promise<void> {
@@ -307,7 +370,14 @@ class Connection {
       while (this.queue.length > 0 && !this.dead) {
         const frame = this.queue.shift()!;
         this.queuedBytes -= frame.length;
-        await this.handleFrame(frame);
+        try {
+          await this.handleFrame(frame);
+        } finally {
+          if (!this.dead) {
+            this.heldBytes -= frame.length + 4;
+            this.server.release(frame.length + 4);
+          }
+        }
         if (this.socket.writableNeedDrain) {
           await new Promise<void>((resolve) => {
             const done = (): void => {

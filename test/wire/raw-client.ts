@@ -7,6 +7,8 @@ export class RawClient {
   readonly socket: Socket;
   private buf = Buffer.alloc(0);
   private waiters: { resolve: (b: Buffer) => void; reject: (e: Error) => void }[] = [];
+  /** Frames that arrived before anyone asked for them. */
+  private ready: Buffer[] = [];
   private ended = false;
   closed: Promise<void>;
   private correlation = 0;
@@ -20,7 +22,9 @@ export class RawClient {
         if (this.buf.length < 4 + size) break;
         const frame = this.buf.subarray(4, 4 + size);
         this.buf = this.buf.subarray(4 + size);
-        this.waiters.shift()?.resolve(frame);
+        const w = this.waiters.shift();
+        if (w) w.resolve(frame);
+        else this.ready.push(Buffer.from(frame));
       }
     });
     this.closed = new Promise((resolve) => {
@@ -72,6 +76,8 @@ export class RawClient {
 
   /** The next response frame (without size prefix). */
   next(): Promise<Buffer> {
+    const early = this.ready.shift();
+    if (early) return Promise.resolve(early);
     if (this.ended) return Promise.reject(new Error("connection closed"));
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }

@@ -126,37 +126,85 @@ describe("wire server", () => {
   });
 
   test("fuzz: mutated requests never crash the server", async () => {
-    const rounds = process.env.COURANT_SOAK ? 20_000 : 600;
+    const rounds = process.env.COURANT_SOAK ? 20_000 : 400;
     const seeds = [
-      RawClient.frame(ApiKey.Metadata, 9, 1, { topics: [{ name: "t" }] }),
+      RawClient.frame(ApiKey.Metadata, 8, 1, { topics: [{ name: "t" }] }),
       RawClient.frame(ApiKey.Metadata, 4, 1, { topics: [{ name: "abc" }], allowAutoTopicCreation: true }),
-      RawClient.frame(ApiKey.Heartbeat, 4, 1, { groupId: "g", generationId: 0, memberId: "m" }),
+      RawClient.frame(ApiKey.Metadata, 1, 1, { topics: null }),
       RawClient.frame(ApiKey.ApiVersions, 3, 1, { clientSoftwareName: "x", clientSoftwareVersion: "1" }),
     ];
+    const PROBE = 424242;
+    const probe = RawClient.frame(ApiKey.ApiVersions, 0, PROBE, {});
     let rng = 12345;
     const rand = (n: number): number => {
       rng = (rng * 1103515245 + 12345) & 0x7fffffff;
       return rng % n;
     };
+    let closedByServer = 0;
+    let answered = 0;
     let c = await RawClient.connect(port);
     for (let i = 0; i < rounds; i++) {
       if (c.isClosed) c = await RawClient.connect(port);
       const seed = Buffer.from(seeds[rand(seeds.length)]!);
       const flips = 1 + rand(4);
       for (let f = 0; f < flips; f++) seed[4 + rand(seed.length - 4)] = rand(256);
-      // keep the size prefix honest most of the time so the body parser is exercised
-      if (rand(4) !== 0) seed.writeInt32BE(seed.length - 4, 0);
-      c.writeRaw(seed);
-      if (i % 50 === 49) {
-        // make sure the server still answers
-        const probe = await RawClient.connect(port);
-        const meta = await probe.request<{ controllerId: number }>(ApiKey.Metadata, 4, { topics: null });
-        assert.equal(meta.controllerId, 1);
-        probe.close();
+      // each mutated request is followed by a valid probe: the server must answer it or close the connection
+      c.writeRaw(Buffer.concat([seed, probe]));
+      try {
+        for (;;) {
+          const frame = await Promise.race([
+            c.next(),
+            new Promise<never>((_, reject) =>
+              setTimeout(
+                () => reject(new Error(`round ${i}: no answer, no close after ${seed.toString("hex")}`)),
+                3000,
+              ),
+            ),
+          ]);
+          if (frame.readInt32BE(0) === PROBE) break;
+        }
+        answered++;
+      } catch (e) {
+        if (!c.isClosed && !(e instanceof Error && e.message === "connection closed")) throw e;
+        closedByServer++;
+        await c.closed;
       }
     }
     c.close();
+    assert.equal(answered + closedByServer, rounds);
+    assert.ok(closedByServer > 0 && answered > 0, `answered ${answered}, closed ${closedByServer}`);
+    const ok = await RawClient.connect(port);
+    const meta = await ok.request<{ controllerId: number }>(ApiKey.Metadata, 4, { topics: null });
+    assert.equal(meta.controllerId, 1);
+    ok.close();
     assert.ok(server.isListening);
+  });
+});
+
+describe("wire server memory budget", () => {
+  test("connections beyond the server-wide byte budget pause instead of buffering, then all complete", async () => {
+    let port = 0;
+    const server = new WireServer({ port: 0, handlers: testHandlers(() => port), maxBufferedBytes: 300_000 });
+    ({ port } = await server.listen());
+    const names = Array.from({ length: 40 }, (_, i) => `${i}-${"t".repeat(4000)}`);
+    const clients = await Promise.all(Array.from({ length: 6 }, () => RawClient.connect(port)));
+    const frame = RawClient.frame(ApiKey.Metadata, 4, 1, {
+      topics: names.map((name) => ({ name })),
+      allowAutoTopicCreation: false,
+    });
+    assert.ok(frame.length > 150_000);
+    const answers = clients.map((c) => {
+      const p = c.next();
+      c.writeRaw(frame);
+      return p;
+    });
+    const got = await Promise.all(answers);
+    assert.equal(got.length, 6);
+    // six 160 KB frames never sat in memory at once: at most the budget plus what was in flight
+    assert.ok(server.peakBufferedBytes < 6 * frame.length, `peak ${server.peakBufferedBytes}`);
+    for (const c of clients) c.close();
+    await waitFor(() => server.bufferedBytes === 0, { timeoutMs: 2000, what: "budget released" });
+    await server.close();
   });
 });
 
