@@ -2,7 +2,7 @@
 // transactions with sendOffsetsToTransaction) over the Broker's API, without sockets. Batches are built
 // with the log's v2 codec and appended synchronously, so order per partition is call order.
 import type { Broker } from "../broker/index.ts";
-import { kafkaError } from "../broker/index.ts";
+import { isRetriable, kafkaError } from "../broker/index.ts";
 import { encodeRecordBatch } from "../log/index.ts";
 import { partitionForKey, StickyPartitionCache } from "./partitioner.ts";
 import type {
@@ -328,30 +328,37 @@ export class EmbeddedProducer implements Producer {
       throw kafkaError("INVALID_TXN_STATE", "commitTransaction() without a transaction in progress");
     if (this.phase === "abortable")
       throw kafkaError("INVALID_TXN_STATE", "the transaction hit an error; it can only be aborted");
-    this.endTxn(true);
+    await this.endTxn(true);
   }
 
   async abortTransaction(): Promise<void> {
     this.check();
     if (this.transactionalId === null || this.phase === "ready")
       throw kafkaError("INVALID_TXN_STATE", "abortTransaction() without a transaction in progress");
-    this.endTxn(false);
+    await this.endTxn(false);
   }
 
-  private endTxn(commit: boolean): void {
+  private async endTxn(commit: boolean): Promise<void> {
     // As the Java client: nothing was added, so there is nothing for the coordinator to end.
     if (this.txnPartitions.size > 0 || this.txnGroups.size > 0 || this.txnHasOffsets) {
-      const r = this.broker.endTxn({
-        transactionalId: this.transactionalId!,
-        producerId: this.producerId,
-        producerEpoch: this.producerEpoch,
-        committed: commit,
-      });
-      if (r.errorCode !== "NONE") {
-        this.fail(
-          r.errorCode,
-          `${commit ? "commit" : "abort"} of transaction "${this.transactionalId}" failed: ${r.errorCode}`,
-        );
+      // Retriable answers (a storage error while writing markers, a completion in progress) are retried:
+      // the coordinator finishes a prepared transaction on its own, and a retry then sees it completed.
+      const deadline = Date.now() + (this.opts.transactionTimeoutMs ?? 60_000);
+      for (let attempt = 0; ; attempt++) {
+        const r = this.broker.endTxn({
+          transactionalId: this.transactionalId!,
+          producerId: this.producerId,
+          producerEpoch: this.producerEpoch,
+          committed: commit,
+        });
+        if (r.errorCode === "NONE") break;
+        const retriable = isRetriable(r.errorCode) && !this.broker.isClosed;
+        if (!retriable || Date.now() >= deadline)
+          this.fail(
+            r.errorCode,
+            `${commit ? "commit" : "abort"} of transaction "${this.transactionalId}" failed: ${r.errorCode}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
       }
     }
     this.phase = "ready";
