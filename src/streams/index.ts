@@ -69,3 +69,4 @@ export {
   type StateListener,
   type ThreadMetadata,
 } from "./runtime/kafka-streams.ts";
+export { type ResetResult, resetApplication } from "./runtime/reset.ts";

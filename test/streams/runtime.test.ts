@@ -269,3 +269,50 @@ test("options are validated with clear errors; missing source topics are reporte
   await assert.rejects(app.start(), /source topic\(s\) lines do not exist/);
   assert.equal(app.state, "ERROR");
 });
+
+test("application reset deletes internal topics, committed offsets and local state (library and CLI)", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "lines", partitions: 1 },
+    { name: "counts", partitions: 1 },
+  ]);
+  const app = new KafkaStreams(wordCount(), options(cluster, dir, { applicationId: "rst" }));
+  await app.start();
+  await produce(cluster, "lines", [[null, "a b"]]);
+  await readAll(cluster, "counts", (r) => r.length >= 2);
+  await app.close();
+  const { resetApplication } = await import("../../src/streams/index.ts");
+  const r = await resetApplication(cluster, "rst", { stateDir: join(dir, "state") });
+  assert.ok(r.deletedTopics.includes("rst-counts-changelog"));
+  assert.ok(r.deletedTopics.some((x) => x.endsWith("-repartition")));
+  assert.equal(r.deletedGroup, true);
+  assert.equal(r.deletedStateDir, join(dir, "state", "rst"));
+  const left = await cluster.admin().listTopics({ includeInternal: true });
+  assert.ok(!left.some((x) => x.startsWith("rst-")));
+  assert.ok(left.includes("lines") && left.includes("counts"), "user topics stay");
+});
+
+test("courant app reset --application-id ID --data DIR", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-reset-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cluster = await EmbeddedCluster.open({ dataDir: dir, timerIntervalMs: 20 });
+  await cluster.admin().createTopics([
+    { name: "cli-x-changelog", partitions: 1 },
+    { name: "cli-counts-changelog", partitions: 1 },
+    { name: "keep", partitions: 1 },
+  ]);
+  await cluster.close();
+  const { spawnSync } = await import("node:child_process");
+  const res = spawnSync(
+    process.execPath,
+    ["src/cli/main.ts", "app", "reset", "--application-id", "cli", "--data", dir],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /internal topics deleted: cli-counts-changelog, cli-x-changelog/);
+  const c2 = await EmbeddedCluster.open({ dataDir: dir, timerIntervalMs: 20 });
+  assert.deepEqual((await c2.admin().listTopics()).sort(), ["keep"]);
+  await c2.close();
+});
