@@ -458,9 +458,12 @@ export class GroupCoordinator {
           for (const member of g.members.values()) member.assignment = given.get(member.memberId) ?? EMPTY;
           g.state = "Stable";
           this.persistGroup(g);
+          const now = this.clock.now();
           for (const member of g.members.values()) {
             const cb = member.awaitingSync;
             member.awaitingSync = null;
+            // Waiting in SyncGroup counted as alive; the session starts afresh from the answer.
+            member.lastHeartbeat = now;
             cb?.({
               errorCode: "NONE",
               protocolType: g.protocolType,

@@ -481,3 +481,22 @@ test("read_committed consumer waits for a pending transactional offset before us
     ["c"],
   );
 });
+
+test("clients of a closed broker fail with BROKER_NOT_AVAILABLE; a waiting poll ends", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-cluster-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cluster = await EmbeddedCluster.open({ dataDir: dir, timerIntervalMs: 0 });
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const p = await cluster.createProducer();
+  const c = await cluster.createConsumer({ autoOffsetReset: "latest" });
+  c.assign([{ topic: "t", partition: 0 }]);
+  await c.position({ topic: "t", partition: 0 });
+  const waiting = c.poll({ maxWaitMs: 60_000 });
+  await cluster.broker.close();
+  await assert.rejects(waiting, (e: unknown) => (e as KafkaError).code === "BROKER_NOT_AVAILABLE");
+  await assert.rejects(
+    p.send([{ topic: "t", key: null, value: enc("x") }]),
+    (e: unknown) => (e as KafkaError).code === "BROKER_NOT_AVAILABLE",
+  );
+  await cluster.close();
+});
