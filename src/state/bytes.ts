@@ -28,15 +28,23 @@ const SIGN_BIAS = 2147483648;
 export function writeTimestamp(out: Uint8Array, offset: number, t: number): void {
   const hi = Math.floor(t / TWO_32);
   const lo = t - hi * TWO_32;
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  dv.setUint32(offset, (hi + SIGN_BIAS) >>> 0);
-  dv.setUint32(offset + 4, lo >>> 0);
+  const h = (hi + SIGN_BIAS) >>> 0;
+  out[offset] = h >>> 24;
+  out[offset + 1] = (h >>> 16) & 0xff;
+  out[offset + 2] = (h >>> 8) & 0xff;
+  out[offset + 3] = h & 0xff;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = (lo >>> 16) & 0xff;
+  out[offset + 6] = (lo >>> 8) & 0xff;
+  out[offset + 7] = lo & 0xff;
+}
+
+function readUint32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
 }
 
 export function readTimestamp(b: Uint8Array, offset: number): number {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const hi = dv.getUint32(offset) - SIGN_BIAS;
-  return hi * TWO_32 + dv.getUint32(offset + 4);
+  return (readUint32(b, offset) - SIGN_BIAS) * TWO_32 + readUint32(b, offset + 4);
 }
 
 export function concatBytes(...parts: Bytes[]): Uint8Array {

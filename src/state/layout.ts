@@ -20,7 +20,11 @@ export function windowEntryKey(key: Bytes, windowStart: number, seq: number | un
   out.set(key, 0);
   writeTimestamp(out, key.byteLength, windowStart);
   if (seq !== undefined) {
-    new DataView(out.buffer).setUint32(key.byteLength + TS_LEN, seq >>> 0);
+    const o = key.byteLength + TS_LEN;
+    out[o] = seq >>> 24;
+    out[o + 1] = (seq >>> 16) & 0xff;
+    out[o + 2] = (seq >>> 8) & 0xff;
+    out[o + 3] = seq & 0xff;
   }
   return out;
 }

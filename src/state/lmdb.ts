@@ -35,6 +35,8 @@ import type { Bytes, KeyValue } from "./types.ts";
 
 const META_DB = "__courant_meta";
 const MAX_KEY_BYTES = 1978; // lmdb's compiled maximum
+const PREFIX_START = new Uint8Array([0]);
+const PREFIX_END = new Uint8Array([1]);
 
 export interface LmdbEnvironmentOptions {
   /** Virtual address space reserved for the map (sparse on disk). Default 64 GiB. */
@@ -45,10 +47,6 @@ export interface LmdbEnvironmentOptions {
   readonly maxBufferedEntries?: number;
   /** Write `<dir>/.checkpoint` (JSON mirror of the offsets) at each flush. Default true. */
   readonly checkpointFile?: boolean;
-}
-
-function asBuffer(b: Bytes): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** One named lmdb database with a write buffer in front. */
@@ -67,7 +65,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
     this.prefixed = prefixed;
   }
 
-  private encode(key: Bytes): Buffer {
+  private checkSize(key: Bytes): void {
     const max = MAX_KEY_BYTES - (this.prefixed ? 1 : 0);
     if (key.byteLength > max) {
       throw new StateStoreError(
@@ -76,48 +74,55 @@ export class LmdbOrderedBytes implements OrderedBytes {
         `key of ${key.byteLength} bytes exceeds lmdb's limit of ${max} bytes`,
       );
     }
-    if (!this.prefixed) return asBuffer(key);
-    const out = Buffer.allocUnsafe(key.byteLength + 1);
-    out[0] = 0;
+  }
+
+  private encode(key: Bytes): Uint8Array {
+    this.checkSize(key);
+    if (!this.prefixed) return key; // lmdb copies key bytes; Uint8Array needs no Buffer wrapper
+    const out = new Uint8Array(key.byteLength + 1);
     out.set(key, 1);
     return out;
   }
 
-  private decodeKey(k: Buffer): Uint8Array {
+  private decodeKey(k: Uint8Array): Uint8Array {
     return this.prefixed ? k.subarray(1) : k;
   }
 
   get(key: Bytes): Bytes | undefined {
     const p = this.pending.get(key);
     if (p !== undefined) return p === null ? undefined : p;
-    return this.db.get(this.encode(key));
+    return this.db.get(this.encode(key) as Buffer);
   }
 
-  put(key: Bytes, value: Bytes | null): void {
+  put(key: Bytes, value: Bytes | null, keyOwned = false): void {
     if (this.env.inTransaction) {
       this.writeDirect(key, value);
       return;
     }
-    this.encode(key); // validates the size now rather than at flush
-    const isNew = this.pending.set(key.slice(), value === null ? null : value.slice()) === undefined;
+    this.checkSize(key); // now rather than at flush
+    const isNew =
+      this.pending.set(keyOwned ? key : key.slice(), value === null ? null : value.slice()) === undefined;
     if (isNew) this.env.noteBuffered();
   }
 
   range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[] {
     const buffered = this.pending.range(from, to, false);
-    const start = from === undefined ? (this.prefixed ? Buffer.from([0]) : undefined) : this.encode(from);
-    const end = to === undefined ? (this.prefixed ? Buffer.from([1]) : undefined) : this.encode(to);
+    const start = from === undefined ? (this.prefixed ? PREFIX_START : undefined) : this.encode(from);
+    const end = to === undefined ? (this.prefixed ? PREFIX_END : undefined) : this.encode(to);
     const out: KeyValue<Bytes, Bytes>[] = [];
-    if (from !== undefined && to !== undefined && Buffer.compare(asBuffer(from), asBuffer(to)) > 0)
-      return out;
+    if (from !== undefined && to !== undefined && Buffer.compare(from, to) > 0) return out;
     let i = 0;
-    for (const e of this.db.getRange({ start, end, inclusiveEnd: to !== undefined })) {
+    for (const e of this.db.getRange({
+      start: start as Buffer | undefined,
+      end: end as Buffer | undefined,
+      inclusiveEnd: to !== undefined,
+    })) {
       const k = this.decodeKey(e.key);
-      while (i < buffered.length && Buffer.compare(asBuffer(buffered[i]!.key), k) < 0) {
+      while (i < buffered.length && Buffer.compare(buffered[i]!.key, k) < 0) {
         const b = buffered[i++]!;
         if (b.value !== null) out.push({ key: b.key, value: b.value });
       }
-      if (i < buffered.length && Buffer.compare(asBuffer(buffered[i]!.key), k) === 0) {
+      if (i < buffered.length && Buffer.compare(buffered[i]!.key, k) === 0) {
         const b = buffered[i++]!;
         if (b.value !== null) out.push({ key: b.key, value: b.value });
         continue;
@@ -135,7 +140,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
   size(): number {
     let n = this.db.getKeysCount();
     for (const e of this.pending.values()) {
-      const exists = this.db.doesExist(this.encode(e.key));
+      const exists = this.db.doesExist(this.encode(e.key) as Buffer);
       if (e.value === null && exists) n--;
       else if (e.value !== null && !exists) n++;
     }
@@ -152,9 +157,9 @@ export class LmdbOrderedBytes implements OrderedBytes {
     if (this.pending.size === 0) return 0;
     const n = this.pending.size;
     for (const e of this.pending.range(undefined, undefined, false)) {
-      const k = this.encode(e.key);
+      const k = this.encode(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
-      else this.db.putSync(k, asBuffer(e.value));
+      else this.db.putSync(k, e.value as Buffer);
     }
     this.pending.clear();
     return n;
@@ -163,9 +168,9 @@ export class LmdbOrderedBytes implements OrderedBytes {
   /** Writes straight to lmdb (restore); call inside an lmdb write transaction. */
   writeDirect(key: Bytes, value: Bytes | null): void {
     this.pending.delete(key);
-    const k = this.encode(key);
+    const k = this.encode(key) as Buffer;
     if (value === null) this.db.removeSync(k);
-    else this.db.putSync(k, asBuffer(value));
+    else this.db.putSync(k, value as Buffer);
   }
 }
 

@@ -7,8 +7,8 @@ import type { Bytes, KeyValue } from "./types.ts";
 
 export interface OrderedBytes {
   get(key: Bytes): Bytes | undefined;
-  /** `null` deletes. Implementations copy key and value. */
-  put(key: Bytes, value: Bytes | null): void;
+  /** `null` deletes. Implementations copy key and value (not the key when `keyOwned`: a fresh array they may keep). */
+  put(key: Bytes, value: Bytes | null, keyOwned?: boolean): void;
   /** from <= key <= to, undefined bound = open. */
   range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[];
   size(): number;
@@ -20,9 +20,9 @@ export class MemoryOrderedBytes implements OrderedBytes {
   get(key: Bytes): Bytes | undefined {
     return this.data.get(key);
   }
-  put(key: Bytes, value: Bytes | null): void {
+  put(key: Bytes, value: Bytes | null, keyOwned = false): void {
     if (value === null) this.data.delete(key);
-    else this.data.set(copyBytes(key), copyBytes(value));
+    else this.data.set(keyOwned ? key : copyBytes(key), copyBytes(value));
   }
   range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[] {
     return this.data.range(from, to, reverse);
@@ -48,6 +48,7 @@ export interface SegmentSet {
 export class MemorySegmentSet implements SegmentSet {
   readonly intervalMs: number;
   private readonly segments = new Map<number, MemoryOrderedBytes>();
+  private sortedIds: number[] | undefined;
   constructor(intervalMs: number) {
     this.intervalMs = intervalMs;
   }
@@ -56,16 +57,20 @@ export class MemorySegmentSet implements SegmentSet {
     if (s === undefined && create) {
       s = new MemoryOrderedBytes();
       this.segments.set(id, s);
+      this.sortedIds = undefined;
     }
     return s;
   }
   ids(): number[] {
-    return [...this.segments.keys()].sort((a, b) => a - b);
+    if (this.sortedIds === undefined) this.sortedIds = [...this.segments.keys()].sort((a, b) => a - b);
+    return this.sortedIds;
   }
   drop(id: number): void {
     this.segments.delete(id);
+    this.sortedIds = undefined;
   }
   dropAll(): void {
     this.segments.clear();
+    this.sortedIds = undefined;
   }
 }

@@ -1,7 +1,7 @@
 // Store logic shared by the in-memory and lmdb implementations: each store is built on
 // OrderedBytes (key-value) or a SegmentSet (window, session), so both implementations have
 // the same semantics and orderings by construction.
-import { compareBytes } from "./bytes.ts";
+import { compareBytes, readTimestamp } from "./bytes.ts";
 import { StateStoreError } from "./errors.ts";
 import {
   MAX_SEQ,
@@ -258,7 +258,8 @@ abstract class SegmentedStore extends StoreBase {
     const hi = segmentId(to, this.segments.intervalMs);
     const out: OrderedBytes[] = [];
     for (const id of this.segments.ids()) {
-      if (id < lo || id > hi) continue;
+      if (id < lo) continue;
+      if (id > hi) break;
       const s = this.segments.get(id, false);
       if (s !== undefined) out.push(s);
     }
@@ -318,7 +319,7 @@ export class WindowStore extends SegmentedStore implements WindowBytesStore {
     // restart may land before older duplicates of the same window start (as in Kafka Streams).
     const seq = this.retainDuplicates ? (this.seq = (this.seq + 1) >>> 0) : undefined;
     const entryKey = windowEntryKey(key, windowStart, seq);
-    this.segmentFor(windowStart, true)!.put(entryKey, value);
+    this.segmentFor(windowStart, true)!.put(entryKey, value, true);
     this.onEntryWrite?.(entryKey, value, windowStart);
   }
 
@@ -341,10 +342,11 @@ export class WindowStore extends SegmentedStore implements WindowBytesStore {
     const lo = windowEntryKey(key, from, this.retainDuplicates ? 0 : undefined);
     const hi = windowEntryKey(key, to, this.retainDuplicates ? MAX_SEQ : undefined);
     const len = key.byteLength + windowSuffixLen(this.retainDuplicates);
+    const tsAt = key.byteLength;
     for (const seg of this.segmentsBetween(from, to)) {
       for (const e of seg.range(lo, hi, false)) {
         if (e.key.byteLength !== len) continue; // a longer key sharing the prefix
-        out.push({ key: parseWindowEntryKey(e.key, this.retainDuplicates).windowStart, value: e.value });
+        out.push({ key: readTimestamp(e.key, tsAt), value: e.value });
       }
     }
     return out;
@@ -438,6 +440,7 @@ export class SessionStore extends SegmentedStore implements SessionBytesStore {
     this.segmentFor(session.windowEnd, true)!.put(
       sessionEntryKey(session.key, session.windowEnd, session.windowStart),
       value,
+      true,
     );
   }
 
