@@ -144,7 +144,12 @@ export async function compactPartition(
   const total = candidates.reduce((a, s) => a + s.size, 0);
   const dirty = candidates.filter((s) => s.baseOffset >= st.cleanedUpTo).reduce((a, s) => a + s.size, 0);
   const ratioDue = total > 0 && dirty / total >= cfg.minCleanableDirtyRatio && dirty > 0;
-  if (!force && !ratioDue && now < st.nextHorizon) return ZERO;
+  // max.compaction.lag.ms: dirty records older than this are cleaned whatever the ratio.
+  const lagDue = candidates.some(
+    (s) =>
+      s.baseOffset >= st.cleanedUpTo && s.maxTimestamp >= 0 && now - s.maxTimestamp > cfg.maxCompactionLagMs,
+  );
+  if (!force && !ratioDue && !lagDue && now < st.nextHorizon) return ZERO;
 
   log.cleaning = true;
   const version = log.segmentsVersion;

@@ -396,13 +396,13 @@ export class LogManager {
         if (!t.cfg.cleanupPolicy.compact) continue;
         for (const log of t.logs) {
           if (this._closed || log.isClosed) continue;
-          const s = await compactPartition(
-            log,
-            this.io,
-            this.clock,
-            options.force ?? false,
-            () => this._closed,
-          );
+          let s: CompactionStats;
+          try {
+            s = await compactPartition(log, this.io, this.clock, options.force ?? false, () => this._closed);
+          } catch (e) {
+            if (log.isClosed) continue; // topic deleted or manager closed meanwhile
+            throw e;
+          }
           if (s.segmentsRewritten > 0) total.partitionsCleaned++;
           total.segmentsRewritten += s.segmentsRewritten;
           total.recordsRemoved += s.recordsRemoved;

@@ -122,6 +122,7 @@ export class PartitionLog {
   private failure: LogError | null = null;
   private closed = false;
   private lastFlushMs: number;
+  private lastCheckpointMs = 0;
   private readonly listeners = new Set<(log: PartitionLog) => void>();
   private waiters: Waiter[] = [];
   /** Set while the cleaner works on this log; retention leaves its segments alone meanwhile. */
@@ -899,7 +900,7 @@ export class PartitionLog {
           this.failure = this.storageError("fsync of rolled segments", e);
         }
       }
-    } else {
+    } else if (nowMs - this.lastCheckpointMs >= 1000) {
       this.writeCheckpoint();
     }
   }
@@ -917,13 +918,13 @@ export class PartitionLog {
     ) {
       return;
     }
+    // The recovery point is only a hint (a stale one means more to scan): fsync the file only when the
+    // log start moved, which must survive a power loss.
+    const durable = cp.logStartOffset !== this.checkpointed.logStartOffset && this.cfg.flushMode !== "os";
     try {
-      this.io.writeFileAtomic(
-        path.join(this.dir, CHECKPOINT_FILE),
-        JSON.stringify(cp),
-        this.cfg.flushMode !== "os",
-      );
+      this.io.writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(cp), durable);
       this.checkpointed = cp;
+      this.lastCheckpointMs = Date.now();
     } catch (e) {
       throw this.storageError("write of the partition checkpoint", e);
     }

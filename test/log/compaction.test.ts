@@ -73,6 +73,31 @@ describe("log compaction", () => {
     await mgr.close();
   });
 
+  test("min.cleanable.dirty.ratio gates passes; max.compaction.lag.ms forces them", async () => {
+    const { mgr, clock } = await openManager(dir());
+    mgr.createTopic("kv", 1, {
+      ...COMPACT,
+      "min.cleanable.dirty.ratio": "0.5",
+      "max.compaction.lag.ms": "600000",
+    });
+    const log = mgr.partition("kv", 0);
+    for (let i = 0; i < 100; i++) put(log, `k${i % 5}`, `v${i}`, clock.now());
+    log.roll();
+    assert.ok((await mgr.runCompaction()).recordsRemoved > 0, "first pass: all dirty");
+    for (let i = 0; i < 5; i++) put(log, `k${i % 5}`, `w${i}`, clock.now());
+    for (let i = 0; i < 200; i++) put(log, `other${i}`, `x`, clock.now());
+    log.roll();
+    // new dirty data is most of the log now: ratio reached
+    assert.ok((await mgr.runCompaction()).recordsRemoved > 0);
+    for (let i = 0; i < 3; i++) put(log, "k0", `late${i}`, clock.now());
+    log.roll();
+    assert.equal((await mgr.runCompaction()).recordsRemoved, 0, "a little dirty data: below the ratio");
+    clock.advance(600_001);
+    assert.ok((await mgr.runCompaction()).recordsRemoved > 0, "older than max.compaction.lag.ms");
+    assert.equal(table(log).get("k0"), "late2");
+    await mgr.close();
+  });
+
   test("tombstones are kept until delete.retention.ms after their first cleaning, then removed", async () => {
     const { mgr, clock } = await openManager(dir());
     mgr.createTopic("kv", 1, COMPACT);

@@ -58,7 +58,6 @@ test(`kill -9 at random moments, ${CYCLES} cycles: acknowledged data survives ex
   const acks: Ack[] = [];
   const outcome = new Map<string, "commit" | "abort">();
   const decided = new Map<string, "commit" | "abort">();
-  const lastTxnOfCycle = new Map<number, string>();
   const kvAcked = new Map<string, string>();
   let dups = 0;
   let kvRecords = 0;
@@ -110,7 +109,6 @@ test(`kill -9 at random moments, ${CYCLES} cycles: acknowledged data survives ex
       if (f[0] === "ACK" && f[1] === "crash") {
         const txn = f[6] === "-" ? null : f[6]!;
         acks.push({ partition: Number(f[2]), base: Number(f[3]), count: Number(f[4]), tag: f[5]!, txn });
-        if (txn) lastTxnOfCycle.set(cycle, txn);
       } else if (f[0] === "DECIDED") decided.set(f[1]!, f[2] as "commit" | "abort");
       else if (f[0] === "TXN") outcome.set(f[1]!, f[2] as "commit" | "abort");
       else if (f[0] === "KV") kvAcked.set(f[1]!, f[2]!);
@@ -152,10 +150,15 @@ test(`kill -9 at random moments, ${CYCLES} cycles: acknowledged data survives ex
         for (const r of readAll(log, "read_committed")) assert.ok(r.offset < lso);
         // complete dangling transactions as the coordinator would (decided outcome, else abort)
         for (const t of log.ongoingTransactions()) {
-          const c = t.producerId - 5000;
-          const id = lastTxnOfCycle.get(c);
-          const type = (id && decided.get(id)) || "abort";
-          if (id) outcome.set(id, type);
+          // which transaction is open: its first record says (the ack may not have been printed)
+          const first = log.readRecords(t.firstOffset, { maxRecords: 1 }).records[0]!;
+          const id = txnOfKey(Buffer.from(first.key!).toString())!;
+          assert.ok(
+            id.startsWith(`t${t.producerId - 5000}.`),
+            `open transaction ${id} of producer ${t.producerId}`,
+          );
+          const type = decided.get(id) ?? "abort";
+          outcome.set(id, type);
           log.appendControlMarker({ producerId: t.producerId, producerEpoch: 0, type, coordinatorEpoch: 0 });
         }
         assert.equal(log.lastStableOffset, log.highWatermark);
