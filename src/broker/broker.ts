@@ -11,8 +11,8 @@ import {
   TOPIC_CONFIG_DEFAULTS,
   validateTopicName,
 } from "../log/index.ts";
-import type { Clock, Logger } from "../observe/index.ts";
-import { createLogger, systemClock } from "../observe/index.ts";
+import type { Clock, Logger, MetricsRegistry } from "../observe/index.ts";
+import { createLogger, defaultMetrics, systemClock } from "../observe/index.ts";
 import { codeOf, kafkaError, messageOf } from "./errors.ts";
 import {
   type CommittedOffset,
@@ -78,6 +78,8 @@ export interface BrokerOptions {
   /** Period of retention/compaction in the log; default the log's. */
   readonly maintenanceIntervalMs?: number;
   readonly logger?: Logger;
+  /** Where the broker's metrics go (courant_broker_*); default the process registry. */
+  readonly metrics?: MetricsRegistry;
   /** Use an already open LogManager (tests, tools) instead of opening dataDir. */
   readonly logManager?: LogManager;
 }
@@ -230,6 +232,23 @@ export interface TxnOffsetCommitRequest {
 
 // ------------------------------------------------------------------ the broker
 
+function brokerMetrics(r: MetricsRegistry) {
+  return {
+    produceRecords: r.counter("broker_produce_records_total", "Records appended by producers", ["topic"]),
+    produceBytes: r.counter("broker_produce_bytes_total", "Record batch bytes appended by producers", [
+      "topic",
+    ]),
+    produceErrors: r.counter("broker_produce_errors_total", "Produce requests refused, by Kafka error", [
+      "code",
+    ]),
+    fetchBytes: r.counter("broker_fetch_bytes_total", "Record batch bytes returned by Fetch", ["topic"]),
+    rebalances: r.counter("broker_group_rebalances_total", "Completed group join phases (new generations)"),
+    transactions: r.counter("broker_transactions_total", "Ended transactions by result", ["result"]),
+    groups: r.gauge("broker_groups", "Consumer groups by state", ["state"]),
+    openTransactions: r.gauge("broker_open_transactions", "Transactions open or being completed"),
+  };
+}
+
 // Internal topics follow the broker's flush policy like the data they describe: fsyncing them more
 // strictly than the data partitions would buy nothing after a power loss and cost a sync per commit.
 const INTERNAL_CONFIG = { "cleanup.policy": "compact" } as const;
@@ -249,6 +268,7 @@ export class Broker {
   private closed = false;
   private readonly ownsLog: boolean;
   private readonly closeController = new AbortController();
+  private readonly m: ReturnType<typeof brokerMetrics>;
 
   private constructor(log: LogManager, opts: BrokerOptions, ownsLog: boolean) {
     this.opts = opts;
@@ -261,7 +281,9 @@ export class Broker {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger("broker");
     const onError = (e: unknown) => this.logger.error({ err: e }, "coordinator error");
+    this.m = brokerMetrics(opts.metrics ?? defaultMetrics);
     this.groups = new GroupCoordinator({
+      onRebalance: () => this.m.rebalances.inc(),
       clock: this.clock,
       minSessionTimeoutMs: opts.groupMinSessionTimeoutMs,
       maxSessionTimeoutMs: opts.groupMaxSessionTimeoutMs,
@@ -288,6 +310,7 @@ export class Broker {
       },
     });
     this.txns = new TxnCoordinator({
+      onTxnEnd: (result) => this.m.transactions.inc({ result }),
       clock: this.clock,
       maxTransactionTimeoutMs: opts.transactionMaxTimeoutMs,
       onError,
@@ -362,6 +385,8 @@ export class Broker {
     try {
       this.groups.tick();
       this.txns.tick();
+      for (const [state, n] of Object.entries(this.groups.countByState())) this.m.groups.set({ state }, n);
+      this.m.openTransactions.set(this.txns.openCount());
     } catch (e) {
       this.logger.error({ err: e }, "coordinator tick failed");
     }
@@ -788,14 +813,17 @@ export class Broker {
     txnId: string | null,
     acks: number,
   ): ProducePartitionResponse {
-    const fail = (errorCode: string, errorMessage: string): ProducePartitionResponse => ({
-      index: partition,
-      errorCode,
-      errorMessage,
-      baseOffset: -1,
-      logAppendTimeMs: -1,
-      logStartOffset: -1,
-    });
+    const fail = (errorCode: string, errorMessage: string): ProducePartitionResponse => {
+      this.m.produceErrors.inc({ code: errorCode });
+      return {
+        index: partition,
+        errorCode,
+        errorMessage,
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+      };
+    };
     if (this.closed) return fail("NOT_LEADER_OR_FOLLOWER", "the broker is closing");
     if (acks !== -1 && acks !== 0 && acks !== 1)
       return fail("INVALID_REQUIRED_ACKS", `acks=${acks} is not -1, 0 or 1`);
@@ -826,6 +854,8 @@ export class Broker {
         }
       }
       const r = this.log.partition(topic, partition).append(records, { origin: "client" });
+      this.m.produceRecords.inc({ topic }, r.duplicate ? 0 : r.recordCount);
+      this.m.produceBytes.inc({ topic }, r.duplicate ? 0 : records.length);
       return {
         index: partition,
         errorCode: "NONE",
@@ -911,6 +941,7 @@ export class Broker {
           const r = log.read(p.fetchOffset, max, { isolation, minOneBatch: bytes === 0 });
           bytes += r.records.length;
           budget -= r.records.length;
+          if (r.records.length > 0) this.m.fetchBytes.inc({ topic: t.name }, r.records.length);
           return {
             index: p.index,
             errorCode: "NONE",

@@ -189,6 +189,8 @@ export interface GroupCoordinatorOptions {
   /** KIP-447: is there a pending transactional offset commit for this group and partition? */
   readonly hasPendingTxnOffset?: (groupId: string, topic: string, partition: number) => boolean;
   readonly onError?: (e: unknown) => void;
+  /** Called when a join phase completes (a new generation), for metrics. */
+  readonly onRebalance?: (groupId: string, generationId: number, members: number) => void;
 }
 
 interface Member {
@@ -262,8 +264,10 @@ export class GroupCoordinator {
   private readonly maxGroupSize: number;
   private readonly hasPendingTxnOffset: (groupId: string, topic: string, partition: number) => boolean;
   private readonly onError: (e: unknown) => void;
+  private readonly onRebalance: (groupId: string, generationId: number, members: number) => void;
 
   constructor(options: GroupCoordinatorOptions) {
+    this.onRebalance = options.onRebalance ?? (() => {});
     this.clock = options.clock;
     this.store = options.store;
     this.minSession = options.minSessionTimeoutMs ?? 6000;
@@ -754,6 +758,19 @@ export class GroupCoordinator {
     return out;
   }
 
+  /** Groups per state, for metrics. */
+  countByState(): Record<GroupState, number> {
+    const out: Record<GroupState, number> = {
+      Empty: 0,
+      PreparingRebalance: 0,
+      CompletingRebalance: 0,
+      Stable: 0,
+      Dead: 0,
+    };
+    for (const g of this.groups.values()) out[g.state]++;
+    return out;
+  }
+
   groupState(groupId: string): GroupState | undefined {
     return this.groups.get(groupId)?.state;
   }
@@ -930,6 +947,7 @@ export class GroupCoordinator {
     }
     g.pendingMembers.clear();
     g.generationId++;
+    this.onRebalance(g.groupId, g.generationId, g.members.size);
     if (g.members.size === 0) {
       g.state = "Empty";
       g.protocolName = null;

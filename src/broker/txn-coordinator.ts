@@ -65,6 +65,8 @@ export interface TxnCoordinatorOptions {
   readonly maxTransactionTimeoutMs?: number;
   readonly producerIdBlockSize?: number;
   readonly onError?: (e: unknown) => void;
+  /** Called when a transaction ends, for metrics: "commit", "abort", or "timeout" (aborted by the coordinator). */
+  readonly onTxnEnd?: (result: "commit" | "abort" | "timeout") => void;
 }
 
 export interface InitProducerIdRequest {
@@ -332,6 +334,7 @@ export class TxnCoordinator {
       case "Ongoing":
         this.prepare(t, commit);
         this.completeTxn(t, commit);
+        this.o.onTxnEnd?.(commit ? "commit" : "abort");
         return { errorCode: "NONE" };
       case "CompleteCommit":
         return { errorCode: commit ? "NONE" : "INVALID_TXN_STATE" };
@@ -392,6 +395,7 @@ export class TxnCoordinator {
           this.bumpEpoch(t);
           this.prepare(t, false);
           this.completeTxn(t, false);
+          this.o.onTxnEnd?.("timeout");
         } catch (e) {
           this.o.onError?.(e);
         }
@@ -421,6 +425,13 @@ export class TxnCoordinator {
       partitions: [...t.partitions.values()].map(([topic, partition]) => ({ topic, partition })),
       groups: [...t.groups],
     };
+  }
+
+  /** Transactions currently open (Ongoing or being completed), for metrics. */
+  openCount(): number {
+    let n = 0;
+    for (const t of this.txns.values()) if (t.state === "Ongoing" || t.state.startsWith("Prepare")) n++;
+    return n;
   }
 
   listTransactions(): { transactionalId: string; producerId: number; state: TxnState }[] {

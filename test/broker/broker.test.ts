@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeRecordBatches } from "../../src/log/index.ts";
-import { ManualClock } from "../../src/observe/index.ts";
+import { ManualClock, MetricsRegistry } from "../../src/observe/index.ts";
 import { batch, dec, openBroker, produceOne, readValues, tempDir } from "./helpers.ts";
 
 test("topics: create, describe, errors for bad name, duplicates, bad config, bad partition count, internal names", async (t) => {
@@ -398,4 +398,35 @@ test("offset delete, describe/list transactions and describe producers", async (
   const prod = b.describeProducers({ topics: [{ name: "t", partitionIndexes: [0] }] });
   assert.equal(prod[0]!.partitions[0]!.activeProducers[0]!.producerId, p.producerId);
   assert.equal(prod[0]!.partitions[0]!.activeProducers[0]!.currentTxnStartOffset, 0);
+});
+
+test("metrics: produce, fetch, rebalances and transactions are counted under courant_broker_*", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const metrics = new MetricsRegistry();
+  const b = await openBroker(dir, { metrics });
+  t.after(() => b.close());
+  b.createTopics({ topics: [{ name: "t", numPartitions: 1 }] });
+  produceOne(b, "t", 0, batch(["a", "b"]));
+  produceOne(b, "nope", 0, batch(["a"]));
+  await b.fetch({ topics: [{ name: "t", partitions: [{ index: 0, fetchOffset: 0 }] }] });
+  const p = b.initProducerId({ transactionalId: "tx", transactionTimeoutMs: 10_000 });
+  b.addPartitionsToTxn({ transactionalId: "tx", ...p, topics: [{ name: "t", partitions: [0] }] });
+  b.endTxn({ transactionalId: "tx", ...p, committed: true });
+  const j = await b.joinGroup({
+    groupId: "g",
+    memberId: "",
+    sessionTimeoutMs: 10_000,
+    protocolType: "consumer",
+    protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+  });
+  assert.equal(j.errorCode, "NONE");
+  b.tick();
+  const text = await metrics.text();
+  assert.match(text, /courant_broker_produce_records_total\{topic="t"\} 2/);
+  assert.match(text, /courant_broker_produce_errors_total\{code="UNKNOWN_TOPIC_OR_PARTITION"\} 1/);
+  assert.match(text, /courant_broker_fetch_bytes_total\{topic="t"\} \d+/);
+  assert.match(text, /courant_broker_transactions_total\{result="commit"\} 1/);
+  assert.match(text, /courant_broker_group_rebalances_total 1/);
+  assert.match(text, /courant_broker_groups\{state="CompletingRebalance"\} 1/);
 });
