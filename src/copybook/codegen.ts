@@ -146,7 +146,12 @@ function decodePackedGeneric(
   noSign: boolean,
   scale: number,
   asNumber: boolean,
+  picDigits = 0,
 ): unknown {
+  // An even digit count leaves the first nibble as padding: it must be 0 or the value exceeds the PIC.
+  if (!noSign && picDigits > 0 && picDigits < len * 2 - 1 && b[p]! >> 4 !== 0) {
+    return badR(`value exceeds the PIC's ${picDigits} digits (first nibble must be 0)`);
+  }
   let digits = "";
   const last = noSign ? len : len - 1;
   for (let i = 0; i < last; i++) {
@@ -300,7 +305,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
   e.env.MKERR = (n: LayoutNode, b: Uint8Array, p: number, base: number, len: number, why: string) =>
     new RecordDecodeError(n.path, p - base, hexOf(b, p, p + len), why);
   e.env.CORRUPT = (
-    ctx: DecodeContext,
+    ctx: DecodeContext | null,
     n: LayoutNode,
     b: Uint8Array,
     p: number,
@@ -308,7 +313,14 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     len: number,
     why: string,
   ) => {
-    (ctx.corrupt ??= []).push({ field: n.path, offset: p - base, bytes: hexOf(b, p, p + len), reason: why });
+    // ctx is null in the record sizer: it only needs the table counts.
+    if (ctx)
+      (ctx.corrupt ??= []).push({
+        field: n.path,
+        offset: p - base,
+        bytes: hexOf(b, p, p + len),
+        reason: why,
+      });
   };
   const failStmt = (n: LayoutNode, v: string, p: string, len: string | number, why: string): string =>
     o.strict
@@ -319,7 +331,10 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
 
   // ---------------------------------------------------------------- elementary fields
   // Text fields at fixed offsets from `base`, decoded together by a TextBlock per code page.
-  const blocks = new Map<CodePage, { offsets: number[]; lengths: number[]; name: string }>();
+  const blocks = new Map<
+    string,
+    { page: CodePage; trim: number; offsets: number[]; lengths: number[]; name: string }
+  >();
   const genField = (n: LayoutNode, v: string, p: string, fixedOffset: number | null = null): void => {
     const t = n.type!;
     const len = n.size;
@@ -343,8 +358,10 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     const page = o.pageFor(n);
     switch (t.kind) {
       case "text": {
+        // JUSTIFIED RIGHT pads on the left: the trimming policy applies mirrored.
+        const trim = t.justified ? ((o.trim & 1) << 1) | ((o.trim & 2) >> 1) : o.trim;
         if (len <= 4) {
-          const cache = shortTextCache(page, o.trim);
+          const cache = shortTextCache(page, trim);
           if (len === 1) {
             const one = e.constant("S1_", cache.one);
             W(`${v} = ${o.nullDetection ? `b[${p}] === 0 ? null : ` : ""}${one}[b[${p}]];`);
@@ -357,10 +374,11 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
           break;
         }
         if (fixedOffset !== null) {
-          let blk = blocks.get(page);
+          const bkey = `${page.name}/${trim}`;
+          let blk = blocks.get(bkey);
           if (!blk) {
-            blk = { offsets: [], lengths: [], name: `TB${e.uid()}` };
-            blocks.set(page, blk);
+            blk = { page, trim, offsets: [], lengths: [], name: `TB${e.uid()}` };
+            blocks.set(bkey, blk);
           }
           const k = blk.offsets.length;
           blk.offsets.push(fixedOffset);
@@ -372,8 +390,8 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
         }
         const pg = e.constant("PG", page);
         if (o.nullDetection)
-          W(`${v} = ALLOF(b, ${p}, ${len}, 0, 0) ? null : DT(${pg}, b, ${p}, ${p} + ${len}, ${o.trim});`);
-        else W(`${v} = DT(${pg}, b, ${p}, ${p} + ${len}, ${o.trim});`);
+          W(`${v} = ALLOF(b, ${p}, ${len}, 0, 0) ? null : DT(${pg}, b, ${p}, ${p} + ${len}, ${trim});`);
+        else W(`${v} = DT(${pg}, b, ${p}, ${p} + ${len}, ${trim});`);
         break;
       }
       case "national":
@@ -429,7 +447,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       }
       case "packed": {
         if (!asNumber || t.noSign) {
-          W(`${v} = DP(b, ${p}, ${len}, ${t.signed}, ${t.noSign}, ${t.scale}, ${asNumber});`);
+          W(`${v} = DP(b, ${p}, ${len}, ${t.signed}, ${t.noSign}, ${t.scale}, ${asNumber}, ${t.digits});`);
           W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
           break;
         }
@@ -439,6 +457,12 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
         W(`n = n * 10 + hi;`);
         const scaleExpr = t.scale > 0 ? ` / ${10 ** t.scale}` : t.scale < 0 ? ` * ${10 ** -t.scale}` : "";
         const signOk = t.signed ? "sg === 0" : "sg <= 0";
+        if (t.digits < len * 2 - 1) {
+          // Even digit count: the first nibble is padding and must be 0 (else the value exceeds the PIC).
+          W(
+            `if ((b[${p}] >> 4) !== 0) ${failStmt(n, v, p, len, q(`value exceeds the PIC's ${t.digits} digits (first nibble must be 0)`))} else`,
+          );
+        }
         W(
           `if ((acc & 128) !== 0 || hi > 9 || ${signOk}) ${failStmt(n, v, p, len, `(acc & 128) !== 0 || hi > 9 ? "invalid packed digit nibble" : sg === 0 ? "invalid packed sign nibble " + (lx & 15).toString(16).toUpperCase() : "negative sign in an unsigned packed field"`)}`,
         );
@@ -500,7 +524,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       case "edited": {
         const pg = e.constant("PG", page);
         const pic = e.constant("PIC", t.picture);
-        W(`${v} = PED(DT(${pg}, b, ${p}, ${p} + ${len}, 0), ${pic}, ${asNumber}, false);`);
+        W(`${v} = PED(DT(${pg}, b, ${p}, ${p} + ${len}, 0), ${pic}, ${asNumber}, ${o.displaySpaces});`);
         W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
         break;
       }
@@ -760,8 +784,8 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     W(`const r = {${list.join(", ")}};`);
   }
   const runs: string[] = [];
-  for (const [page, blk] of blocks) {
-    e.env[blk.name] = new TextBlock(page, o.trim, blk.offsets, blk.lengths);
+  for (const blk of blocks.values()) {
+    e.env[blk.name] = new TextBlock(blk.page, blk.trim, blk.offsets, blk.lengths);
     runs.push(`${blk.name}.run(b, base);`);
   }
   e.lines[blockRunAt] = runs.join(" ");

@@ -256,8 +256,81 @@ export function writeIbmFloat(b: Uint8Array, p: number, n: 4 | 8, v: number, le:
 
 // ---------------------------------------------------------------- edited pictures
 
-/** Parses the display text of a numeric-edited field. */
+/**
+ * Parses the display text of a numeric-edited field, checking every position against its picture symbol
+ * (strict), or leniently like Cobrix (digits, signs and a point anywhere) when `lax`.
+ */
 export function parseEdited(
+  text: string,
+  pic: PictureInfo,
+  asNumber: boolean,
+  lax: boolean,
+): DecimalValue | typeof BAD {
+  return lax ? parseEditedLax(text, pic, asNumber, false) : parseEditedStrict(text, pic, asNumber);
+}
+
+function parseEditedStrict(text: string, pic: PictureInfo, asNumber: boolean): DecimalValue | typeof BAD {
+  const sym = pic.symbols.replace(/[VP]/g, "");
+  if (text.length !== sym.length)
+    return bad(`edited PIC ${pic.text}: ${text.length} characters for ${sym.length} positions`);
+  if (/^ *$/.test(text)) {
+    // A zero value with full suppression prints as blanks.
+    if (/[Z*+\-$]/.test(sym)) return asNumber ? 0 : formatDecimal(false, "0", pic.scale);
+    return bad(`blank value for edited PIC ${pic.text}`);
+  }
+  let body = sym;
+  let tail = "";
+  if (/(CR|DB)$/.test(sym)) {
+    tail = sym.slice(-2);
+    body = sym.slice(0, -2);
+  }
+  const floatChar = ["+", "-", "$"].find((f) => body.split(f).length > 2) ?? null;
+  let digits = "";
+  let neg = false;
+  let floatSeen = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    const ch = text[i]!;
+    const isDigit = ch >= "0" && ch <= "9";
+    let ok: boolean;
+    let digitPos = false;
+    if (c === "9") {
+      ok = isDigit;
+      digitPos = true;
+    } else if (c === "Z") {
+      ok = isDigit || ch === " ";
+      digitPos = true;
+    } else if (c === "*") {
+      ok = isDigit || ch === "*";
+      digitPos = true;
+    } else if (floatChar && c === floatChar) {
+      const first = !floatSeen;
+      floatSeen = true;
+      const symOk = floatChar === "$" ? ch === "$" : ch === "+" || ch === "-";
+      if (ch === "-") neg = true;
+      ok = ch === " " || symOk || (!first && isDigit);
+      digitPos = !first;
+    } else if (c === "+" || c === "-") {
+      ok = ch === "-" || (c === "+" ? ch === "+" : ch === " ");
+      if (ch === "-") neg = true;
+    } else if (c === "$") ok = ch === "$";
+    else if (c === ".") ok = ch === "." || ch === " " || ch === "*";
+    else if (c === "," || c === "/") ok = ch === c || ch === " " || ch === "*";
+    else if (c === "B") ok = ch === " ";
+    else if (c === "0") ok = ch === "0" || ch === " " || ch === "*";
+    else ok = false;
+    if (!ok) return bad(`'${ch}' at position ${i + 1} does not fit '${c}' of edited PIC ${pic.text}`);
+    if (digitPos) digits += isDigit ? ch : "0";
+  }
+  if (tail) {
+    const t = text.slice(body.length);
+    if (t === tail) neg = true;
+    else if (t !== "  ") return bad(`'${t}' does not fit '${tail}' of edited PIC ${pic.text}`);
+  }
+  return digitsToValue(neg, digits, pic.scale, asNumber);
+}
+
+function parseEditedLax(
   text: string,
   pic: PictureInfo,
   asNumber: boolean,

@@ -119,7 +119,7 @@ describe("record codec: types (IBM vectors)", () => {
 
   it("text: trimming, JUSTIFIED RIGHT, PIC A, national", () => {
     roundTrip("PIC X(6)", "AB", "C1C240404040");
-    roundTrip("PIC X(6) JUSTIFIED RIGHT", "AB", "40404040C1C2", { trim: "left" });
+    roundTrip("PIC X(6) JUSTIFIED RIGHT", "AB", "40404040C1C2");
     roundTrip("PIC A(3)", "XYZ", "E7E8E9");
     roundTrip("PIC N(2)", "€a", "20AC0061");
     assert.deepEqual(one("PIC X(4)", { trim: "none" }).decode(hex("C1404040")), { F: "A   " });
