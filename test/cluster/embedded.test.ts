@@ -500,3 +500,55 @@ test("clients of a closed broker fail with BROKER_NOT_AVAILABLE; a waiting poll 
   );
   await cluster.close();
 });
+
+test("every compression codec, headers, timestamps and LogAppendTime topics round-trip", async (t) => {
+  const { cluster } = await open(t);
+  const admin = cluster.admin();
+  await admin.createTopics([
+    { name: "t", partitions: 1 },
+    { name: "la", partitions: 1, config: { "message.timestamp.type": "LogAppendTime" } },
+  ]);
+  for (const compression of ["none", "gzip", "zstd", "lz4", "snappy"] as const) {
+    const p = await cluster.createProducer({ compression });
+    await p.send([
+      {
+        topic: "t",
+        partition: 0,
+        key: enc(compression),
+        value: enc(`v-${compression}`),
+        timestamp: 1234,
+        headers: [
+          { key: "h", value: enc("x") },
+          { key: "null", value: null },
+        ],
+      },
+    ]);
+  }
+  const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([{ topic: "t", partition: 0 }]);
+  const got = await pollUntil(c, 5);
+  assert.deepEqual(
+    got.map((r) => str(r.value)),
+    ["v-none", "v-gzip", "v-zstd", "v-lz4", "v-snappy"],
+  );
+  for (const r of got) {
+    assert.equal(r.timestamp, 1234);
+    assert.equal(r.timestampType, "CreateTime");
+    assert.deepEqual(
+      r.headers.map((h) => [h.key, str(h.value)]),
+      [
+        ["h", "x"],
+        ["null", null],
+      ],
+    );
+  }
+  const p = await cluster.createProducer();
+  const before = Date.now();
+  const [md] = await p.send([{ topic: "la", key: null, value: enc("x"), timestamp: 5 }]);
+  assert.ok(md!.timestamp >= before, "LogAppendTime: the broker's time is returned");
+  const la = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  la.assign([{ topic: "la", partition: 0 }]);
+  const [rec] = await pollUntil(la, 1);
+  assert.equal(rec!.timestampType, "LogAppendTime");
+  assert.equal(rec!.timestamp, md!.timestamp);
+});
