@@ -74,7 +74,7 @@ function fieldSpec(g: Gen, page: string): FieldSpec {
         value: (gg) => {
           let s = "";
           const len = gg.int(n + 1);
-          for (let i = 0; i < len; i++) s += gg.pick(TEXT_CHARS);
+          for (let i = 0; i < len; i++) s += gg.pick([...TEXT_CHARS]);
           s = just ? s.replace(/^\s+/, "") : s.replace(/\s+$/, "");
           return page === "ascii" ? s.replace(/[^\x20-\x7e]/g, "x") : s;
         },
@@ -140,7 +140,7 @@ function fieldSpec(g: Gen, page: string): FieldSpec {
       const n = 1 + g.int(3);
       return {
         clause: `PIC N(${n})`,
-        value: (gg) => Array.from({ length: gg.int(n + 1) }, () => gg.pick("AZ€é字")).join(""),
+        value: (gg) => Array.from({ length: gg.int(n + 1) }, () => gg.pick([..."AZ€é字"])).join(""),
       };
     }
   }
