@@ -288,45 +288,27 @@ export class GroupCoordinator {
     else g.offsets.set(offKey(topic, partition), { topic, partition, value });
   }
 
-  /** Replays a group metadata record. Members come back with a fresh session, as Kafka does on load. */
+  /**
+   * Replays a group metadata record: the generation (so generation ids are never reused and KIP-447
+   * fencing holds across restarts) and the chosen protocol. Members are not restored: on one node a
+   * broker restart usually means its in-process members died with it, and waiting out their sessions
+   * would stall every restart; remote members get UNKNOWN_MEMBER_ID on their next heartbeat and rejoin.
+   */
   loadGroup(groupId: string, snap: GroupSnapshot | null): void {
     if (snap === null) {
       const g = this.groups.get(groupId);
-      if (g) {
-        g.members.clear();
-        g.staticMembers.clear();
-        g.state = "Empty";
-        g.generationId = 0;
-      }
+      if (g && g.offsets.size === 0) this.groups.delete(groupId);
+      else if (g) g.generationId = 0;
       return;
     }
     const g = this.getOrCreate(groupId);
     g.generationId = snap.generationId;
     g.protocolType = snap.protocolType;
-    g.protocolName = snap.protocolName;
-    g.leaderId = snap.leaderId;
+    g.protocolName = null;
+    g.leaderId = null;
     g.members.clear();
     g.staticMembers.clear();
-    const now = this.clock.now();
-    for (const m of snap.members) {
-      g.members.set(m.memberId, {
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        protocolType: snap.protocolType ?? "",
-        protocols: m.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata, "base64") })),
-        assignment: Buffer.from(m.assignment, "base64"),
-        lastHeartbeat: now,
-        awaitingJoin: null,
-        awaitingSync: null,
-        isNew: false,
-      });
-      if (m.groupInstanceId) g.staticMembers.set(m.groupInstanceId, m.memberId);
-    }
-    g.state = g.members.size > 0 ? "Stable" : "Empty";
+    g.state = "Empty";
   }
 
   // ------------------------------------------------------------------ membership

@@ -430,3 +430,27 @@ test("metrics: produce, fetch, rebalances and transactions are counted under cou
   assert.match(text, /courant_broker_group_rebalances_total 1/);
   assert.match(text, /courant_broker_groups\{state="CompletingRebalance"\} 1/);
 });
+
+test("after a restart the group keeps its generation; old members must rejoin", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  let b = await openBroker(dir);
+  const req = {
+    groupId: "g",
+    sessionTimeoutMs: 10_000,
+    protocolType: "consumer",
+    protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+  };
+  const a = await b.joinGroup({ ...req, memberId: "" });
+  await b.syncGroup({ groupId: "g", generationId: a.generationId, memberId: a.memberId, assignments: [] });
+  await b.close();
+  b = await openBroker(dir);
+  t.after(() => b.close());
+  assert.equal(
+    b.heartbeat({ groupId: "g", generationId: a.generationId, memberId: a.memberId }).errorCode,
+    "UNKNOWN_MEMBER_ID",
+  );
+  assert.deepEqual(b.listGroups(), [{ groupId: "g", protocolType: "consumer", groupState: "Empty" }]);
+  const again = await b.joinGroup({ ...req, memberId: "" });
+  assert.equal(again.generationId, a.generationId + 1, "generation ids are never reused");
+});
