@@ -136,3 +136,67 @@ test("cooperative-sticky: a double claim keeps the higher generation's owner", (
     [1],
   );
 });
+
+test("cooperative-sticky, randomized: never two owners, subscriptions respected, balanced and complete after the follow-up round", () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let trial = 0; trial < 200; trial++) {
+    const topics = new Map<string, number>([
+      ["a", 1 + rnd(8)],
+      ["b", 1 + rnd(5)],
+    ]);
+    const homogeneous = rnd(2) === 0;
+    let owned = new Map<string, TopicPartition[]>();
+    let members: string[] = [];
+    const subs = new Map<string, string[]>();
+    for (let step = 0; step < 6; step++) {
+      // Members come and go.
+      if (members.length === 0 || rnd(3) > 0) {
+        const id = `m${trial}-${step}`;
+        members.push(id);
+        subs.set(id, homogeneous ? ["a", "b"] : rnd(2) ? ["a"] : ["a", "b"]);
+      } else {
+        const gone = members.splice(rnd(members.length), 1)[0]!;
+        owned.delete(gone);
+      }
+      let generation = step * 2;
+      for (let round = 0; round < 2; round++) {
+        generation++;
+        const result = cooperativeStickyAssignor.assign(
+          topics,
+          members.map((m) => member(m, subs.get(m)!, owned.get(m) ?? [], generation - 1)),
+        );
+        const seen = new Set<string>();
+        for (const [m, tps] of result) {
+          for (const tp of tps) {
+            const k = `${tp.topic}-${tp.partition}`;
+            assert.ok(!seen.has(k), `partition ${k} given twice`);
+            seen.add(k);
+            assert.ok(subs.get(m)!.includes(tp.topic), `${m} got ${k} without subscribing`);
+          }
+          // Nothing is given that another member still owns.
+          for (const tp of tps)
+            for (const [o, otps] of owned)
+              if (o !== m) assert.ok(!otps.some((x) => x.topic === tp.topic && x.partition === tp.partition));
+        }
+        const next = new Map<string, TopicPartition[]>();
+        for (const [m, tps] of result) next.set(m, tps);
+        owned = next;
+      }
+      // After the follow-up round everything is assigned.
+      const total = [...owned.values()].reduce((n, l) => n + l.length, 0);
+      const expected = [...topics].reduce(
+        (n, [t, c]) => n + (members.some((m) => subs.get(m)!.includes(t)) ? c : 0),
+        0,
+      );
+      assert.equal(total, expected, `trial ${trial} step ${step}: every partition owned after two rounds`);
+      if (homogeneous) {
+        const counts = [...owned.values()].map((l) => l.length);
+        assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `balanced: ${counts}`);
+      }
+    }
+  }
+});
