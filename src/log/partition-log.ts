@@ -819,18 +819,26 @@ export class PartitionLog {
     const start = this.findBatchPosition(seg, fromOffset);
     if (start < 0) return undefined;
     let found: ListOffsetResult | undefined;
-    seg.scan(this.io, start, false, (buf, p) => {
-      const maxTs = readInt64(buf, p + OFF_MAX_TIMESTAMP);
-      // Markers carry the coordinator's clock, not data time: they are not an answer (Kafka's are).
-      if (maxTs < ts || buf.readInt16BE(p + OFF_ATTRIBUTES) & ATTR_CONTROL) return true;
-      for (const r of decodeBatchRecords(buf, p, fromOffset)) {
-        if (exact ? r.timestamp === ts : r.timestamp >= ts) {
-          found = { offset: r.offset, timestamp: r.timestamp };
-          return false;
+    const chunk = 256 * 1024;
+    seg.scan(
+      this.io,
+      start,
+      false,
+      (buf, p) => {
+        const maxTs = readInt64(buf, p + OFF_MAX_TIMESTAMP);
+        // For a time lookup, markers (stamped with the coordinator's clock, not data time) are no
+        // answer; Kafka's are. For max-timestamp they count, as in Kafka.
+        if (maxTs < ts || (!exact && buf.readInt16BE(p + OFF_ATTRIBUTES) & ATTR_CONTROL)) return true;
+        for (const r of decodeBatchRecords(buf, p, fromOffset)) {
+          if (exact ? r.timestamp === ts : r.timestamp >= ts) {
+            found = { offset: r.offset, timestamp: r.timestamp };
+            return false;
+          }
         }
-      }
-      return true;
-    });
+        return true;
+      },
+      chunk,
+    );
     return found;
   }
 

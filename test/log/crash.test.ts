@@ -181,7 +181,7 @@ test(`kill -9 at random moments, ${CYCLES} cycles: acknowledged data survives ex
           visible.add(k);
         }
         for (const a of acks.filter((x) => x.partition === log.partition)) {
-          const o = a.txn ? outcome.get(a.txn) : "commit";
+          const o = a.txn ? (outcome.get(a.txn) ?? decided.get(a.txn)) : "commit";
           for (let i = 0; i < a.count; i++) {
             assert.equal(visible.has(`${a.tag}-${i}`), o === "commit", `${a.tag}-${i} (${o ?? "open"})`);
           }

@@ -251,6 +251,10 @@ describe("transactions", () => {
         [6, "b0"],
       ],
     );
+    // markers carry the clock's time: max-timestamp finds the first (Kafka); a time lookup skips them
+    assert.equal(log.listOffset("max-timestamp").offset, 5);
+    assert.equal(log.listOffset({ timestamp: 1_000 }).offset, 0);
+    assert.equal(log.listOffset({ timestamp: 1_001 }).offset, -1);
     // read_uncommitted sees every data record, never control records
     assert.deepEqual(
       log.readRecords(0).records.map((r) => r.offset),
