@@ -216,6 +216,16 @@ export class PdvFrameCodec {
     return out;
   }
 
+  /** Compiles every record of the catalog now (else each is compiled on first use); returns how many. */
+  compileAll(): number {
+    let n = 0;
+    for (const type of this.catalog.keys()) {
+      if (this.bodyCodec(type, "Q")) n++;
+      if (this.bodyCodec(type, "R")) n++;
+    }
+    return n;
+  }
+
   /** The compiled record codec of a type and direction, or null (unknown type, no such record). */
   recordCodec(type: string, direction: PdvDirection): RecordCodec | null {
     return this.bodyCodec(type, direction)?.codec ?? null;

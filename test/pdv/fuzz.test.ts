@@ -169,9 +169,9 @@ test(`frames made invalid on purpose always yield an error naming field and byte
       if (fields.length === 0) continue;
       const f = r.pick(fields);
       const at = 32 + f.offset;
-      if (f.kind === "packed") b[at + r.int(0, f.size - 2 < 0 ? 0 : f.size - 2)] = 0xa0 | r.int(0, 9);
+      if (f.kind === "packed") b[at + r.int(0, Math.max(f.size - 2, 0))] = 0xa0 | r.int(0, 9);
       else if (f.kind === "zoned")
-        b[at + r.int(0, f.size - 2 < 0 ? 0 : f.size - 2)] = r.pick([0x40, 0x4b, 0x00, 0x81]);
+        b[at + r.int(0, Math.max(f.size - 2, 0))] = r.pick([0x40, 0x4b, 0x00, 0x81]);
       else b.fill(0xff, at, at + f.size); // beyond the PIC's digits
       expectField = f.name;
       expectOffset = at;
