@@ -589,7 +589,13 @@ export class Broker {
           errorMessage: `topic "${name}" is internal to the broker`,
         };
       const cur = this.log.describeTopic(name).partitions;
-      if (!Number.isInteger(count) || count <= cur)
+      if (!Number.isInteger(count))
+        return {
+          name,
+          errorCode: "INVALID_PARTITIONS",
+          errorMessage: `topic "${name}": partition count ${count} is not an integer`,
+        };
+      if (count <= cur)
         return {
           name,
           errorCode: "INVALID_PARTITIONS",
@@ -981,14 +987,23 @@ export class Broker {
               offset: -1,
             };
           const log = this.log.partition(t.name, p.partitionIndex);
+          // -4/-5 are the tiered-storage variants of earliest/latest: without tiering, the same.
+          const ts = p.timestamp;
+          if (!Number.isInteger(ts) || ts < -5)
+            return {
+              partitionIndex: p.partitionIndex,
+              errorCode: "INVALID_REQUEST",
+              timestamp: -1,
+              offset: -1,
+            };
           const spec =
-            p.timestamp === -1
+            ts === -1 || ts === -5
               ? "latest"
-              : p.timestamp === -2
+              : ts === -2 || ts === -4
                 ? "earliest"
-                : p.timestamp === -3
+                : ts === -3
                   ? "max-timestamp"
-                  : { timestamp: p.timestamp };
+                  : { timestamp: ts };
           try {
             const r = log.listOffset(spec, req.isolationLevel ?? "read_uncommitted");
             return {

@@ -454,3 +454,71 @@ test("after a restart the group keeps its generation; old members must rejoin", 
   const again = await b.joinGroup({ ...req, memberId: "" });
   assert.equal(again.generationId, a.generationId + 1, "generation ids are never reused");
 });
+
+test("bad input gets Kafka error codes, never an exception", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const b = await openBroker(dir);
+  t.after(() => b.close());
+  b.createTopics({ topics: [{ name: "t", numPartitions: 1 }] });
+  const good = batch(["x"]);
+  const badCrc = Buffer.from(good);
+  badCrc[badCrc.length - 1]! ^= 0xff;
+  const garbage = Buffer.from("this is not a record batch, not even close to one, no, not at all...");
+  for (const [what, bytes, why] of [
+    ["garbage", garbage, /magic/],
+    ["bad crc", badCrc, /CRC-32C/],
+    ["truncated", good.subarray(0, good.length - 3), /truncated/],
+  ] as const) {
+    const r = produceOne(b, "t", 0, bytes);
+    assert.equal(r.errorCode, "CORRUPT_MESSAGE", what);
+    assert.match(r.errorMessage!, why);
+  }
+  assert.equal(b.partitionLog("t", 0).highWatermark, 0, "nothing stored");
+  const f = await b.fetch({
+    topics: [
+      {
+        name: "t",
+        partitions: [
+          { index: 0, fetchOffset: -5 },
+          { index: 0.5, fetchOffset: 0 },
+        ],
+      },
+    ],
+  });
+  assert.deepEqual(
+    f.responses[0]!.partitions.map((p) => p.errorCode),
+    ["OFFSET_OUT_OF_RANGE", "UNKNOWN_TOPIC_OR_PARTITION"],
+  );
+  assert.equal(
+    b.listOffsets({ topics: [{ name: "t", partitions: [{ partitionIndex: 0, timestamp: -77 }] }] }).topics[0]!
+      .partitions[0]!.errorCode,
+    "INVALID_REQUEST",
+  );
+  assert.equal(
+    b.offsetCommit({
+      groupId: "",
+      generationId: -1,
+      memberId: "",
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 1 }] }],
+    })[0]!.partitions[0]!.errorCode,
+    "INVALID_GROUP_ID",
+  );
+  assert.equal(
+    b.createPartitions({ topics: [{ name: "t", count: 2.5 }] })[0]!.errorCode,
+    "INVALID_PARTITIONS",
+  );
+  assert.equal(
+    b.addPartitionsToTxn({
+      transactionalId: "nope",
+      producerId: 1,
+      producerEpoch: 0,
+      topics: [{ name: "t", partitions: [0] }],
+    })[0]!.partitions[0]!.errorCode,
+    "INVALID_PRODUCER_ID_MAPPING",
+  );
+  assert.equal(
+    b.alterConfigs({ resources: [{ resourceType: "broker", resourceName: "0", configs: {} }] })[0]!.errorCode,
+    "INVALID_REQUEST",
+  );
+});
