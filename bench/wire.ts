@@ -2,14 +2,17 @@
 //   produce throughput: kcat -P of N 100-byte records (one process, batched by librdkafka)
 //   consume throughput: kcat -C of the same records from the beginning
 //   latency: produce->consume at 10,000 records/s with confluent_kafka (bench/wire_latency.py)
+//   broker path: produce -> long-poll fetch wake-up with a minimal in-process client (the broker's share)
 //   ceiling: bench/log.ts run in the same session (in-process append/read of the log)
 // Env: BENCH_WIRE_RECORDS (default 1,000,000), BENCH_WIRE_LATENCY_S (default 5), BENCH_WIRE_SKIP_LOG=1.
 import { spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { closeSync, createWriteStream, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Broker } from "../src/broker/index.ts";
-import { serveBroker } from "../src/wire/index.ts";
+import { encodeRecordBatch } from "../src/log/index.ts";
+import { ApiKey, serveBroker } from "../src/wire/index.ts";
+import { RawClient } from "../test/wire/raw-client.ts";
 
 const N = Number(process.env.BENCH_WIRE_RECORDS ?? 1_000_000);
 const LATENCY_S = Number(process.env.BENCH_WIRE_LATENCY_S ?? 5);
@@ -27,19 +30,22 @@ interface Run {
 function run(
   cmd: string,
   args: string[],
-  opts: { stdinFile?: string; keepStdout?: boolean } = {},
+  opts: { stdoutFile?: string; keepStdout?: boolean } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // consumer output goes straight to a file: this process serves the broker and must not parse it
+    const out0 = opts.stdoutFile ? openSync(opts.stdoutFile, "w") : "pipe";
+    const child = spawn(cmd, args, { stdio: ["ignore", out0, "pipe"] });
+    if (typeof out0 === "number") closeSync(out0);
     let lines = 0;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       for (let i = d.indexOf(10); i >= 0; i = d.indexOf(10, i + 1)) lines++;
       if (opts.keepStdout) out.push(d);
     });
-    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.stderr?.on("data", (d: Buffer) => err.push(d));
     child.on("error", reject);
     child.on("close", (code) =>
       resolve({
@@ -59,7 +65,8 @@ async function writeRecords(path: string, n: number): Promise<void> {
   const ws = createWriteStream(path);
   for (let i = 0; i < n; i += 10_000) {
     const k = Math.min(10_000, n - i);
-    if (!ws.write(k === 10_000 ? chunk : line.repeat(k))) await new Promise<void>((r) => ws.once("drain", () => r()));
+    if (!ws.write(k === 10_000 ? chunk : line.repeat(k)))
+      await new Promise<void>((r) => ws.once("drain", () => r()));
   }
   await new Promise<void>((r) => ws.end(r));
 }
@@ -95,11 +102,7 @@ try {
     "-X",
     "linger.ms=20",
     "-X",
-    "batch.num.messages=100000",
-    "-X",
-    "batch.size=4000000",
-    "-X",
-    "message.max.bytes=8000000",
+    "socket.nagle.disable=true",
     "-X",
     "queue.buffering.max.messages=2000000",
     "-X",
@@ -113,31 +116,37 @@ try {
   results.produce_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (prod.ms / 1000));
 
   // --- consume
-  const cons = await run("kcat", [
-    "-b",
-    boot,
-    "-C",
-    "-t",
-    "bench",
-    "-p",
-    "0",
-    "-o",
-    "beginning",
-    "-e",
-    "-q",
-    "-f",
-    "\\n",
-    "-X",
-    "fetch.max.bytes=52428800",
-    "-X",
-    "max.partition.fetch.bytes=52428800",
-    "-X",
-    "queued.max.messages.kbytes=2000000",
-    "-X",
-    "fetch.wait.max.ms=10",
-  ]);
+  const cons = await run(
+    "kcat",
+    [
+      "-b",
+      boot,
+      "-C",
+      "-t",
+      "bench",
+      "-p",
+      "0",
+      "-o",
+      "beginning",
+      "-e",
+      "-q",
+      "-f",
+      "\\n",
+      "-X",
+      "fetch.max.bytes=52428800",
+      "-X",
+      "max.partition.fetch.bytes=52428800",
+      "-X",
+      "queued.max.messages.kbytes=2000000",
+      "-X",
+      "fetch.wait.max.ms=10",
+    ],
+    { stdoutFile: join(root, "consumed.txt") },
+  );
   if (cons.code !== 0) throw new Error(`kcat -C failed: ${cons.stderr}`);
-  if (cons.lines !== N) throw new Error(`consumed ${cons.lines} records, expected ${N}`);
+  // one newline per record
+  const consumed = statSync(join(root, "consumed.txt")).size;
+  if (consumed !== N) throw new Error(`consumed ${consumed} records, expected ${N}`);
   results.consume_records_per_s = Math.round(N / (cons.ms / 1000));
   results.consume_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (cons.ms / 1000));
 
@@ -157,6 +166,40 @@ try {
   results.latency_p50_ms = l.p50_ms;
   results.latency_p99_ms = l.p99_ms;
   results.latency_p999_ms = l.p999_ms;
+
+  // --- the broker's own share: produce of one record -> wake-up of a pending long-poll fetch,
+  // measured with a minimal in-process client (no librdkafka, no Python)
+  broker.createTopics({ topics: [{ name: "latency-raw", numPartitions: 1 }] });
+  const prodC = await RawClient.connect(server.address.port);
+  const consC = await RawClient.connect(server.address.port);
+  const raw: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const fetched = consC.request(ApiKey.Fetch, 11, {
+      replicaId: -1,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: 0,
+      topics: [
+        { topic: "latency-raw", partitions: [{ partition: 0, fetchOffset: i, partitionMaxBytes: 1 << 20 }] },
+      ],
+    });
+    await new Promise((r) => setImmediate(r));
+    const t0 = performance.now();
+    const batch = encodeRecordBatch([{ value: Buffer.alloc(RECORD_BYTES) }]);
+    await prodC.request(ApiKey.Produce, 7, {
+      acks: 1,
+      timeoutMs: 1000,
+      topicData: [{ name: "latency-raw", partitionData: [{ index: 0, records: batch }] }],
+    });
+    await fetched;
+    raw.push(performance.now() - t0);
+  }
+  prodC.close();
+  consC.close();
+  raw.sort((a, b) => a - b);
+  results.broker_path_latency_p50_ms = Number(raw[Math.floor(raw.length * 0.5)]!.toFixed(3));
+  results.broker_path_latency_p99_ms = Number(raw[Math.floor(raw.length * 0.99)]!.toFixed(3));
 
   await server.close();
   await broker.close();
@@ -186,6 +229,9 @@ try {
   );
   console.log(
     `latency @ ${fmt(RATE)} rec/s, ${l.records} rec | p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, p99.9 ${l.p999_ms} ms`,
+  );
+  console.log(
+    `broker path (produce -> fetch wake-up, raw client) | p50 ${results.broker_path_latency_p50_ms} ms, p99 ${results.broker_path_latency_p99_ms} ms`,
   );
   if (results.log_append_records_per_s !== undefined) {
     console.log(

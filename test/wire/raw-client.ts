@@ -5,7 +5,6 @@ import { API_DEFINITIONS, type Encodable, Reader, Writer } from "../../src/wire/
 
 export class RawClient {
   readonly socket: Socket;
-  private buf = Buffer.alloc(0);
   private waiters: { resolve: (b: Buffer) => void; reject: (e: Error) => void }[] = [];
   /** Frames that arrived before anyone asked for them. */
   private ready: Buffer[] = [];
@@ -15,13 +14,26 @@ export class RawClient {
 
   private constructor(socket: Socket) {
     this.socket = socket;
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let need = 4;
     socket.on("data", (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 4) {
-        const size = this.buf.readInt32BE(0);
-        if (this.buf.length < 4 + size) break;
-        const frame = this.buf.subarray(4, 4 + size);
-        this.buf = this.buf.subarray(4 + size);
+      chunks.push(d);
+      total += d.length;
+      // concatenate only once a whole frame is there (large fetch responses arrive in many chunks)
+      while (total >= need) {
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+        chunks = [all];
+        const size = all.readInt32BE(0);
+        if (total < 4 + size) {
+          need = 4 + size;
+          break;
+        }
+        const frame = all.subarray(4, 4 + size);
+        const rest = all.subarray(4 + size);
+        chunks = rest.length > 0 ? [rest] : [];
+        total = rest.length;
+        need = 4;
         const w = this.waiters.shift();
         if (w) w.resolve(frame);
         else this.ready.push(Buffer.from(frame));
