@@ -550,6 +550,34 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     return false;
   };
 
+  // Segmented records: when a selector picks REDEFINES branches, a record is as long as its fixed part plus
+  // its active branch (a short segment is valid; Cobrix pads it). Only for fixed layouts, sets outside tables.
+  const listedBranches = new Set<LayoutNode>();
+  for (const n of layout.nodes) {
+    if (!n.redefinedBy.length) continue;
+    const sel = o.selectorFor(n);
+    if (!sel) continue;
+    for (const x of [n, ...n.redefinedBy]) {
+      const listed =
+        typeof sel.selector === "function" ||
+        x.name in sel.selector.branches ||
+        x.name.replace(/-/g, "_") in sel.selector.branches;
+      let inTable = false;
+      for (let p: LayoutNode | null = x; p; p = p.parent) if (p.occurs) inTable = true;
+      if (listed && !inTable) listedBranches.add(x);
+    }
+  }
+  const segmented = !sizeOnly && !emitSet && !(shift && root.variable) && listedBranches.size > 0;
+  let baseNeed = 0;
+  if (segmented) {
+    for (const n of layout.nodes) {
+      if (n.kind !== "field") continue;
+      let under = false;
+      for (let p: LayoutNode | null = n; p; p = p.parent) if (listedBranches.has(p)) under = true;
+      if (!under) baseNeed = Math.max(baseNeed, endOf(n));
+    }
+  }
+
   // Where a generated value goes: a property of an object built incrementally (var), a property of an
   // object literal built once its values are known (props: one hidden class, no transitions), or a variable.
   type Sink =
@@ -659,6 +687,12 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
               : x.name in sel.selector.branches || x.name.replace(/-/g, "_") in sel.selector.branches;
           if (listed) {
             W(`if (${sv} === ${q(x.name)}) {`);
+            if (segmented && listedBranches.has(x)) {
+              const need = endOf(x);
+              W(
+                `if (end - base < ${need}) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, segment ${x.name} needs ${need}"); if (need < ${need}) need = ${need};`,
+              );
+            }
             genNode(x, cur, sink);
             W(`}`);
           } else genNode(x, cur, sink);
@@ -797,6 +831,14 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
   const staticSize = layout.size;
   const variable = shift && root.variable;
   let pre = "";
+  if (segmented) {
+    pre = `if (end - base < ${baseNeed}) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, the layout needs at least ${baseNeed}");\nlet need = ${baseNeed};`;
+    const post =
+      o.trailing === "error"
+        ? `if (end - base > need) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, longer than its segment (" + need + ")");\n`
+        : "";
+    return e.build<DecodeFn>("b, base, end, ctx", `${pre}\n${body}\n${post}ctx.size = need;\nreturn r;`);
+  }
   if (!variable) {
     pre = `if (end - base < ${emitSet ? neededStaticEnd(layout, containsEmitted, dependency) : staticSize}) throw new RecordDecodeError("", 0, "", "record is " + (end - base) + " bytes, the layout needs ${emitSet ? "at least " : ""}" + ${emitSet ? neededStaticEnd(layout, containsEmitted, dependency) : staticSize});`;
     if (o.trailing === "error" && !emitSet) {
