@@ -1,0 +1,151 @@
+// Record framing: F/FB, V (IBM and Cobrix RDWs), VB with BDW, length field, occurs, text, length-prefixed,
+// header/trailer skipping, and framing errors that name the file offset and record index.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  compileCopybook,
+  type FramingOptions,
+  frameRecords,
+  HierarchyBuilder,
+  RecordFramingError,
+  splitRecords,
+} from "../../src/copybook/index.ts";
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
+const spans = (data: Uint8Array, o: FramingOptions, codec?: ReturnType<typeof compileCopybook>): string[] =>
+  [...splitRecords(data, o, codec)].map((r) => Buffer.from(data.subarray(r.start, r.end)).toString("hex"));
+
+describe("record framing", () => {
+  it("F: fixed length, header/trailer skipping, uneven data is an error", () => {
+    assert.deepEqual(spans(hex("AAAA BBBB"), { recordLength: 2 }), ["aaaa", "bbbb"]);
+    assert.deepEqual(
+      spans(hex("FF AAAA BBBB EEEE"), { recordLength: 2, fileStartOffset: 1, fileEndOffset: 2 }),
+      ["aaaa", "bbbb"],
+    );
+    assert.throws(
+      () => spans(hex("AAAA BB"), { recordLength: 2 }),
+      (e: unknown) =>
+        e instanceof RecordFramingError &&
+        e.recordIndex === 1 &&
+        e.offset === 2 &&
+        /not a multiple/.test(e.message),
+    );
+    assert.deepEqual(spans(hex("AAAA BB"), { recordLength: 2, allowPartialLastRecord: true }), [
+      "aaaa",
+      "bb",
+    ]);
+    const codec = compileCopybook("01 R.\n 05 A PIC X(3).", { format: "free" });
+    assert.deepEqual(spans(hex("C1C2C3 C4C5C6"), {}, codec), ["c1c2c3", "c4c5c6"]);
+  });
+
+  it("V: IBM RDW (big-endian, includes itself) and Cobrix's little-endian RDW", () => {
+    // 80 data bytes -> 00 54 00 00
+    const rec = new Uint8Array(80).fill(0x40);
+    const ibm = frameRecords([rec, rec.subarray(0, 3)], { format: "V" });
+    assert.equal(Buffer.from(ibm.subarray(0, 4)).toString("hex"), "00540000");
+    assert.deepEqual(
+      [...splitRecords(ibm, { format: "V" })].map((r) => r.end - r.start),
+      [80, 3],
+    );
+    const cobrix = hex("0000 4000");
+    const le = new Uint8Array([...cobrix, ...new Uint8Array(64)]);
+    assert.deepEqual(
+      [...splitRecords(le, { format: "V", rdw: { byteOrder: "little" } })].map((r) => r.end - r.start),
+      [64],
+    );
+    assert.deepEqual(
+      [...splitRecords(hex("0500 0000 AABBCCDDEE"), { format: "V", rdw: { byteOrder: "little" } })].map(
+        (r) => r.end - r.start,
+      ),
+      [5],
+    );
+    assert.deepEqual(
+      [...splitRecords(hex("0002 0000 AABB"), { format: "V", rdw: { includesHeader: false } })].map(
+        (r) => r.end - r.start,
+      ),
+      [2],
+    );
+  });
+
+  it("V errors: nonzero spanned bytes, truncated record, bad length", () => {
+    assert.throws(() => spans(hex("0008 0100 AABBCCDD"), { format: "V" }), /bytes 2-3 must be zero/);
+    assert.throws(
+      () => spans(hex("0008 0000 AABBCCDD 0010 0000 AA"), { format: "V" }),
+      (e: unknown) =>
+        e instanceof RecordFramingError &&
+        e.recordIndex === 1 &&
+        e.offset === 12 &&
+        /record needs 12 bytes, 1 left/.test(e.message),
+    );
+    assert.throws(() => spans(hex("0002 0000"), { format: "V" }), /record length -2/);
+  });
+
+  it("VB: BDW blocks of RDW records (block of 84- and 60-byte records -> 00 94 00 00)", () => {
+    const a = new Uint8Array(80).fill(1);
+    const b = new Uint8Array(56).fill(2);
+    const block = new Uint8Array([...hex("0094 0000"), ...hex("0054 0000"), ...a, ...hex("003C 0000"), ...b]);
+    assert.equal(block.length, 0x94);
+    assert.deepEqual(
+      [...splitRecords(block, { format: "VB" })].map((r) => r.end - r.start),
+      [80, 56],
+    );
+    const framed = frameRecords([a, b], { format: "VB" });
+    assert.deepEqual(
+      [...splitRecords(framed, { format: "VB" })].map((r) => r.end - r.start),
+      [80, 56],
+    );
+    assert.throws(
+      () => spans(hex("0010 0000 0054 0000 AABBCCDD AABBCCDD"), { format: "VB" }),
+      /crosses the end of its block/,
+    );
+  });
+
+  it("length field, OCCURS-sized records, text lines, length-prefixed frames", () => {
+    const lf = compileCopybook("01 R.\n 05 L PIC 9(4) COMP.\n 05 REST PIC X(10).", { format: "free" });
+    assert.deepEqual(spans(hex("0003 AA 0004 BBCC"), { format: "length-field", lengthField: "L" }, lf), [
+      "0003aa",
+      "0004bbcc",
+    ]);
+    const odo = compileCopybook("01 R.\n 05 N PIC 9.\n 05 X PIC X OCCURS 0 TO 9 DEPENDING ON N.", {
+      format: "free",
+      codePage: "ascii",
+    });
+    assert.deepEqual(spans(new TextEncoder().encode("2AB0"), { format: "occurs" }, odo), ["324142", "30"]);
+    assert.deepEqual(spans(new TextEncoder().encode("ab\r\ncd\n\nef"), { format: "text" }), [
+      "6162",
+      "6364",
+      "",
+      "6566",
+    ]);
+    const frames = frameRecords([hex("0102"), hex("03")], { format: "length-prefixed" });
+    assert.equal(Buffer.from(frames).toString("hex"), "00000002010200000001" + "03");
+    assert.deepEqual(spans(frames, { format: "length-prefixed" }), ["0102", "03"]);
+    assert.deepEqual(spans(hex("0001 AA"), { format: "length-prefixed", prefixBytes: 2 }), ["aa"]);
+  });
+
+  it("hierarchy: child segments nest in their parent's branch", () => {
+    const h = new HierarchyBuilder({
+      segmentKey: "SEG",
+      branches: { COMPANY: ["C"], DEPT: ["D"], EMP: ["E"] },
+      children: { COMPANY: ["DEPT"], DEPT: ["EMP"] },
+    });
+    const out = [
+      ...h.push({ SEG: "C", COMPANY: { NAME: "ACME" } }),
+      ...h.push({ SEG: "D", DEPT: { NAME: "R&D" } }),
+      ...h.push({ SEG: "E", EMP: { NAME: "Ada" } }),
+      ...h.push({ SEG: "E", EMP: { NAME: "Bob" } }),
+      ...h.push({ SEG: "C", COMPANY: { NAME: "Globex" } }),
+      ...h.push({ SEG: "E", EMP: { NAME: "orphan" } }),
+      ...h.finish(),
+    ];
+    assert.deepEqual(out, [
+      {
+        SEG: "C",
+        COMPANY: { NAME: "ACME", DEPT: [{ NAME: "R&D", EMP: [{ NAME: "Ada" }, { NAME: "Bob" }] }] },
+      },
+      { SEG: "C", COMPANY: { NAME: "Globex", DEPT: [] } },
+    ]);
+    assert.equal(h.orphans.length, 1);
+    assert.match(h.orphans[0]!.reason, /no open parent DEPT/);
+  });
+});
