@@ -13,7 +13,9 @@ test("examples/wordcount.ts counts words", () => {
   lines.pipeInput(null, "Hello Kafka Streams");
   lines.pipeInput(null, "All streams lead to Kafka");
   lines.pipeInput(null, "Join Kafka Summit");
-  const out = d.createOutputTopic("words-with-counts", Serdes.String, Serdes.Json<number>()).readKeyValuesToMap();
+  const out = d
+    .createOutputTopic("words-with-counts", Serdes.String, Serdes.Json<number>())
+    .readKeyValuesToMap();
   assert.equal(out.get("kafka"), 3);
   assert.equal(out.get("streams"), 2);
   assert.equal(out.get("summit"), 1);
@@ -22,10 +24,18 @@ test("examples/wordcount.ts counts words", () => {
 
 test("examples/ad-attribution.ts: clicks within 10 s attribute; unclicked impressions emitted when their window closes", () => {
   const d = new TopologyTestDriver(adAttributionTopology(), { applicationId: "ads" });
-  const imp = d.createInputTopic("impressions", Serdes.String, Serdes.Json<{ campaign: string; ad: string }>());
+  const imp = d.createInputTopic(
+    "impressions",
+    Serdes.String,
+    Serdes.Json<{ campaign: string; ad: string }>(),
+  );
   const clk = d.createInputTopic("clicks", Serdes.String, Serdes.Json<{ ad: string }>());
   const out = d.createOutputTopic("attributions", Serdes.String, Serdes.Json<Attribution>());
-  const perCampaign = d.createOutputTopic("campaign-clicks", WindowedSerdes.timeWindowed(Serdes.String, 60_000), Serdes.Json<number>());
+  const perCampaign = d.createOutputTopic(
+    "campaign-clicks",
+    WindowedSerdes.timeWindowed(Serdes.String, 60_000),
+    Serdes.Json<number>(),
+  );
   imp.pipeInput("i1", { campaign: "spring", ad: "a1" }, 1_000);
   imp.pipeInput("i2", { campaign: "spring", ad: "a2" }, 2_000);
   clk.pipeInput("i1", { ad: "a1" }, 5_000); // 4 s after i1: attributed

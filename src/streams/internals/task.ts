@@ -294,6 +294,23 @@ export class StreamTask {
     return this.buffered;
   }
 
+  /** Records buffered for one input partition. */
+  queueSize(topic: string, partition: number): number {
+    const q = this.queues.get(`${topic}:${partition}`);
+    return q === undefined ? 0 : q.records.length - q.head;
+  }
+
+  /** Offset of the first buffered (not yet processed) record of a partition, if any. */
+  firstBufferedOffset(topic: string, partition: number): number | undefined {
+    const q = this.queues.get(`${topic}:${partition}`);
+    return q === undefined || q.head >= q.records.length ? undefined : q.records[q.head]!.offset;
+  }
+
+  /** The input partitions of this task (one per source topic). */
+  inputPartitions(): { topic: string; partition: number }[] {
+    return this.sourceTopics().map((topic) => ({ topic, partition: this.partition }));
+  }
+
   /** Drops buffered records of partitions (on revocation or seek). */
   clearBuffers(): void {
     for (const q of this.queueList) {

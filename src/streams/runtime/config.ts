@@ -42,6 +42,8 @@ export interface KafkaStreamsOptions {
   readonly numStandbyReplicas?: number;
   /** Stable identity of this instance across restarts: fences its previous incarnation at once. */
   readonly instanceId?: string;
+  /** Join the group with a static member id derived from instanceId (KIP-345): a restart takes over at once. */
+  readonly staticMembership?: boolean;
   /** "host:port" other instances give to clients for interactive queries. */
   readonly applicationServer?: string;
   readonly pollMs?: number;

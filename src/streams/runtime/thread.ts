@@ -173,7 +173,8 @@ export class StreamThread {
     this.consumer = await o.cluster.createConsumer({
       clientId,
       groupId: o.applicationId,
-      groupInstanceId: o.instanceId === undefined ? undefined : `${o.instanceId}-${this.index}`,
+      groupInstanceId:
+        o.staticMembership && o.instanceId !== undefined ? `${o.instanceId}-${this.index}` : undefined,
       isolationLevel: this.eos ? "read_committed" : "read_uncommitted",
       autoOffsetReset: "earliest",
       sessionTimeoutMs: o.sessionTimeoutMs,
@@ -264,6 +265,24 @@ export class StreamThread {
     }
     for (const [id, t] of this.tasks) this.suspended.set(id, t);
     this.tasks.clear();
+    // Buffered records are dropped; the partitions restart from the first unprocessed offset.
+    for (const t of this.suspended.values()) {
+      for (const tp of t.inputPartitions()) {
+        const off = t.firstBufferedOffset(tp.topic, tp.partition);
+        if (off !== undefined) this.resumeAt.set(`${tp.topic}:${tp.partition}`, off);
+      }
+      t.clearBuffers();
+    }
+    if (this.pausedTps.size > 0) {
+      this.consumer.resume(
+        [...this.pausedTps].map((k) => ({
+          topic: k.slice(0, k.lastIndexOf(":")),
+          partition: Number(k.slice(k.lastIndexOf(":") + 1)),
+        })),
+      );
+      this.pausedTps.clear();
+    }
+    this.lag.clear();
   }
 
   private async onLost(_tps: readonly TopicPartition[]): Promise<void> {
@@ -290,6 +309,11 @@ export class StreamThread {
 
   private async onAssigned(tps: readonly TopicPartition[]): Promise<void> {
     this.setState("PARTITIONS_ASSIGNED");
+    for (const tp of tps) {
+      const off = this.resumeAt.get(`${tp.topic}:${tp.partition}`);
+      if (off !== undefined) this.consumer.seek(tp, off);
+    }
+    this.resumeAt.clear();
     const wanted = this.taskIdsFor(tps);
     for (const [id, t] of this.suspended) {
       if (!wanted.has(id)) {
@@ -353,7 +377,8 @@ export class StreamThread {
         let recs: Awaited<ReturnType<Consumer["poll"]>>;
         try {
           recs = await this.consumer.poll({
-            maxWaitMs: buffered > 0 ? 0 : o.pollMs,
+            maxWaitMs:
+              buffered > 0 && !this.idleLastRound ? 0 : buffered > 0 ? Math.min(o.pollMs, 10) : o.pollMs,
             signal: this.abort.signal,
           });
         } catch (e) {
@@ -372,6 +397,7 @@ export class StreamThread {
             ) {
               const r0 = recs[start]!;
               const slice = recs.slice(start, i);
+              this.lag.delete(`${r0.topic}:${r0.partition}`);
               for (const t of this.tasks.values()) {
                 if (t.partition === r0.partition && t.topology.sourcesByTopic.has(r0.topic))
                   t.addRecords(r0.topic, r0.partition, slice);
@@ -384,7 +410,13 @@ export class StreamThread {
         }
         const t0 = performance.now();
         let n = 0;
-        for (const t of this.tasks.values()) n += t.process(o.maxPollRecords);
+        await this.refreshLagOfEmptyPartitions();
+        for (const t of this.tasks.values()) {
+          if (this.mustWait(t)) continue;
+          n += t.process(o.maxPollRecords);
+        }
+        this.pauseOrResume();
+        this.idleLastRound = n === 0;
         if (n > 0) {
           m.processed.inc(labels, n);
           m.processLatency.observe(labels, (performance.now() - t0) / 1000 / n);
@@ -402,6 +434,73 @@ export class StreamThread {
       this.failure = err;
       await this.shutdownDirty();
       this.onFailure(this, err);
+    }
+  }
+
+  /** Known lag (end offset - position) of input partitions, refreshed when their buffer is empty. */
+  private readonly lag = new Map<string, { lag: number; at: number }>();
+  private readonly blockedSince = new Map<string, number>();
+  private readonly pausedTps = new Set<string>();
+  private idleLastRound = false;
+  private readonly resumeAt = new Map<string, number>();
+
+  /**
+   * Kafka's enforced processing: a task with several inputs waits while one of them is empty but
+   * has data on the broker (lag > 0), so records are processed in timestamp order across inputs
+   * (a table is loaded before the stream joins it). Bounded: after 30 s it processes anyway.
+   */
+  private mustWait(t: StreamTask): boolean {
+    const inputs = t.inputPartitions();
+    if (inputs.length < 2 || t.bufferedRecords === 0) return false;
+    for (const tp of inputs) {
+      if (t.queueSize(tp.topic, tp.partition) > 0) continue;
+      const l = this.lag.get(`${tp.topic}:${tp.partition}`);
+      if (l === undefined || l.lag > 0) {
+        const since = this.blockedSince.get(t.id) ?? Date.now();
+        this.blockedSince.set(t.id, since);
+        if (Date.now() - since < 30_000) return true;
+      }
+    }
+    this.blockedSince.delete(t.id);
+    return false;
+  }
+
+  private async refreshLagOfEmptyPartitions(): Promise<void> {
+    const now = Date.now();
+    const stale: TopicPartition[] = [];
+    for (const t of this.tasks.values()) {
+      const inputs = t.inputPartitions();
+      if (inputs.length < 2 || t.bufferedRecords === 0) continue;
+      for (const tp of inputs) {
+        if (t.queueSize(tp.topic, tp.partition) > 0) continue;
+        const l = this.lag.get(`${tp.topic}:${tp.partition}`);
+        if (l === undefined || (l.lag > 0 && now - l.at > 20) || now - l.at > 500) stale.push(tp);
+      }
+    }
+    if (stale.length === 0) return;
+    const ends = await this.consumer.endOffsets(stale);
+    for (const tp of stale) {
+      const k = `${tp.topic}:${tp.partition}`;
+      const pos = await this.consumer.position(tp);
+      this.lag.set(k, { lag: Math.max(0, (ends.get(k) ?? 0) - pos), at: now });
+    }
+  }
+
+  /** Pauses partitions with a full buffer so others are fetched (no starvation), resumes drained ones. */
+  private pauseOrResume(): void {
+    const limit = this.host.options.maxPollRecords * 2;
+    for (const t of this.tasks.values()) {
+      for (const tp of t.inputPartitions()) {
+        const k = `${tp.topic}:${tp.partition}`;
+        const size = t.queueSize(tp.topic, tp.partition);
+        if (size > limit && !this.pausedTps.has(k)) {
+          this.consumer.pause([tp]);
+          this.pausedTps.add(k);
+        } else if (size <= limit / 2 && this.pausedTps.has(k)) {
+          this.consumer.resume([tp]);
+          this.pausedTps.delete(k);
+        }
+      }
     }
   }
 
