@@ -40,7 +40,12 @@ describe("kafkajs 2.2.4", () => {
       messages: Array.from({ length: n }, (_, i) => ({ key: `k${i % 10}`, value: `v${i}` })),
     });
     await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: "kjs-g", sessionTimeout: 6000, heartbeatInterval: 500 });
+    const consumer = kafka.consumer({
+      groupId: "kjs-g",
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 100,
+    });
     await consumer.connect();
     await consumer.subscribe({ topic: "kjs-t", fromBeginning: true });
     const seen = new Set<string>();
@@ -78,7 +83,8 @@ describe("kafkajs 2.2.4", () => {
     });
     await t2.commit();
     await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: "kjs-rc", readUncommitted: false });
+    // short long-polls: disconnect() waits for the fetch in flight
+    const consumer = kafka.consumer({ groupId: "kjs-rc", readUncommitted: false, maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topic: "kjs-tx", fromBeginning: true });
     const seen: string[] = [];
