@@ -7,9 +7,11 @@ import type { StorageFaultHook, StorageOp } from "./types.ts";
 
 export class LogIo {
   private readonly hook: StorageFaultHook | undefined;
+  private readonly onFsync: ((seconds: number) => void) | undefined;
 
-  constructor(hook?: StorageFaultHook) {
+  constructor(hook?: StorageFaultHook, onFsync?: (seconds: number) => void) {
     this.hook = hook;
+    this.onFsync = onFsync;
   }
 
   private check(op: StorageOp, path: string): void {
@@ -54,7 +56,13 @@ export class LogIo {
 
   fsync(fd: number, path: string): void {
     this.check("fsync", path);
+    if (!this.onFsync) {
+      fs.fsyncSync(fd);
+      return;
+    }
+    const t0 = performance.now();
     fs.fsyncSync(fd);
+    this.onFsync((performance.now() - t0) / 1000);
   }
 
   truncate(fd: number, path: string, size: number): void {

@@ -5,7 +5,13 @@
 //   DATA/topics/NAME/P/             one partition log (see partition-log.ts, segment.ts)
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type Clock, type Logger, systemClock } from "../observe/index.ts";
+import {
+  type Clock,
+  defaultMetrics,
+  type Logger,
+  type MetricsRegistry,
+  systemClock,
+} from "../observe/index.ts";
 import { compactPartition } from "./cleaner.ts";
 import { parseTopicConfig, TOPIC_CONFIG_DEFAULTS, validateTopicName } from "./config.ts";
 import { LogError } from "./errors.ts";
@@ -37,6 +43,33 @@ export interface LogManagerOptions {
   /** Fault injection for tests: called before each storage operation; throwing fails it. */
   readonly faultHook?: StorageFaultHook;
   readonly logger?: Logger;
+  /** Where the log's metrics go (courant_log_*); default the process registry. */
+  readonly metrics?: MetricsRegistry;
+}
+
+function logMetrics(r: MetricsRegistry) {
+  return {
+    fsync: r.histogram(
+      "log_fsync_seconds",
+      "Duration of fsync calls of the log",
+      [],
+      [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+    ),
+    storageErrors: r.counter("log_storage_errors_total", "Failed storage operations (appends refused)", [
+      "topic",
+    ]),
+    truncations: r.counter(
+      "log_recovery_truncations_total",
+      "Segments cut at a torn or corrupt batch during recovery",
+      ["topic"],
+    ),
+    size: r.gauge("log_size_bytes", "Bytes stored per partition", ["topic", "partition"]),
+    segments: r.gauge("log_segments", "Segments per partition", ["topic", "partition"]),
+    endOffset: r.gauge("log_end_offset", "Log end offset per partition", ["topic", "partition"]),
+    startOffset: r.gauge("log_start_offset", "Log start offset per partition", ["topic", "partition"]),
+    compactedRecords: r.counter("log_compaction_removed_records_total", "Records removed by compaction"),
+    retentionSegments: r.counter("log_retention_deleted_segments_total", "Segments deleted by retention"),
+  };
 }
 
 interface TopicMeta {
@@ -83,11 +116,14 @@ export class LogManager {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private compaction: Promise<CompactionStats> | undefined;
   private _closed = false;
+  private readonly m: ReturnType<typeof logMetrics>;
+  private lastGaugeMs = 0;
 
   private constructor(options: LogManagerOptions, cleanShutdown: boolean) {
     this.dataDir = path.resolve(options.dataDir);
     this.clock = options.clock ?? systemClock;
-    this.io = new LogIo(options.faultHook);
+    this.m = logMetrics(options.metrics ?? defaultMetrics);
+    this.io = new LogIo(options.faultHook, (s) => this.m.fsync.observe(s));
     this.logger = options.logger;
     this.defaults = { ...TOPIC_CONFIG_DEFAULTS, ...(options.defaultTopicConfig ?? {}) };
     parseTopicConfig("(broker defaults)", {}, this.defaults);
@@ -97,6 +133,10 @@ export class LogManager {
       logger: this.logger,
       cleanShutdown,
       verifyOnRead: options.verifyOnRead ?? true,
+      onEvent: (event, log) => {
+        if (event === "storage-error") this.m.storageErrors.inc({ topic: log.topic });
+        else this.m.truncations.inc({ topic: log.topic });
+      },
       onAppend: (log) => {
         for (const l of this.appendListeners) {
           try {
@@ -205,6 +245,18 @@ export class LogManager {
 
   private flushDue(): void {
     const now = Date.now();
+    if (now - this.lastGaugeMs >= 1000) {
+      this.lastGaugeMs = now;
+      for (const t of this.topics.values()) {
+        for (const log of t.logs) {
+          const labels = { topic: log.topic, partition: String(log.partition) };
+          this.m.size.set(labels, log.sizeInBytes);
+          this.m.segments.set(labels, log.segmentCount);
+          this.m.endOffset.set(labels, log.logEndOffset);
+          this.m.startOffset.set(labels, log.logStartOffset);
+        }
+      }
+    }
     for (const t of this.topics.values()) {
       for (const log of t.logs) {
         try {
@@ -370,6 +422,7 @@ export class LogManager {
     for (const t of this.topics.values()) {
       for (const log of t.logs) {
         const r = log.applyRetention(now);
+        if (r.segmentsDeleted > 0) this.m.retentionSegments.inc(r.segmentsDeleted);
         segmentsDeleted += r.segmentsDeleted;
         bytesDeleted += r.bytesDeleted;
       }
@@ -404,6 +457,7 @@ export class LogManager {
             throw e;
           }
           if (s.segmentsRewritten > 0) total.partitionsCleaned++;
+          if (s.recordsRemoved > 0) this.m.compactedRecords.inc(s.recordsRemoved);
           total.segmentsRewritten += s.segmentsRewritten;
           total.recordsRemoved += s.recordsRemoved;
           total.bytesBefore += s.bytesBefore;

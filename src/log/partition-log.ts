@@ -78,6 +78,8 @@ export interface PartitionContext {
   /** Check each batch's CRC when serving a read (a corrupt record is never served). */
   readonly verifyOnRead: boolean;
   readonly onAppend: (log: PartitionLog) => void;
+  /** Counts storage failures and recovery truncations (metrics). */
+  readonly onEvent?: (event: "storage-error" | "recovery-truncation", log: PartitionLog) => void;
 }
 
 const CHECKPOINT_FILE = "partition.json";
@@ -408,6 +410,7 @@ export class PartitionLog {
   }
 
   private storageError(what: string, e: unknown): LogError {
+    this.ctx.onEvent?.("storage-error", this);
     const code = (e as NodeJS.ErrnoException)?.code;
     return new LogError(
       "KAFKA_STORAGE_ERROR",
@@ -1237,6 +1240,7 @@ export class PartitionLog {
         const error = this.scanAndRebuild(seg, isLast);
         kept.push(seg);
         if (error) {
+          this.ctx.onEvent?.("recovery-truncation", this);
           this.ctx.logger?.warn(
             `${this.where}: truncating ${seg.logPath} at byte ${seg.size} after ${error.message}; dropping ${segs.length - i - 1} later segment(s)`,
           );

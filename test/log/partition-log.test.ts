@@ -9,6 +9,7 @@ import {
   type LogErrorCode,
   readBatchHeader,
 } from "../../src/log/index.ts";
+import { MetricsRegistry } from "../../src/observe/index.ts";
 import { b, batch, openManager, recs, rmDir, str, tmpDir } from "./helpers.ts";
 
 const dirs: string[] = [];
@@ -382,7 +383,9 @@ describe("storage failures", () => {
   test("a failing write (ENOSPC) rejects the append naming topic/partition; nothing is acknowledged or kept", async () => {
     let fail: string | null = null;
     const d = dir();
+    const metrics = new MetricsRegistry();
     const { mgr } = await openManager(d, {
+      metrics,
       faultHook: (op, p) => {
         if (op === fail && p.endsWith(".log")) {
           throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
@@ -405,6 +408,9 @@ describe("storage failures", () => {
     assert.equal(fs.statSync(path.join(d, "topics", "t", "0", "00000000000000000000.log")).size, size);
     fail = null;
     assert.equal(log.append(batch(1)).baseOffset, 2, "the log goes on once the disk is back");
+    const text = await metrics.text();
+    assert.match(text, /courant_log_storage_errors_total\{topic="t"\} 2/);
+    assert.match(text, /courant_log_fsync_seconds_count \d+/);
     await mgr.close();
   });
 
