@@ -47,12 +47,16 @@ export class EmbeddedConsumer implements Consumer {
   private memberId = "";
   private generationId = -1;
   private needsJoin = false;
+  private joinTask: Promise<Uint8Array | "rejoin"> | null = null;
   private joining = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private wakeup = new AbortController();
   private closed = false;
   private fatal: KafkaError | null = null;
   private rotate = 0;
+  /** max.poll.interval.ms: the Java client uses the rebalance timeout for it, and so do we. */
+  private lastPollAt = Date.now();
+  private polling = 0;
   /** As group leader: partition counts of every member's topics at the last assignment (undefined: missing). */
   private leaderMetadata: Map<string, number | undefined> | null = null;
   private readonly onClose: () => void;
@@ -118,12 +122,24 @@ export class EmbeddedConsumer implements Consumer {
 
   async poll(options: PollOptions): Promise<ConsumedRecord[]> {
     this.check();
+    this.polling++;
+    try {
+      return await this.pollOnce(options);
+    } finally {
+      this.polling--;
+      this.lastPollAt = Date.now();
+    }
+  }
+
+  private async pollOnce(options: PollOptions): Promise<ConsumedRecord[]> {
     const deadline = Date.now() + options.maxWaitMs;
     const max = options.maxRecords ?? this.opts.maxPollRecords ?? 500;
     for (;;) {
       this.check();
       if (this.subscription !== null && !this.needsJoin && this.metadataChanged()) this.requestRejoin(false);
-      if (this.subscription !== null && this.needsJoin) await this.joinGroup(options.signal);
+      if (this.subscription !== null && (this.needsJoin || this.joinTask)) {
+        if (!(await this.advanceJoin(deadline, options.signal))) return [];
+      }
       if (options.signal?.aborted) return [];
       this.resolvePositions();
       const out = this.fetchReady(max);
@@ -439,15 +455,16 @@ export class EmbeddedConsumer implements Consumer {
     this.wake();
   }
 
-  private async joinGroup(signal?: AbortSignal): Promise<void> {
-    const groupId = this.opts.groupId!;
-    const topics = this.subscription!;
+  /**
+   * Drives the rebalance within a poll's time budget, as the Java client does: the protocol exchange
+   * (JoinGroup/SyncGroup, which may wait for other members) runs in the background and survives across
+   * polls; the listener callbacks run only here, inside poll(). Returns false if the budget ran out.
+   */
+  private async advanceJoin(deadline: number, signal?: AbortSignal): Promise<boolean> {
     const cooperative = this.assignors.every((a) => a.rebalanceProtocol === "cooperative");
-    this.joining = true;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        this.check();
-        if (signal?.aborted) return;
+    while (this.needsJoin || this.joinTask) {
+      this.check();
+      if (!this.joinTask) {
         if (this.memberId === "" && this.assigned.size > 0) {
           // We lost our membership: what we owned may already be someone else's.
           const lost = this.assignment();
@@ -464,93 +481,133 @@ export class EmbeddedConsumer implements Consumer {
           await this.listener.onPartitionsRevoked?.(owned);
           this.assigned.clear();
         }
-        const owned = this.assignment();
-        const join = await this.broker.joinGroup({
-          groupId,
-          sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 45_000,
-          rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? 300_000,
-          memberId: this.memberId,
-          groupInstanceId: this.opts.groupInstanceId ?? null,
-          protocolType: CONSUMER_PROTOCOL_TYPE,
-          protocols: this.assignors.map((a) => ({
-            name: a.name,
-            metadata: encodeSubscription({
-              topics,
-              userData: this.opts.subscriptionUserData ?? null,
-              ownedPartitions: owned,
-              generationId: this.generationId,
-            }),
-          })),
-          clientId: this.opts.clientId ?? "courant-consumer",
-          clientHost: "embedded",
-          requireKnownMemberId: false,
-        });
-        if (join.errorCode !== "NONE") {
-          if (join.errorCode === "MEMBER_ID_REQUIRED") {
-            this.memberId = join.memberId;
-            continue;
-          }
-          if (join.errorCode === "UNKNOWN_MEMBER_ID" || join.errorCode === "ILLEGAL_GENERATION") {
-            this.memberId = "";
-            this.generationId = -1;
-            continue;
-          }
-          if (join.errorCode === "REBALANCE_IN_PROGRESS" || join.errorCode === "COORDINATOR_NOT_AVAILABLE") {
-            if (this.broker.isClosed) throw kafkaError("COORDINATOR_NOT_AVAILABLE", "the broker is closed");
-            await sleep(Math.min(200, 10 * (attempt + 1)));
-            continue;
-          }
-          this.setFatal(
-            kafkaError(join.errorCode, `JoinGroup of group "${groupId}" failed: ${join.errorCode}`),
-          );
-        }
-        this.memberId = join.memberId;
-        this.generationId = join.generationId;
-        let assignments: { memberId: string; assignment: Uint8Array }[] = [];
-        this.leaderMetadata = null;
-        if (join.leader === join.memberId && !join.skipAssignment)
-          assignments = this.computeAssignments(join);
-        const sync = await this.broker.syncGroup({
-          groupId,
-          generationId: join.generationId,
-          memberId: join.memberId,
-          groupInstanceId: this.opts.groupInstanceId ?? null,
-          protocolType: CONSUMER_PROTOCOL_TYPE,
-          protocolName: join.protocolName,
-          assignments,
-        });
-        if (sync.errorCode !== "NONE") {
-          if (sync.errorCode === "UNKNOWN_MEMBER_ID" || sync.errorCode === "ILLEGAL_GENERATION") {
-            this.memberId = "";
-            this.generationId = -1;
-            continue;
-          }
-          if (sync.errorCode === "REBALANCE_IN_PROGRESS") continue;
-          this.setFatal(
-            kafkaError(sync.errorCode, `SyncGroup of group "${groupId}" failed: ${sync.errorCode}`),
-          );
-        }
         this.needsJoin = false;
-        this.startHeartbeats();
-        const assigned = decodeAssignment(sync.assignment).partitions.filter((tp) =>
-          topics.includes(tp.topic),
-        );
-        const assignedKeys = new Set(assigned.map(tpKey));
-        const revoked = this.assignment().filter((tp) => !assignedKeys.has(tpKey(tp)));
-        const added = assigned.filter((tp) => !this.assigned.has(tpKey(tp)));
-        if (revoked.length > 0) {
-          if (this.opts.enableAutoCommit) await this.commit(this.positionsOf(revoked)).catch(() => {});
-          await this.listener.onPartitionsRevoked?.(revoked);
-          for (const tp of revoked) this.assigned.delete(tpKey(tp));
-          // Cooperative: what we gave up can now be handed to its new owner in a follow-up rebalance.
-          if (cooperative) this.needsJoin = true;
-        }
-        for (const tp of added) this.assigned.set(tpKey(tp), { tp, position: null, paused: false });
-        await this.listener.onPartitionsAssigned?.(added);
-        if (!this.needsJoin) return;
+        this.joining = true;
+        const task = this.joinAndSync();
+        // A failure is rethrown by the poll that awaits it; never left unhandled.
+        task.catch(() => {});
+        this.joinTask = task;
       }
-    } finally {
+      const outcome = await this.within(this.joinTask, deadline, signal);
+      if (outcome === undefined) return false;
+      this.joinTask = null;
       this.joining = false;
+      if (outcome === "rejoin") {
+        this.needsJoin = true;
+        continue;
+      }
+      this.startHeartbeats();
+      const topics = this.subscription!;
+      const assigned = decodeAssignment(outcome).partitions.filter((tp) => topics.includes(tp.topic));
+      const assignedKeys = new Set(assigned.map(tpKey));
+      const revoked = this.assignment().filter((tp) => !assignedKeys.has(tpKey(tp)));
+      const added = assigned.filter((tp) => !this.assigned.has(tpKey(tp)));
+      if (revoked.length > 0) {
+        if (this.opts.enableAutoCommit) await this.commit(this.positionsOf(revoked)).catch(() => {});
+        await this.listener.onPartitionsRevoked?.(revoked);
+        for (const tp of revoked) this.assigned.delete(tpKey(tp));
+        // Cooperative: what we gave up can now be handed to its new owner in a follow-up rebalance.
+        if (cooperative) this.needsJoin = true;
+      }
+      for (const tp of added) this.assigned.set(tpKey(tp), { tp, position: null, paused: false });
+      await this.listener.onPartitionsAssigned?.(added);
+    }
+    return true;
+  }
+
+  /** Resolves with the task's value, or undefined when the deadline passes or the signal aborts first. */
+  private async within<T>(task: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+      onAbort = () => resolve(undefined);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.broker.closeSignal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([task, stop]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) {
+        signal?.removeEventListener("abort", onAbort);
+        this.broker.closeSignal.removeEventListener("abort", onAbort);
+      }
+    }
+  }
+
+  /**
+   * One membership round: JoinGroup (retrying MEMBER_ID_REQUIRED and in-progress rebalances), the
+   * leader's assignment, SyncGroup. Returns the assignment bytes, or "rejoin" when membership was
+   * lost (the caller reports lost partitions and starts over). No listener is called from here.
+   */
+  private async joinAndSync(): Promise<Uint8Array | "rejoin"> {
+    const groupId = this.opts.groupId!;
+    const topics = this.subscription!;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed || this.broker.isClosed) return "rejoin";
+      const owned = this.assignment();
+      const join = await this.broker.joinGroup({
+        groupId,
+        sessionTimeoutMs: this.opts.sessionTimeoutMs ?? 45_000,
+        rebalanceTimeoutMs: this.opts.rebalanceTimeoutMs ?? 300_000,
+        memberId: this.memberId,
+        groupInstanceId: this.opts.groupInstanceId ?? null,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocols: this.assignors.map((a) => ({
+          name: a.name,
+          metadata: encodeSubscription({
+            topics,
+            userData: this.opts.subscriptionUserData ?? null,
+            ownedPartitions: owned,
+            generationId: this.generationId,
+          }),
+        })),
+        clientId: this.opts.clientId ?? "courant-consumer",
+        clientHost: "embedded",
+        requireKnownMemberId: false,
+      });
+      if (join.errorCode !== "NONE") {
+        if (join.errorCode === "MEMBER_ID_REQUIRED") {
+          this.memberId = join.memberId;
+          continue;
+        }
+        if (join.errorCode === "UNKNOWN_MEMBER_ID" || join.errorCode === "ILLEGAL_GENERATION") {
+          this.memberId = "";
+          this.generationId = -1;
+          return "rejoin";
+        }
+        if (join.errorCode === "REBALANCE_IN_PROGRESS" || join.errorCode === "COORDINATOR_NOT_AVAILABLE") {
+          if (this.broker.isClosed) return "rejoin";
+          await sleep(Math.min(200, 10 * (attempt + 1)));
+          continue;
+        }
+        this.setFatal(
+          kafkaError(join.errorCode, `JoinGroup of group "${groupId}" failed: ${join.errorCode}`),
+        );
+      }
+      this.memberId = join.memberId;
+      this.generationId = join.generationId;
+      let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+      this.leaderMetadata = null;
+      if (join.leader === join.memberId && !join.skipAssignment) assignments = this.computeAssignments(join);
+      const sync = await this.broker.syncGroup({
+        groupId,
+        generationId: join.generationId,
+        memberId: join.memberId,
+        groupInstanceId: this.opts.groupInstanceId ?? null,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocolName: join.protocolName,
+        assignments,
+      });
+      if (sync.errorCode === "NONE") return sync.assignment;
+      if (sync.errorCode === "UNKNOWN_MEMBER_ID" || sync.errorCode === "ILLEGAL_GENERATION") {
+        this.memberId = "";
+        this.generationId = -1;
+        return "rejoin";
+      }
+      if (sync.errorCode === "REBALANCE_IN_PROGRESS") continue;
+      this.setFatal(kafkaError(sync.errorCode, `SyncGroup of group "${groupId}" failed: ${sync.errorCode}`));
     }
   }
 
@@ -615,6 +672,15 @@ export class EmbeddedConsumer implements Consumer {
     // Heartbeats go on while a rejoin is pending (as the Java client's heartbeat thread), so the member
     // keeps its session until its next poll() rejoins; they pause only while a join is in flight.
     if (this.closed || this.joining || this.memberId === "" || this.broker.isClosed) return;
+    const maxPollInterval = this.opts.rebalanceTimeoutMs ?? 300_000;
+    if (this.polling === 0 && Date.now() - this.lastPollAt > maxPollInterval) {
+      // The application stopped polling: give the partitions up so the group can move on (Java's
+      // max.poll.interval.ms). A static member just stops heartbeating and lets its session expire.
+      if (!this.opts.groupInstanceId)
+        this.broker.leaveGroup({ groupId: this.opts.groupId!, members: [{ memberId: this.memberId }] });
+      this.requestRejoin(true);
+      return;
+    }
     const r = this.broker.heartbeat({
       groupId: this.opts.groupId!,
       generationId: this.generationId,

@@ -552,3 +552,34 @@ test("every compression codec, headers, timestamps and LogAppendTime topics roun
   assert.equal(rec!.timestampType, "LogAppendTime");
   assert.equal(rec!.timestamp, md!.timestamp);
 });
+
+test("a member that stops calling poll longer than its rebalance timeout leaves; its partitions move", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
+  const opts = {
+    groupId: "g",
+    assignors: ["range" as const],
+    heartbeatIntervalMs: 10,
+    sessionTimeoutMs: 5000,
+  };
+  const lost: number[] = [];
+  const slow = await cluster.createConsumer({ ...opts, rebalanceTimeoutMs: 100 });
+  await slow.subscribe(["t"], { onPartitionsLost: (tps) => void lost.push(...tps.map((x) => x.partition)) });
+  const busy = await cluster.createConsumer(opts);
+  await busy.subscribe(["t"]);
+  const split = () => slow.assignment().length === 1 && busy.assignment().length === 1;
+  await Promise.all([
+    (async () => {
+      for (let i = 0; i < 200 && !split(); i++) await slow.poll({ maxWaitMs: 10 });
+    })(),
+    (async () => {
+      for (let i = 0; i < 200 && !split(); i++) await busy.poll({ maxWaitMs: 10 });
+    })(),
+  ]);
+  assert.ok(split());
+  // slow stops polling; busy keeps going and ends up with both partitions.
+  for (let i = 0; i < 300 && busy.assignment().length !== 2; i++) await busy.poll({ maxWaitMs: 10 });
+  assert.equal(busy.assignment().length, 2);
+  await slow.poll({ maxWaitMs: 0 }).catch(() => []);
+  assert.equal(lost.length, 1, "the slow member reports its partition lost when it polls again");
+});
