@@ -16,7 +16,9 @@ import {
   RecordEncodeError,
   type RecordFormat,
   RecordFramingError,
+  SegmentedCodec,
   splitRecords,
+  HierarchyBuilder,
 } from "../copybook/index.ts";
 
 export interface CopybookCliOptions {
@@ -47,6 +49,8 @@ export interface CopybookCliOptions {
   segmentRedefines?: string;
   pick?: string;
   pretty?: boolean;
+  segmentChildren?: string;
+  segments?: string;
   shortRecords?: string;
 }
 
@@ -90,7 +94,13 @@ export function buildCodec(opts: CopybookCliOptions): { codec: RecordCodec; fram
     includePath: opts.include ?? [],
   };
   const text = readFileSync(opts.copybook, "latin1");
-  const codecOptions: CodecOptions = {
+  const codecOptions = codecOptionsOf(opts);
+  const codec = parseCopybook(text, parseOptions).compile(codecOptions);
+  return { codec, framing: framingOf(opts, codec) };
+}
+
+function codecOptionsOf(opts: CopybookCliOptions): CodecOptions {
+  return {
     ...(opts.record ? { record: opts.record } : {}),
     codePage: opts.codePage ?? "cp037",
     strict: !opts.lenient,
@@ -104,7 +114,9 @@ export function buildCodec(opts: CopybookCliOptions): { codec: RecordCodec; fram
     ...(opts.segmentField ? { segmentField: opts.segmentField } : {}),
     ...(opts.segmentRedefines ? { segmentRedefines: segmentMap(opts.segmentRedefines) } : {}),
   };
-  const codec = parseCopybook(text, parseOptions).compile(codecOptions);
+}
+
+function framingOf(opts: CopybookCliOptions, _codec: RecordCodec): FramingOptions {
   const format = FORMATS[(opts.format ?? "F").toUpperCase()];
   if (!format)
     throw new CopybookError(
@@ -139,7 +151,7 @@ export function buildCodec(opts: CopybookCliOptions): { codec: RecordCodec; fram
     ...(opts.fileStart !== undefined ? { fileStartOffset: int(opts.fileStart, "--file-start")! } : {}),
     ...(opts.fileEnd !== undefined ? { fileEndOffset: int(opts.fileEnd, "--file-end")! } : {}),
   };
-  return { codec, framing };
+  return framing;
 }
 
 /** A buffered line writer (one write per ~64 KiB). */
@@ -229,6 +241,42 @@ export async function decodeCommand(
     else throw e;
   });
   const picker = opts.pick ? codec.pick(opts.pick.split(",").map((s) => s.trim())) : null;
+  // --segments ID=RECORD;...: the segment id selects the 01 record of each record.
+  let segmented: SegmentedCodec | null = null;
+  if (opts.segments) {
+    if (!opts.segmentField) {
+      err.write("--segments needs --segment-field\n");
+      return 2;
+    }
+    const map: Record<string, string> = {};
+    for (const [record, ids] of Object.entries(segmentMap(opts.segments)))
+      for (const id of ids) map[id] = record;
+    const { record: _record, segmentRedefines: _redefines, ...codecOpts } = codecOptionsOf(opts);
+    const cb = parseCopybook(readFileSync(opts.copybook, "latin1"), {
+      file: opts.copybook,
+      format: opts.free ? "free" : "fixed",
+      includePath: opts.include ?? [],
+    });
+    segmented = new SegmentedCodec(cb, { ...codecOpts, segmentField: opts.segmentField, segments: map });
+  }
+  // --segment-children PARENT=CHILD,CHILD;...: rebuild parent/child segments (needs --segment-redefines).
+  let hierarchy: HierarchyBuilder | null = null;
+  if (opts.segmentChildren) {
+    if (!opts.segmentField || !opts.segmentRedefines) {
+      err.write("--segment-children needs --segment-field and --segment-redefines\n");
+      return 2;
+    }
+    const segNode = codec.fields().find((f) => f.name === opts.segmentField!.toUpperCase());
+    const key = opts.names === "underscore" ? segNode!.name.replace(/-/g, "_") : segNode!.name;
+    const conv = (s: string): string =>
+      opts.names === "underscore" ? s.toUpperCase().replace(/-/g, "_") : s.toUpperCase();
+    const branches: Record<string, string[]> = {};
+    for (const [b, ids] of Object.entries(segmentMap(opts.segmentRedefines))) branches[conv(b)] = ids;
+    const children: Record<string, string[]> = {};
+    for (const [p, kids] of Object.entries(segmentMap(opts.segmentChildren)))
+      children[conv(p)] = kids.map(conv);
+    hierarchy = new HierarchyBuilder({ segmentKey: key, branches, children });
+  }
   const w = lineWriter(out);
   const t0 = process.hrtime.bigint();
   let ok = 0;
@@ -240,14 +288,20 @@ export async function decodeCommand(
       if (closed) break;
       try {
         let rec: Record<string, unknown>;
-        if (picker) rec = picker.decode(bytes, r.start, r.end);
+        if (segmented) rec = segmented.decode(bytes, r.start, r.end);
+        else if (picker) rec = picker.decode(bytes, r.start, r.end);
         else if (opts.lenient) {
           const d = codec.decodeDetailed(bytes, r.start, r.end);
           rec = d.corrupt.length ? { ...d.record, _corrupt_fields: d.corrupt } : d.record;
           if (d.corrupt.length) corrupt++;
         } else rec = codec.decode(bytes, r.start, r.end);
-        w.line(opts.pretty ? JSON.stringify(rec, null, 2) : JSON.stringify(rec));
         ok++;
+        if (hierarchy) {
+          for (const root of hierarchy.push(rec))
+            w.line(opts.pretty ? JSON.stringify(root, null, 2) : JSON.stringify(root));
+          continue;
+        }
+        w.line(opts.pretty ? JSON.stringify(rec, null, 2) : JSON.stringify(rec));
         if (w.pending) await w.flush();
       } catch (e) {
         if (!(e instanceof RecordDecodeError)) throw e;
@@ -263,6 +317,11 @@ export async function decodeCommand(
         error: { message: e.message, code: e.code, record: e.recordIndex, fileOffset: e.offset },
       }),
     );
+  }
+  if (hierarchy) {
+    for (const root of hierarchy.finish()) w.line(JSON.stringify(root));
+    for (const o of hierarchy.orphans)
+      w.line(JSON.stringify({ error: { message: o.reason, code: "SEGMENT_ORPHAN" } }));
   }
   await w.flush();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -393,7 +452,12 @@ function common(cmd: Command): Command {
     .option("--null-detection", "blank numbers and all-zero text decode to null")
     .option("--short-records <mode>", "records shorter than the layout: error (default) or pad")
     .option("--segment-field <name>", "segment id field")
-    .option("--segment-redefines <map>", "segment id -> REDEFINES branch: 'BRANCH=ID1,ID2;BRANCH2=ID3'");
+    .option("--segment-redefines <map>", "segment id -> REDEFINES branch: 'BRANCH=ID1,ID2;BRANCH2=ID3'")
+    .option(
+      "--segments <map>",
+      "segment id -> 01 record: 'RECORD=ID1,ID2;RECORD2=ID3' (with --segment-field)",
+    )
+    .option("--segment-children <map>", "rebuild parent/child segments: 'PARENT=CHILD1,CHILD2;...'");
 }
 
 export function register(program: Command): void {

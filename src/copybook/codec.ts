@@ -330,6 +330,59 @@ export class RecordCodec {
     return partial;
   }
 
+  private viewClass: (new (b: Uint8Array, o: number, e: number) => Record<string, unknown>) | null = null;
+
+  /**
+   * A lazy view of a record: each top-level field is decoded (and cached) when first read; fields nobody
+   * reads cost nothing. `JSON.stringify(view)` decodes the whole record. Errors surface on access.
+   */
+  view(bytes: Uint8Array, offset = 0, end = bytes.length): Record<string, unknown> {
+    if (!this.viewClass) {
+      const names = computeOutputNames(this.layout, this.options);
+      const keys: Array<[string, string]> = [];
+      for (const c of this.layout.root.kind === "group" ? this.layout.root.children : [this.layout.root]) {
+        const k = names.get(c);
+        if (c.level !== 66 && k != null) keys.push([k, c.path]);
+      }
+      const codec = this;
+      class RecordView {
+        readonly #b: Uint8Array;
+        readonly #o: number;
+        readonly #e: number;
+        readonly #cache = new Map<string, unknown>();
+        constructor(b: Uint8Array, o: number, e: number) {
+          this.#b = b;
+          this.#o = o;
+          this.#e = e;
+        }
+        get(key: string, path: string): unknown {
+          if (this.#cache.has(key)) return this.#cache.get(key);
+          const r = codec.pick([path]).decode(this.#b, this.#o, this.#e);
+          const v = codec.options.keepRoot ? (Object.values(r)[0] as Record<string, unknown>)[key] : r[key];
+          this.#cache.set(key, v);
+          return v;
+        }
+        toJSON(): Record<string, unknown> {
+          return codec.decode(this.#b, this.#o, this.#e);
+        }
+      }
+      for (const [key, path] of keys) {
+        Object.defineProperty(RecordView.prototype, key, {
+          get(this: RecordView) {
+            return this.get(key, path);
+          },
+          enumerable: true,
+        });
+      }
+      this.viewClass = RecordView as unknown as new (
+        b: Uint8Array,
+        o: number,
+        e: number,
+      ) => Record<string, unknown>;
+    }
+    return new this.viewClass(bytes, offset, end);
+  }
+
   private encoder(): EncodeFn {
     if (!this.encodeFn) {
       this.encodeFn = generateEncoder(this.layout, { ...this.gen, missing: this.options.missing ?? "error" });

@@ -270,6 +270,14 @@ function endOf(n: LayoutNode): number {
   return n.offset + n.size * (n.occurs ? n.occurs.max : 1);
 }
 
+/** Test of a segment id: ids given as "3" also match the number 3 of a numeric segment field, and back. */
+function idTest(id: string | number): string {
+  const alts = new Set<string>([JSON.stringify(id)]);
+  if (typeof id === "number") alts.add(JSON.stringify(String(id)));
+  else if (/^-?\d+(\.\d+)?$/.test(id.trim())) alts.add(String(Number(id)));
+  return [...alts].map((a) => `x === ${a}`).join(" || ");
+}
+
 /** Generates the decoder (or, with sizeOnly, the record sizer) of a layout. */
 export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = false): DecodeFn | SizeFn {
   const e = new Emitter();
@@ -674,9 +682,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
           const br = sel.selector.branches;
           W(`const ${sv} = (() => { const x = ${fieldVar(seg)};`);
           for (const [branch, ids] of Object.entries(br)) {
-            W(
-              `if (${ids.map((id) => `x === ${JSON.stringify(id)}`).join(" || ") || "false"}) return ${q(branch.toUpperCase())};`,
-            );
+            W(`if (${ids.map(idTest).join(" || ") || "false"}) return ${q(branch.toUpperCase())};`);
           }
           W(`return null; })();`);
         }

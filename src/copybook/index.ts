@@ -45,3 +45,4 @@ export {
   splitRecords,
 } from "./records.ts";
 export { HierarchyBuilder, type HierarchyOptions } from "./segments.ts";
+export { SegmentedCodec, type SegmentedOptions } from "./segmented.ts";

@@ -121,4 +121,67 @@ describe("courant copybook CLI", () => {
     assert.match(r.stderr, /3 records: 3 decoded/);
     assert.equal(readFileSync(cpy, "utf8"), COPYBOOK);
   });
+
+  it("decode --segment-children rebuilds parent/child segments (Cobrix case 12)", async () => {
+    const dir12 = new URL("../fixtures/copybook/cobrix/cases/12-hierarchical-multisegment/", import.meta.url)
+      .pathname;
+    const out = collect();
+    const code = await decodeCommand(
+      `${dir12}HIERARCHICAL.DATA.RDW.dat`,
+      {
+        copybook: `${dir12}test17_hierarchical.cob`,
+        format: "V",
+        rdw: "little",
+        shortRecords: "pad",
+        lenient: true,
+        segmentField: "SEGMENT-ID",
+        segmentRedefines: "COMPANY=1;DEPT=2;EMPLOYEE=3;OFFICE=4;CUSTOMER=5;CONTACT=6;CONTRACT=7",
+        segmentChildren: "COMPANY=DEPT,CUSTOMER;DEPT=EMPLOYEE,OFFICE;CUSTOMER=CONTACT,CONTRACT",
+      },
+      out.stream,
+      collect().stream,
+    );
+    assert.equal(code, 0);
+    const roots = out
+      .text()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, Record<string, unknown>>);
+    const first = roots[0]!;
+    assert.equal(first.COMPANY!["COMPANY-NAME"], "Joan Q & Z");
+    const depts = first.COMPANY!.DEPT as Array<Record<string, unknown>>;
+    assert.equal(depts[0]!["DEPT-NAME"], "Sales");
+    assert.equal((depts[0]!.EMPLOYEE as unknown[]).length, 3);
+    assert.ok(roots.every((r) => r.COMPANY !== undefined));
+  });
+
+  it("decode --segments: the segment id selects the 01 record", async () => {
+    const seg = join(dir, "seg.cpy");
+    writeFileSync(
+      seg,
+      "       01 A-REC.\n          05 SEG PIC X.\n          05 AX PIC X(2).\n       01 B-REC.\n          05 SEG PIC X.\n          05 BN PIC 9(3) COMP-3.\n",
+    );
+    const file = join(dir, "seg.dat");
+    writeFileSync(
+      file,
+      frameRecords([Uint8Array.of(0xc1, 0xc8, 0xc9), Uint8Array.of(0xc2, 0x12, 0x3c)], {
+        format: "length-prefixed",
+      }),
+    );
+    const out = collect();
+    await decodeCommand(
+      file,
+      { copybook: seg, format: "length-prefixed", segmentField: "SEG", segments: "A-REC=A;B-REC=B" },
+      out.stream,
+      collect().stream,
+    );
+    assert.deepEqual(
+      out
+        .text()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+      [{ "A-REC": { SEG: "A", AX: "HI" } }, { "B-REC": { SEG: "B", BN: 123 } }],
+    );
+  });
 });

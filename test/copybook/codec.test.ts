@@ -433,3 +433,54 @@ describe("exact decimals survive decode -> JSON -> encode", () => {
     assert.deepEqual(c.encode(JSON.parse(json)), bytes);
   });
 });
+
+describe("record codec: segments and lazy views", () => {
+  it("a segment id field selects the record layout (one 01 per segment)", async () => {
+    const { parseCopybook, SegmentedCodec } = await import("../../src/copybook/index.ts");
+    const cb = parseCopybook(
+      `01 COMPANY-REC.
+         05 SEG PIC X.
+         05 NAME PIC X(5).
+         05 EMPLOYEES PIC 9(4) COMP.
+       01 PERSON-REC.
+         05 SEG PIC X.
+         05 FIRST-NAME PIC X(3).
+         05 AGE PIC 9(3) COMP-3.`,
+      { format: "free" },
+    );
+    const seg = new SegmentedCodec(cb, {
+      segmentField: "SEG",
+      segments: { C: "COMPANY-REC", P: "PERSON-REC" },
+    });
+    const company = seg.encode({ "COMPANY-REC": { SEG: "C", NAME: "ACME", EMPLOYEES: 12 } });
+    const person = seg.encode({ "PERSON-REC": { SEG: "P", "FIRST-NAME": "Ada", AGE: 36 } });
+    assert.equal(company.length, 8);
+    assert.equal(person.length, 6);
+    assert.deepEqual(seg.decode(company), { "COMPANY-REC": { SEG: "C", NAME: "ACME", EMPLOYEES: 12 } });
+    assert.deepEqual(seg.decode(person), { "PERSON-REC": { SEG: "P", "FIRST-NAME": "Ada", AGE: 36 } });
+    const unknown = Uint8Array.from(person);
+    unknown[0] = 0xe7; // 'X'
+    assert.throws(
+      () => seg.decode(unknown),
+      (e: unknown) =>
+        e instanceof RecordDecodeError &&
+        e.field === "COMPANY-REC.SEG" &&
+        /unknown segment id 'X'/.test(e.message),
+    );
+  });
+
+  it("view(): fields decode on first read; a corrupt field only fails when read", () => {
+    const c = compileCopybook("01 R.\n 05 A PIC X(3).\n 05 B PIC S9(3) COMP-3.\n 05 G.\n  10 C PIC 9(2).", {
+      format: "free",
+    });
+    const bytes = c.encode({ A: "XYZ", B: -7, G: { C: 42 } });
+    const v = c.view(bytes);
+    assert.equal(v.A, "XYZ");
+    assert.deepEqual(v.G, { C: 42 });
+    assert.equal(JSON.stringify(v), '{"A":"XYZ","B":-7,"G":{"C":42}}');
+    bytes[4] = 0xff;
+    const bad = c.view(bytes);
+    assert.equal(bad.A, "XYZ");
+    assert.throws(() => bad.B, /R\.B at byte 3/);
+  });
+});
