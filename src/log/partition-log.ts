@@ -15,6 +15,7 @@ import {
   ATTR_CONTROL,
   ATTR_TIMESTAMP_TYPE,
   ATTR_TRANSACTIONAL,
+  checkBatchRecords,
   decodeBatchRecords,
   encodeControlBatch,
   encodeRecordBatch,
@@ -298,17 +299,7 @@ export class PartitionLog {
     if (attrs & ATTR_TRANSACTIONAL && pid < 0) {
       throw new LogError("INVALID_RECORD", `${this.where}: transactional batch without a producer id`);
     }
-    if (this.cfg.cleanupPolicy.compact && !(attrs & ATTR_CONTROL)) {
-      const recs = decodeBatchRecords(buf, pos);
-      for (const r of recs) {
-        if (r.key === null) {
-          throw new LogError(
-            "INVALID_RECORD",
-            `${this.where}: compacted topic requires a key on every record (record at delta ${r.offset - readInt64(buf, pos)} has none)`,
-          );
-        }
-      }
-    }
+    if (!(attrs & ATTR_CONTROL)) checkBatchRecords(buf, pos, this.cfg.cleanupPolicy.compact, this.where);
   }
 
   private producerBatchInfo(buf: Buffer, pos: number) {

@@ -529,6 +529,66 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
   return out;
 }
 
+/**
+ * Walks the records of the batch at `pos` without building them: each record's framing and fields
+ * must fit, offset deltas must run 0..n-1 (what producers write), and with `requireKeys` every record
+ * needs a key (compacted topics). Throws INVALID_RECORD / CORRUPT_MESSAGE naming the record.
+ */
+export function checkBatchRecords(data: Uint8Array, pos: number, requireKeys: boolean, where = ""): void {
+  const buf = asBuffer(data);
+  const count = buf.readInt32BE(pos + OFF_RECORD_COUNT);
+  const lastOffsetDelta = buf.readInt32BE(pos + OFF_LAST_OFFSET_DELTA);
+  const at = where ? `${where}: ` : "";
+  if (lastOffsetDelta !== count - 1) {
+    throw new LogError(
+      "INVALID_RECORD",
+      `${at}batch has ${count} records but lastOffsetDelta ${lastOffsetDelta} (producers write ${count - 1})`,
+    );
+  }
+  const body = batchRecordData(buf, pos);
+  const end = body.length;
+  rpos = 0;
+  for (let i = 0; i < count; i++) {
+    const len = readVarint(body, end);
+    const recEnd = rpos + len;
+    if (len < 6 || recEnd > end) {
+      throw new LogError("CORRUPT_MESSAGE", `${at}record ${i} declares ${len} bytes, beyond the batch`);
+    }
+    rpos++; // attributes
+    readVarint(body, recEnd); // timestamp delta
+    const delta = readVarint(body, recEnd);
+    if (delta !== i)
+      throw new LogError("INVALID_RECORD", `${at}record ${i} has offset delta ${delta}, expected ${i}`);
+    const kl = readVarint(body, recEnd);
+    if (kl < 0 && requireKeys) {
+      throw new LogError(
+        "INVALID_RECORD",
+        `${at}compacted topic requires a key on every record (record ${i} has none)`,
+      );
+    }
+    if (kl > 0) rpos += kl;
+    const vl = readVarint(body, recEnd);
+    if (vl > 0) rpos += vl;
+    if (rpos > recEnd) throw corruptField("key/value", i, 0);
+    const hc = readVarint(body, recEnd);
+    for (let h = 0; h < hc; h++) {
+      const hkl = readVarint(body, recEnd);
+      if (hkl < 0) throw corruptField("header key", i, 0);
+      rpos += hkl;
+      const hvl = readVarint(body, recEnd);
+      if (hvl > 0) rpos += hvl;
+      if (rpos > recEnd) throw corruptField("header", i, 0);
+    }
+    if (rpos !== recEnd) {
+      throw new LogError(
+        "CORRUPT_MESSAGE",
+        `${at}record ${i}: fields take ${rpos - (recEnd - len)} of its ${len} bytes`,
+      );
+    }
+  }
+  if (rpos !== end) throw new LogError("CORRUPT_MESSAGE", `${at}${end - rpos} bytes after the last record`);
+}
+
 const EMPTY_HEADERS: RecordHeader[] = [];
 Object.freeze(EMPTY_HEADERS);
 

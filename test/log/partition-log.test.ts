@@ -117,6 +117,32 @@ describe("append and read", () => {
     const { updateBatchCrc } = await import("../../src/log/index.ts");
     updateBatchCrc(control);
     assert.throws(() => log.append(control), code("INVALID_RECORD", /control batches/));
+    // a valid CRC over broken record framing, or offset deltas a producer never writes
+    const { assembleBatch, encodeRecords } = await import("../../src/log/record-batch.ts");
+    const fields = {
+      baseOffset: 0,
+      partitionLeaderEpoch: -1,
+      attributes: 0,
+      lastOffsetDelta: 1,
+      baseTimestamp: 1,
+      maxTimestamp: 1,
+      producerId: -1,
+      producerEpoch: -1,
+      baseSequence: -1,
+      recordCount: 2,
+    };
+    const twoRecs = [{ value: b("a") }, { value: b("b") }];
+    assert.throws(
+      () => log.append(assembleBatch(fields, encodeRecords(twoRecs, 1, 1, [0, 5]))),
+      code("INVALID_RECORD", /record 1 has offset delta 5, expected 1/),
+    );
+    const garbled = Buffer.from(encodeRecords(twoRecs, 1, 1));
+    garbled[0] = 0x7e; // first record claims 63 bytes
+    assert.throws(() => log.append(assembleBatch(fields, garbled)), code("CORRUPT_MESSAGE", /record 0/));
+    assert.throws(
+      () => log.append(assembleBatch({ ...fields, recordCount: 1 }, encodeRecords(twoRecs, 1, 1))),
+      code("INVALID_RECORD", /1 records but lastOffsetDelta 1/),
+    );
     // two batches in one append: all or nothing
     assert.throws(() => log.append(Buffer.concat([good, corrupt])), code("CORRUPT_MESSAGE"));
     assert.equal(log.logEndOffset, 0);
