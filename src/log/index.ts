@@ -13,6 +13,7 @@ export {
   ATTR_TIMESTAMP_TYPE,
   ATTR_TRANSACTIONAL,
   type BatchLocation,
+  checkBatchRecords,
   crc32c,
   crc32cImplementation,
   decodeBatchRecords,

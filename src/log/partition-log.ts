@@ -1261,21 +1261,32 @@ export class PartitionLog {
     while (this.segments.length > 1 && this.segments[1]!.baseOffset <= this._logStartOffset) {
       this.segments.shift()!.deleteFiles(this.io);
     }
-    // Aborted transactions: from the txn index files below the replay start, from the replay above.
-    const replayFrom = this.loadProducerState(Math.min(firstScannedBase, this._logEndOffset));
+    // Aborted transactions: from the txn index files below the replay start, from the replay above
+    // (which starts early enough to cover any segment whose txn index file is missing or damaged).
+    const txnFiles = new Map<Segment, AbortedTxnEntry[]>();
+    let limit = Math.min(firstScannedBase, this._logEndOffset);
+    for (const seg of this.segments) {
+      if (seg.baseOffset >= limit) break;
+      const entries = seg.readTxnIndex();
+      if (entries === null) {
+        limit = seg.baseOffset;
+        break;
+      }
+      txnFiles.set(seg, entries);
+    }
+    const replayFrom = this.loadProducerState(limit);
     const loadedAborted: AbortedTxnEntry[] = [];
     for (const seg of this.segments) {
       if (seg.baseOffset >= replayFrom) break;
-      for (const e of seg.readTxnIndex() ?? []) if (e.lastOffset < replayFrom) loadedAborted.push(e);
+      for (const e of txnFiles.get(seg) ?? []) if (e.lastOffset < replayFrom) loadedAborted.push(e);
     }
     this.aborted = [...loadedAborted, ...this.aborted].sort((a, b) => a.lastOffset - b.lastOffset);
     const act = this.active;
     if (act.size > 0) act.rollTimestamp = Math.min(now, act.readHeaderAt(this.io, 0).maxTimestamp);
     for (const seg of this.segments.slice(0, -1)) {
-      if (seg.indexDirty) {
-        seg.writeIndexFiles(this.io, true);
-        seg.writeTxnIndex(this.io, this.abortedIn(seg), true);
-      }
+      const rebuilt = seg.indexDirty;
+      if (rebuilt) seg.writeIndexFiles(this.io, true);
+      if (rebuilt || !txnFiles.has(seg)) seg.writeTxnIndex(this.io, this.abortedIn(seg), true);
       seg.close(this.io); // reopened on demand by reads
     }
     this.writeCheckpoint();

@@ -287,11 +287,8 @@ export class Segment {
 
   // ------------------------------------------------------------ transaction index
 
+  /** Written even when empty, so that a missing file means "lost" (rebuilt by recovery). */
   writeTxnIndex(io: LogIo, entries: readonly AbortedTxnEntry[], durable: boolean): void {
-    if (entries.length === 0) {
-      io.unlink(this.txnIndexPath);
-      return;
-    }
     const b = Buffer.allocUnsafe(entries.length * TXN_ENTRY);
     entries.forEach((e, i) => {
       writeInt64(b, e.producerId, i * TXN_ENTRY);
@@ -302,12 +299,13 @@ export class Segment {
     io.writeFileAtomic(this.txnIndexPath, b, durable);
   }
 
+  /** The aborted transactions recorded beside the segment; null if the file is missing or damaged. */
   readTxnIndex(): AbortedTxnEntry[] | null {
     let b: Buffer;
     try {
       b = fs.readFileSync(this.txnIndexPath);
     } catch {
-      return [];
+      return null;
     }
     if (b.length % TXN_ENTRY !== 0) return null;
     const out: AbortedTxnEntry[] = [];

@@ -231,6 +231,27 @@ describe("rebuilding what recovery needs", () => {
     await mgr.close();
   });
 
+  test("a lost transaction index alone is rebuilt (aborted data stays hidden), even after a clean shutdown", async () => {
+    const d = dir();
+    fs.cpSync(pristine, d, { recursive: true });
+    const { mgr: m0, log: l0 } = await reopen(d);
+    const aborted = l0.abortedTransactions(0, l0.logEndOffset);
+    const committed = l0.readRecords(0, { isolation: "read_committed", maxRecords: 10_000 }).records.length;
+    await m0.close();
+    const withAborts = fs
+      .readdirSync(partDir(d))
+      .filter((f) => f.endsWith(".txnindex") && fs.statSync(path.join(partDir(d), f)).size > 0);
+    assert.ok(withAborts.length > 0);
+    for (const f of withAborts) fs.unlinkSync(path.join(partDir(d), f));
+    const { mgr, log } = await reopen(d);
+    assert.deepEqual(log.abortedTransactions(0, log.logEndOffset), aborted);
+    assert.equal(
+      log.readRecords(0, { isolation: "read_committed", maxRecords: 10_000 }).records.length,
+      committed,
+    );
+    await mgr.close();
+  });
+
   test("garbage index files of old segments are detected and rebuilt", async () => {
     const d = dir();
     fs.cpSync(pristine, d, { recursive: true });
