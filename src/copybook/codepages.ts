@@ -107,7 +107,29 @@ export function registerCodePage(name: string, table: ArrayLike<number>, ebcdic 
   return page;
 }
 
-const scratch = Buffer.allocUnsafe(65536);
+const scratch = Buffer.allocUnsafeSlow(65536);
+// Little-endian pair writes: on a big-endian host the pair table is built swapped.
+const scratch16 = new Uint16Array(scratch.buffer, scratch.byteOffset, 32768);
+const hostLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const pairCache = new Map<CodePage, { pair: Uint16Array; bad: Uint8Array }>();
+/** Byte pair (b0 | b1 << 8) -> its two Latin-1 characters as one 16-bit store, and whether one is not Latin-1. */
+function pairTables(page: CodePage): { pair: Uint16Array; bad: Uint8Array } {
+  let t = pairCache.get(page);
+  if (!t) {
+    const lt = page.latin1Table;
+    const pair = new Uint16Array(65536);
+    const bad = new Uint8Array(65536);
+    for (let x = 0; x < 65536; x++) {
+      const a = lt[x & 255]!;
+      const c = lt[x >> 8]!;
+      pair[x] = hostLittleEndian ? (a & 255) | ((c & 255) << 8) : ((a & 255) << 8) | (c & 255);
+      bad[x] = a > 255 || c > 255 ? 1 : 0;
+    }
+    t = { pair, bad };
+    pairCache.set(page, t);
+  }
+  return t;
+}
 
 /** Decodes bytes [start, end) through a code page; `trim`: 0 none, 1 left, 2 right, 3 both. */
 export function decodeText(
@@ -197,23 +219,39 @@ export class TextBlock {
   run(b: Uint8Array, base: number): void {
     const tr = this.page.trimmable;
     const lt = this.page.latin1Table;
+    const { pair, bad } = pairTables(this.page);
+    const s16 = scratch16;
     const trim = this.trim;
+    const offs = this.offs;
+    const lens = this.lens;
+    const starts = this.starts;
+    const ends = this.ends;
     let j = 0;
     let miss = 0;
-    for (let k = 0; k < this.offs.length; k++) {
-      let st = base + this.offs[k]!;
-      let en = st + this.lens[k]!;
+    for (let k = 0; k < offs.length; k++) {
+      let st = base + offs[k]!;
+      let en = st + lens[k]!;
       if (trim & 2) while (en > st && tr[b[en - 1]!] === 1) en--;
       if (trim & 1) while (st < en && tr[b[st]!] === 1) st++;
-      this.starts[k] = j;
-      for (let i = st; i < en; i++) {
+      // Two bytes per step through a 64K-entry pair table; fields start at even scratch offsets.
+      j += j & 1;
+      starts[k] = j;
+      let h = j >> 1;
+      let i = st;
+      for (; i + 1 < en; i += 2) {
+        const x = b[i]! | (b[i + 1]! << 8);
+        s16[h++] = pair[x]!;
+        miss |= bad[x]!;
+      }
+      j = h << 1;
+      if (i < en) {
         const c = lt[b[i]!]!;
-        miss |= c;
+        miss |= c >> 8;
         scratch[j++] = c;
       }
-      this.ends[k] = j;
+      ends[k] = j;
     }
-    this.ok = miss < 256;
+    this.ok = miss === 0;
     this.s = this.ok && j > 0 ? scratch.latin1Slice(0, j) : "";
   }
   get(k: number, b: Uint8Array, base: number): string {

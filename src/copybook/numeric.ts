@@ -21,17 +21,26 @@ for (let i = 0; i <= 22; i++) POW10.push(10 ** i);
 
 /** Formats an unsigned digit string (no sign) with a scale as a canonical decimal string. */
 export function formatDecimal(neg: boolean, digits: string, scale: number): string {
+  // Strip leading zeros by index (no regex: this is on the hot path of wide fields).
+  let z = 0;
+  const intLen = digits.length - (scale > 0 ? scale : 0);
+  while (z < intLen - 1 && digits.charCodeAt(z) === 48) z++;
   let s: string;
   if (scale > 0) {
-    const d = digits.padStart(scale + 1, "0");
-    let int = d.slice(0, d.length - scale).replace(/^0+(?=\d)/, "");
-    if (int === "") int = "0";
-    s = `${int}.${d.slice(d.length - scale)}`;
+    const int = intLen > 0 ? digits.slice(z, intLen) : "0";
+    const frac = intLen >= 0 ? digits.slice(intLen) : "0".repeat(-intLen) + digits;
+    s = `${int}.${frac}`;
   } else {
-    s = digits.replace(/^0+(?=\d)/, "") || "0";
+    s = digits.slice(z) || "0";
     if (scale < 0 && s !== "0") s += "0".repeat(-scale);
   }
-  if (neg && /[1-9]/.test(s)) s = `-${s}`;
+  if (neg) {
+    // -0 is 0
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c > 48 && c <= 57) return `-${s}`;
+    }
+  }
   return s;
 }
 
