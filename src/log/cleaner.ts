@@ -261,6 +261,10 @@ export async function compactPartition(
       bytesBefore: total,
       bytesAfter,
     };
+  } catch (e) {
+    // Segments deleted under us (delete-records, topic deletion): this pass is void, not an error.
+    if (log.isClosed || log.segmentsVersion !== version) return ZERO;
+    throw e;
   } finally {
     if (!swapped) for (const o of outputs) if (o.suffix) removeCleaned(io, o);
     log.cleaning = false;

@@ -397,6 +397,11 @@ export class LogManager {
     return log;
   }
 
+  /** Number of partitions of a topic (no array copy, for hot paths). */
+  partitionCount(topic: string): number {
+    return this.topic(topic).logs.length;
+  }
+
   partitions(topic: string): PartitionLog[] {
     return [...this.topic(topic).logs];
   }

@@ -60,6 +60,7 @@ describe("log manager", () => {
     const { mgr } = await openManager(d);
     const info = mgr.createTopic("orders", 3, { "cleanup.policy": "compact", "segment.bytes": "100000" });
     assert.equal(info.partitions, 3);
+    assert.equal(mgr.partitionCount("orders"), 3);
     assert.equal(info.effectiveConfig["cleanup.policy"], "compact");
     assert.equal(info.effectiveConfig["retention.ms"], "604800000");
     assert.throws(() => mgr.createTopic("orders", 1), code("TOPIC_ALREADY_EXISTS"));
