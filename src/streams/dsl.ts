@@ -26,7 +26,7 @@ import {
 import { StreamStreamJoinNode, StreamTableJoinNode, TableTableJoinNode } from "./internals/joins.ts";
 import { ForeignKeyJoinBuilder } from "./internals/fkjoin.ts";
 import { type ProcessorNode, UserProcessorNode } from "./internals/node.ts";
-import { changeSerde } from "./internals/serdes.ts";
+import { changeSerde, LongSerde } from "./internals/serdes.ts";
 import {
   BranchNode,
   FilterNode,
@@ -1199,7 +1199,7 @@ export class KGroupedStream<K, V> {
   }
 
   count(materialized: Materialized<K, number> = {}): KTable<K, number> {
-    return this.aggregateInto<number>(countInit, countAdd, materialized, undefined);
+    return this.aggregateInto<number>(countInit, countAdd, materialized, LongSerde);
   }
 
   reduce(reducer: Reducer<V>, materialized: Materialized<K, V> = {}): KTable<K, V> {
@@ -1327,7 +1327,7 @@ export class TimeWindowedKStream<K, V> {
     );
   }
   count(materialized: Materialized<K, number> = {}): KTable<Windowed<K>, number> {
-    return this.run<number>(countInit, countAdd, materialized, undefined);
+    return this.run<number>(countInit, countAdd, materialized, LongSerde);
   }
   reduce(reducer: Reducer<V>, materialized: Materialized<K, V> = {}): KTable<Windowed<K>, V> {
     // Sliding windows need an initializer: a reduce starts from "no value yet" (null).
@@ -1411,7 +1411,7 @@ export class SessionWindowedKStream<K, V> {
       countAdd,
       (_k, a, c) => (a as number) + (c as number),
       materialized,
-      undefined,
+      LongSerde,
     );
   }
   reduce(reducer: Reducer<V>, materialized: Materialized<K, V> = {}): KTable<Windowed<K>, V> {
@@ -1483,7 +1483,7 @@ export class KGroupedTable<K, V> {
     return new KTable<K, VA>(b, node, keySerde, vs, storeGetter(storeName), storeName, [topic]);
   }
   count(materialized: Materialized<K, number> = {}): KTable<K, number> {
-    return this.run<number>(countInit, countAdd, countSub, materialized, undefined);
+    return this.run<number>(countInit, countAdd, countSub, materialized, LongSerde);
   }
   reduce(adder: Reducer<V>, subtractor: Reducer<V>, materialized: Materialized<K, V> = {}): KTable<K, V> {
     return this.run<V>(

@@ -172,8 +172,16 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
     this.valueSerde = valueSerde;
     this.topic = topic;
   }
+  private lastKey: unknown = undefined;
+  private lastKeyBytes: Uint8Array | undefined;
+  /** Serialized key; the last one is remembered (a record touches its key several times). */
   keyBytes(key: K): Uint8Array {
-    return ser(this.keySerde, this.topic, key, "key", this.name);
+    if (key === this.lastKey && this.lastKeyBytes !== undefined && typeof key !== "object")
+      return this.lastKeyBytes;
+    const b = ser(this.keySerde, this.topic, key, "key", this.name);
+    this.lastKey = key;
+    this.lastKeyBytes = b;
+    return b;
   }
   get(key: K): V | undefined {
     const b = this.inner.get(this.keyBytes(key));
@@ -246,8 +254,16 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     this.valueSerde = valueSerde;
     this.topic = topic;
   }
+  private lastKey: unknown = undefined;
+  private lastKeyBytes: Uint8Array | undefined;
+  /** Serialized key; the last one is remembered (a record touches its key several times). */
   keyBytes(key: K): Uint8Array {
-    return ser(this.keySerde, this.topic, key, "key", this.name);
+    if (key === this.lastKey && this.lastKeyBytes !== undefined && typeof key !== "object")
+      return this.lastKeyBytes;
+    const b = ser(this.keySerde, this.topic, key, "key", this.name);
+    this.lastKey = key;
+    this.lastKeyBytes = b;
+    return b;
   }
   put(key: K, value: V | null, windowStart: number): void {
     this.inner.put(
@@ -301,8 +317,16 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
     this.valueSerde = valueSerde;
     this.topic = topic;
   }
+  private lastKey: unknown = undefined;
+  private lastKeyBytes: Uint8Array | undefined;
+  /** Serialized key; the last one is remembered (a record touches its key several times). */
   keyBytes(key: K): Uint8Array {
-    return ser(this.keySerde, this.topic, key, "key", this.name);
+    if (key === this.lastKey && this.lastKeyBytes !== undefined && typeof key !== "object")
+      return this.lastKeyBytes;
+    const b = ser(this.keySerde, this.topic, key, "key", this.name);
+    this.lastKey = key;
+    this.lastKeyBytes = b;
+    return b;
   }
   private decode(it: Iterable<KeyValue<WindowedKey<Bytes>, Bytes>>): KeyValue<Windowed<K>, V>[] {
     const out: KeyValue<Windowed<K>, V>[] = [];

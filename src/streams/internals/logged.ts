@@ -77,10 +77,27 @@ export class LoggedKeyValueStore implements KeyValueBytesStore {
 
 /** Changelog key of a window store entry: key bytes + 8-byte window start (+ 4-byte sequence for duplicates). */
 export function windowChangelogKey(key: Bytes, windowStart: number, seq: number | undefined): Uint8Array {
-  const out = new Uint8Array(key.byteLength + 8 + (seq === undefined ? 0 : 4));
+  const n = key.byteLength;
+  const out = new Uint8Array(n + 8 + (seq === undefined ? 0 : 4));
   out.set(key, 0);
-  writeTimestamp(out, key.byteLength, windowStart);
-  if (seq !== undefined) new DataView(out.buffer).setUint32(key.byteLength + 8, seq >>> 0);
+  // Same layout as writeTimestamp (sign-biased big-endian), without a DataView per call.
+  const hi = Math.floor(windowStart / 4294967296);
+  const lo = windowStart - hi * 4294967296;
+  const h = (hi + 2147483648) >>> 0;
+  out[n] = h >>> 24;
+  out[n + 1] = (h >>> 16) & 255;
+  out[n + 2] = (h >>> 8) & 255;
+  out[n + 3] = h & 255;
+  out[n + 4] = lo >>> 24;
+  out[n + 5] = (lo >>> 16) & 255;
+  out[n + 6] = (lo >>> 8) & 255;
+  out[n + 7] = lo & 255;
+  if (seq !== undefined) {
+    out[n + 8] = seq >>> 24;
+    out[n + 9] = (seq >>> 16) & 255;
+    out[n + 10] = (seq >>> 8) & 255;
+    out[n + 11] = seq & 255;
+  }
   return out;
 }
 

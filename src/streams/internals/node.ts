@@ -73,6 +73,9 @@ export class SinkNode extends ProcessorNode {
   readonly keySerde: Serde<unknown>;
   readonly valueSerde: Serde<unknown>;
   readonly partitioner: StreamPartitioner<unknown, unknown> | undefined;
+  private lastKey: unknown = undefined;
+  private lastTopic = "";
+  private lastKeyBytes: Uint8Array | null = null;
   constructor(
     name: string,
     topic: string | TopicChooser,
@@ -93,7 +96,13 @@ export class SinkNode extends ProcessorNode {
     let k: Uint8Array | null;
     let v: Uint8Array | null;
     try {
-      k = this.keySerde.serialize(topic, key);
+      if (key === this.lastKey && topic === this.lastTopic && typeof key !== "object") k = this.lastKeyBytes;
+      else {
+        k = this.keySerde.serialize(topic, key);
+        this.lastKey = key;
+        this.lastTopic = topic;
+        this.lastKeyBytes = k;
+      }
       v = this.valueSerde.serialize(topic, value);
     } catch (e) {
       throw new StreamsError(

@@ -35,3 +35,30 @@ export function keyIdentity(key: unknown, serde: Serde<unknown>): string {
   const b = serde.serialize("", key);
   return b === null ? "null" : `b${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")}`;
 }
+
+/** Kafka's LongSerde layout (8-byte big-endian two's complement) for counts, safe-integer range. */
+export const LongSerde: Serde<number> = {
+  serialize(_t, v) {
+    if (v === null) return null;
+    const out = new Uint8Array(8);
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    const h = hi >>> 0;
+    out[0] = h >>> 24;
+    out[1] = (h >>> 16) & 255;
+    out[2] = (h >>> 8) & 255;
+    out[3] = h & 255;
+    out[4] = lo >>> 24;
+    out[5] = (lo >>> 16) & 255;
+    out[6] = (lo >>> 8) & 255;
+    out[7] = lo & 255;
+    return out;
+  },
+  deserialize(_t, d) {
+    if (d === null) return null;
+    if (d.byteLength !== 8) throw new Error(`a long is 8 bytes, got ${d.byteLength}`);
+    const hi = (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]! | 0;
+    const lo = ((d[4]! << 24) | (d[5]! << 16) | (d[6]! << 8) | d[7]!) >>> 0;
+    return hi * 4294967296 + lo;
+  },
+};
