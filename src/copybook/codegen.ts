@@ -135,6 +135,8 @@ PACK_SIGN[0xe] = 1;
 PACK_SIGN[0xf] = 1;
 PACK_SIGN[0xd] = -1;
 PACK_SIGN[0xb] = -1;
+const PACK_BYTE = new Uint8Array(100); // 0..99 -> packed byte of two digits
+for (let i = 0; i < 100; i++) PACK_BYTE[i] = (Math.floor(i / 10) << 4) | i % 10;
 const DIG2: string[] = [];
 for (let i = 0; i < 100; i++) DIG2.push(String(i).padStart(2, "0"));
 
@@ -1052,6 +1054,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
   e.env.ENC_NAT = encodeNational;
   e.env.ENC_HEX = encodeHex;
   e.env.POW10 = POW10;
+  e.env.PB = PACK_BYTE;
   e.env.OPTS = o;
   const W = (s: string): void => e.line(s);
   const posExpr = (pos: Pos, off: number): string => {
@@ -1102,7 +1105,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
         `b[${p} + ${n.size - 1}] = ((n % 10) << 4) | ${t.signed ? "(x < 0 ? 13 : 12)" : "15"}; n = Math.floor(n / 10);`,
       );
       for (let i = n.size - 2; i >= 0; i--) {
-        W(`{ const r = n % 100; n = (n - r) / 100; b[${p} + ${i}] = ((r / 10 | 0) << 4) | (r % 10); }`);
+        W(`{ const q = Math.floor(n / 100); b[${p} + ${i}] = PB[n - q * 100]; n = q; }`);
       }
       W(`} }`);
       return;
