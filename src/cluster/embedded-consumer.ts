@@ -25,6 +25,7 @@ import type {
   TopicPartition,
 } from "./types.ts";
 import { KafkaError, tpKey } from "./types.ts";
+import { maybeYield } from "./embedded-yield.ts";
 
 interface PartitionState {
   readonly tp: TopicPartition;
@@ -122,6 +123,8 @@ export class EmbeddedConsumer implements Consumer {
 
   async poll(options: PollOptions): Promise<ConsumedRecord[]> {
     this.check();
+    const y = maybeYield();
+    if (y) await y;
     this.polling++;
     try {
       return await this.pollOnce(options);

@@ -14,6 +14,7 @@ import type {
   RecordMetadata,
 } from "./types.ts";
 import { KafkaError } from "./types.ts";
+import { maybeYield } from "./embedded-yield.ts";
 
 type TxnPhase = "ready" | "in-transaction" | "abortable" | "fatal";
 
@@ -111,6 +112,8 @@ export class EmbeddedProducer implements Producer {
   }
 
   async send(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
+    const y = maybeYield();
+    if (y) await y;
     return this.sendSync(records);
   }
 

@@ -1,5 +1,6 @@
 // Crash tests with real processes: a child appends idempotently and runs transactional
-// consume-transform-produce while we kill -9 it at random moments. After every kill we open the data
+// consume-transform-produce (two workers in one group, rebalancing mid-run) while we kill -9 it at
+// random moments. After every kill we open the data
 // directory and check: each acknowledged record exactly once, nothing aborted or open visible to
 // read_committed, committed offsets consistent with the committed outputs.
 // COURANT_SOAK=1 runs many more cycles.
@@ -13,7 +14,8 @@ import { tempDir } from "./helpers.ts";
 const CHILD = fileURLToPath(new URL("../fixtures/broker/crash-child.ts", import.meta.url));
 const SOAK = process.env.COURANT_SOAK === "1";
 const CYCLES = SOAK ? 60 : 8;
-const INPUTS = SOAK ? 30_000 : 4000;
+/** Fresh input appended before each run, so every kill lands in the middle of work. */
+const CHUNK = SOAK ? 3000 : 1500;
 
 interface RunResult {
   acked: string[];
@@ -75,50 +77,64 @@ async function readAll(
   return values;
 }
 
-async function verify(
-  dataDir: string,
-  allAcked: Set<string>,
-  final: boolean,
-): Promise<{ processed: number }> {
-  const cluster = await EmbeddedCluster.open({ dataDir, timerIntervalMs: 0 });
-  try {
-    // 1. Idempotent appends: every acknowledged id exactly once; nothing duplicated at all.
-    const idem = await readAll(cluster, "idem", "read_uncommitted");
-    const counts = new Map<string, number>();
-    for (const v of idem) counts.set(v, (counts.get(v) ?? 0) + 1);
-    for (const [v, n] of counts) assert.equal(n, 1, `record ${v} stored ${n} times`);
-    for (const id of allAcked) assert.ok(counts.has(id), `acknowledged record ${id} is missing`);
-
-    // 2. read_committed output: no aborted records, no duplicates of any input.
-    const out = await readAll(cluster, "out", "read_committed");
-    const seen = new Map<string, number>();
-    for (const v of out) {
-      const [status, src] = v.split("|") as [string, string];
-      assert.equal(status, "ok", `read_committed shows a record of an aborted transaction: ${v}`);
-      seen.set(src, (seen.get(src) ?? 0) + 1);
-    }
-    for (const [src, n] of seen) assert.equal(n, 1, `input ${src} has ${n} committed outputs`);
-
-    // 3. Offsets committed in the transactions match the committed outputs exactly.
-    const offsets = await cluster.admin().listGroupOffsets("crash-app");
-    const committed = new Map(offsets.map((o) => [o.partition, o.offset]));
-    let expected = 0;
-    for (let p = 0; p < 2; p++) {
-      const upTo = committed.get(p) ?? 0;
-      expected += upTo;
-      for (let o = 0; o < upTo; o++)
-        assert.ok(seen.has(`${p}:${o}`), `input ${p}:${o} is below the committed offset but has no output`);
-    }
-    assert.equal(seen.size, expected, "outputs exist only for inputs below the committed offsets");
-    if (final) {
-      assert.equal(expected, INPUTS, "the final run processed every input");
-      const lso = cluster.broker.partitionLog("out", 0);
-      assert.equal(lso.lastStableOffset, lso.highWatermark, "no transaction left open");
-    }
-    return { processed: expected };
-  } finally {
-    await cluster.close();
+async function appendInputs(cluster: EmbeddedCluster, from: number, count: number): Promise<void> {
+  const p = await cluster.createProducer();
+  for (let i = from; i < from + count; i += 500) {
+    await p.send(
+      Array.from({ length: Math.min(500, from + count - i) }, (_, j) => ({
+        topic: "in",
+        partition: (i + j) % 4,
+        key: Buffer.from(String(i + j)),
+        value: Buffer.from(String(i + j)),
+      })),
+    );
   }
+  await p.close();
+}
+
+/** Checks the data directory after a run; returns how many inputs are committed. */
+async function verify(
+  cluster: EmbeddedCluster,
+  allAcked: Set<string>,
+  inputs: number,
+  final: boolean,
+): Promise<number> {
+  // 1. Idempotent appends: every acknowledged id exactly once; nothing duplicated at all.
+  const idem = await readAll(cluster, "idem", "read_uncommitted");
+  const counts = new Map<string, number>();
+  for (const v of idem) counts.set(v, (counts.get(v) ?? 0) + 1);
+  for (const [v, n] of counts) assert.equal(n, 1, `record ${v} stored ${n} times`);
+  for (const id of allAcked) assert.ok(counts.has(id), `acknowledged record ${id} is missing`);
+
+  // 2. read_committed output: no aborted records, no duplicates of any input.
+  const out = await readAll(cluster, "out", "read_committed");
+  const seen = new Map<string, number>();
+  for (const v of out) {
+    const [status, src] = v.split("|") as [string, string];
+    assert.equal(status, "ok", `read_committed shows a record of an aborted transaction: ${v}`);
+    seen.set(src, (seen.get(src) ?? 0) + 1);
+  }
+  for (const [src, n] of seen) assert.equal(n, 1, `input ${src} has ${n} committed outputs`);
+
+  // 3. Offsets committed in the transactions match the committed outputs exactly.
+  const offsets = await cluster.admin().listGroupOffsets("crash-app");
+  const committed = new Map(offsets.map((o) => [o.partition, o.offset]));
+  let expected = 0;
+  for (let p = 0; p < 4; p++) {
+    const upTo = committed.get(p) ?? 0;
+    expected += upTo;
+    for (let o = 0; o < upTo; o++)
+      assert.ok(seen.has(`${p}:${o}`), `input ${p}:${o} is below the committed offset but has no output`);
+  }
+  assert.equal(seen.size, expected, "outputs exist only for inputs below the committed offsets");
+  if (final) {
+    assert.equal(expected, inputs, "the final run processed every input");
+    for (let p = 0; p < 2; p++) {
+      const log = cluster.broker.partitionLog("out", p);
+      assert.equal(log.lastStableOffset, log.highWatermark, "no transaction left open");
+    }
+  }
+  return expected;
 }
 
 test(`crash: kill -9 during idempotent and transactional work, ${CYCLES} cycles`, {
@@ -126,44 +142,40 @@ test(`crash: kill -9 during idempotent and transactional work, ${CYCLES} cycles`
 }, async (t) => {
   const { dir, cleanup } = tempDir("courant-crash-");
   t.after(cleanup);
-  {
+  const withCluster = async <T>(fn: (c: EmbeddedCluster) => Promise<T>): Promise<T> => {
     const cluster = await EmbeddedCluster.open({ dataDir: dir, timerIntervalMs: 0 });
-    const admin = cluster.admin();
-    await admin.createTopics([
-      { name: "in", partitions: 2 },
+    try {
+      return await fn(cluster);
+    } finally {
+      await cluster.close();
+    }
+  };
+  let inputs = 0;
+  await withCluster(async (c) => {
+    await c.admin().createTopics([
+      { name: "in", partitions: 4 },
       { name: "out", partitions: 2 },
       { name: "idem", partitions: 2 },
     ]);
-    const p = await cluster.createProducer();
-    for (let i = 0; i < INPUTS; i += 500) {
-      await p.send(
-        Array.from({ length: Math.min(500, INPUTS - i) }, (_, j) => ({
-          topic: "in",
-          partition: (i + j) % 2,
-          key: Buffer.from(String(i + j)),
-          value: Buffer.from(String(i + j)),
-        })),
-      );
-    }
-    await cluster.close();
-  }
+  });
   const acked = new Set<string>();
   let lastProcessed = 0;
   for (let cycle = 0; cycle < CYCLES; cycle++) {
-    const killAfter = 20 + Math.floor(Math.random() * 500);
+    await withCluster((c) => appendInputs(c, inputs, CHUNK));
+    inputs += CHUNK;
+    const killAfter = 20 + Math.floor(Math.random() * 400);
     const r = await runChild(dir, `r${cycle}`, killAfter);
     for (const id of r.acked) acked.add(id);
-    const { processed } = await verify(dir, acked, false);
+    const processed = await withCluster((c) => verify(c, acked, inputs, false));
     assert.ok(processed >= lastProcessed, "committed progress never goes back");
     lastProcessed = processed;
     t.diagnostic(
-      `cycle ${cycle}: killed after ${killAfter} ms, ${r.acked.length} acked, ${processed} inputs committed${r.done ? ", done" : ""}`,
+      `cycle ${cycle}: killed after ${killAfter} ms, ${r.acked.length} acked, ${processed}/${inputs} inputs committed${r.done ? ", done" : ""}`,
     );
-    if (r.done) break;
   }
   // Let the last run finish the input without interruption, then check the whole result.
   const last = await runChild(dir, "final", null);
   for (const id of last.acked) acked.add(id);
   assert.ok(last.done);
-  await verify(dir, acked, true);
+  await withCluster((c) => verify(c, acked, inputs, true));
 });

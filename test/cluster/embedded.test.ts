@@ -583,3 +583,23 @@ test("a member that stops calling poll longer than its rebalance timeout leaves;
   await slow.poll({ maxWaitMs: 0 }).catch(() => []);
   assert.equal(lost.length, 1, "the slow member reports its partition lost when it polls again");
 });
+
+test("busy produce/poll loops leave the event loop turns (timers keep firing)", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const p = await cluster.createProducer();
+  const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([{ topic: "t", partition: 0 }]);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  t.after(() => clearInterval(timer));
+  const until = Date.now() + 200;
+  let loops = 0;
+  while (Date.now() < until) {
+    await p.send([{ topic: "t", partition: 0, key: null, value: enc("x") }]);
+    await c.poll({ maxWaitMs: 0 });
+    loops++;
+  }
+  assert.ok(loops > 10);
+  assert.ok(ticks > 5, `timers ran ${ticks} times during ${loops} busy loops`);
+});
