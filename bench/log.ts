@@ -49,6 +49,14 @@ interface Row {
   readRecPerS: number;
   readMBPerS: number;
   decodeRecPerS: number;
+  /** Same, per second of this process's CPU time (user + system): robust on a shared, loaded machine. */
+  appendRecPerCpuS: number;
+  readRecPerCpuS: number;
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 async function runPolicy(root: string, policy: string, pool: Buffer[], batches: number): Promise<Row> {
@@ -57,6 +65,7 @@ async function runPolicy(root: string, policy: string, pool: Buffer[], batches: 
   mgr.createTopic("bench", 1, { "flush.policy": policy, "flush.ms": String(FLUSH_MS) });
   const log = mgr.partition("bench", 0);
   let bytes = 0;
+  const c0 = cpuSeconds();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < batches; i++) {
     const b = pool[i % pool.length]!;
@@ -67,12 +76,14 @@ async function runPolicy(root: string, policy: string, pool: Buffer[], batches: 
   }
   if (policy !== "os") log.flush();
   const appendS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const appendCpu = cpuSeconds() - c0;
   const records = batches * BATCH;
 
   // Fetch path: stored batch bytes, 1 MiB per fetch, as a consumer/wire server reads them.
   let offset = 0;
   let readBytes = 0;
   let readRecords = 0;
+  const c1 = cpuSeconds();
   const t1 = process.hrtime.bigint();
   while (offset < log.highWatermark) {
     const r = log.read(offset, 1024 * 1024);
@@ -86,6 +97,7 @@ async function runPolicy(root: string, policy: string, pool: Buffer[], batches: 
     readBytes += r.records.length;
   }
   const readS = Number(process.hrtime.bigint() - t1) / 1e9;
+  const readCpu = cpuSeconds() - c1;
   if (readRecords !== records) throw new Error(`read ${readRecords} records, appended ${records}`);
 
   // Decoded path (in-process consumer): records as objects, for a sample of the log.
@@ -108,6 +120,8 @@ async function runPolicy(root: string, policy: string, pool: Buffer[], batches: 
     readRecPerS: readRecords / readS,
     readMBPerS: readBytes / readS / 1e6,
     decodeRecPerS: decoded / decodeS,
+    appendRecPerCpuS: records / appendCpu,
+    readRecPerCpuS: readRecords / readCpu,
   };
 }
 
@@ -129,10 +143,12 @@ try {
     `log bench: ${fmt(TOTAL)} records of ${RECORD_BYTES} B per policy (every-batch: ${fmt(Math.min(BATCHES, 1000) * BATCH)}), batches of ${BATCH} (${batchBytes} B), interval flush.ms=${FLUSH_MS}, crc32c=${crc32cImplementation}, node ${process.version}`,
   );
   console.log(`raw sequential write (writeSync 1 MiB + fsync): ${raw.mbPerS.toFixed(0)} MB/s`);
-  console.log("policy       | append rec/s | append MB/s | read rec/s  | read MB/s | decoded rec/s");
+  console.log(
+    "policy       | append rec/s | append MB/s | read rec/s  | read MB/s | decoded rec/s | append rec/CPU-s | read rec/CPU-s",
+  );
   for (const r of rows) {
     console.log(
-      `${r.policy.padEnd(12)} | ${fmt(r.appendRecPerS).padStart(12)} | ${r.appendMBPerS.toFixed(0).padStart(11)} | ${fmt(r.readRecPerS).padStart(11)} | ${r.readMBPerS.toFixed(0).padStart(9)} | ${fmt(r.decodeRecPerS).padStart(13)}`,
+      `${r.policy.padEnd(12)} | ${fmt(r.appendRecPerS).padStart(12)} | ${r.appendMBPerS.toFixed(0).padStart(11)} | ${fmt(r.readRecPerS).padStart(11)} | ${r.readMBPerS.toFixed(0).padStart(9)} | ${fmt(r.decodeRecPerS).padStart(13)} | ${fmt(r.appendRecPerCpuS).padStart(16)} | ${fmt(r.readRecPerCpuS).padStart(14)}`,
     );
   }
   const json: Record<string, number> = { raw_write_mb_per_s: Math.round(raw.mbPerS) };
@@ -143,6 +159,8 @@ try {
     json[`read_records_per_s_${k}`] = Math.round(r.readRecPerS);
     json[`read_mb_per_s_${k}`] = Math.round(r.readMBPerS);
     json[`decoded_records_per_s_${k}`] = Math.round(r.decodeRecPerS);
+    json[`append_records_per_cpu_s_${k}`] = Math.round(r.appendRecPerCpuS);
+    json[`read_records_per_cpu_s_${k}`] = Math.round(r.readRecPerCpuS);
   }
   console.log(JSON.stringify(json));
 } finally {
