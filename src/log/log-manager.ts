@@ -188,8 +188,8 @@ export class LogManager {
     const root = path.join(this.dataDir, TOPICS_DIR);
     for (const entry of fs.readdirSync(root)) {
       const full = path.join(root, entry);
-      if (entry.startsWith(".")) {
-        // leftovers of an interrupted create (.creating-*) or delete (.deleted-*)
+      if (entry.startsWith("~")) {
+        // leftovers of an interrupted create (~creating-*) or delete (~deleted-*); "~" is not legal in topic names
         fs.rmSync(full, { recursive: true, force: true });
         continue;
       }
@@ -306,7 +306,7 @@ export class LogManager {
     const cfg = parseTopicConfig(name, config, this.defaults);
     const meta: TopicMeta = { name, partitions, config: { ...config }, createdAt: this.clock.now() };
     // Build it aside, then rename into place: a crash never leaves a half-created topic.
-    const tmp = path.join(this.dataDir, TOPICS_DIR, `.creating-${name}-${process.pid}`);
+    const tmp = path.join(this.dataDir, TOPICS_DIR, `~creating-${name}-${process.pid}`);
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
     for (let p = 0; p < partitions; p++) fs.mkdirSync(path.join(tmp, String(p)));
@@ -324,7 +324,7 @@ export class LogManager {
   deleteTopic(name: string): void {
     const t = this.topic(name);
     this.topics.delete(name);
-    const gone = path.join(this.dataDir, TOPICS_DIR, `.deleted-${name}-${Date.now()}`);
+    const gone = path.join(this.dataDir, TOPICS_DIR, `~deleted-${name}-${Date.now()}`);
     this.io.rename(this.topicDir(name), gone);
     fsyncDir(path.join(this.dataDir, TOPICS_DIR));
     for (const log of t.logs) log.deleteAll();

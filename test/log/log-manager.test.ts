@@ -78,6 +78,7 @@ describe("log manager", () => {
     assert.equal(mgr.describeTopic("orders").config["segment.bytes"], undefined);
     mgr.addPartitions("orders", 5);
     assert.throws(() => mgr.addPartitions("orders", 4), code("INVALID_PARTITIONS", /has 5 partitions/));
+    mgr.createTopic(".hidden_ok", 1);
     mgr.createTopic("gone", 2);
     mgr.partition("gone", 0).append(batch(1));
     mgr.deleteTopic("gone");
@@ -87,7 +88,7 @@ describe("log manager", () => {
     assert.throws(() => mgr.listTopics(), code("LOG_CLOSED"));
 
     const { mgr: m2 } = await openManager(d);
-    assert.deepEqual(m2.listTopics(), ["orders"]);
+    assert.deepEqual(m2.listTopics(), [".hidden_ok", "orders"]);
     const o = m2.describeTopic("orders");
     assert.equal(o.partitions, 5);
     assert.deepEqual(o.config, { "cleanup.policy": "compact", "retention.ms": "1000" });
