@@ -283,3 +283,48 @@ test("initial rebalance delay gathers members joining an empty group", async () 
   assert.equal(ra.generationId, 1);
   assert.equal(rb.generationId, 1);
 });
+
+test("the leader leaves before syncing: waiting followers get REBALANCE_IN_PROGRESS and one becomes leader", async () => {
+  const { gc } = setup();
+  const a = await stableSingle(gc);
+  const bJoin = join(gc);
+  const aJoin = await join(gc, a.memberId);
+  const b = await bJoin;
+  assert.equal(aJoin.leader, a.memberId);
+  const bSync = gc.syncGroup({
+    groupId: "g",
+    generationId: b.generationId,
+    memberId: b.memberId,
+    assignments: [],
+  });
+  gc.leaveGroup({ groupId: "g", members: [{ memberId: a.memberId }] });
+  assert.equal((await bSync).errorCode, "REBALANCE_IN_PROGRESS");
+  const again = await join(gc, b.memberId);
+  assert.equal(again.errorCode, "NONE");
+  assert.equal(again.leader, b.memberId);
+  assert.equal(again.generationId, b.generationId + 1);
+});
+
+test("a member rejoining with a new subscription while others wait in SyncGroup restarts the rebalance", async () => {
+  const { gc } = setup();
+  const a = await stableSingle(gc);
+  const bJoin = join(gc);
+  await join(gc, a.memberId);
+  const b = await bJoin;
+  const bSync = gc.syncGroup({
+    groupId: "g",
+    generationId: b.generationId,
+    memberId: b.memberId,
+    assignments: [],
+  });
+  const aRejoin = join(gc, a.memberId, { protocols: proto("range", [9]) });
+  assert.equal((await bSync).errorCode, "REBALANCE_IN_PROGRESS");
+  const bAgain = await join(gc, b.memberId);
+  const aAgain = await aRejoin;
+  assert.equal(aAgain.generationId, bAgain.generationId);
+  assert.deepEqual(
+    aAgain.members.find((m) => m.memberId === a.memberId)!.metadata,
+    new Uint8Array([9]),
+    "the leader sees the new subscription",
+  );
+});
