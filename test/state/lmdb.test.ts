@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import {
+  CachingKeyValueStore,
   LmdbEnvironment,
+  RecordCache,
   lmdbKeyValueStore,
   lmdbSessionStore,
   lmdbWindowStore,
@@ -40,6 +42,66 @@ keyValueContract("lmdb kv (flushed)", () => {
 });
 windowContract("lmdb window", (o) => lmdbWindowStore(freshEnv(), "win", o));
 sessionContract("lmdb session", (o) => lmdbSessionStore(freshEnv(), "sess", o));
+// Same contracts with every write committed at once: reads come from lmdb, not the buffer.
+// (flush() commits synchronously; only its fsync is awaited.)
+windowContract("lmdb window (flushed)", (o) => {
+  const env = freshEnv();
+  const st = lmdbWindowStore(env, "win", o);
+  const put = st.put.bind(st);
+  st.put = (k, v, t) => {
+    put(k, v, t);
+    void env.flush();
+  };
+  return st;
+});
+sessionContract("lmdb session (flushed)", (o) => {
+  const env = freshEnv();
+  const st = lmdbSessionStore(env, "sess", o);
+  const put = st.put.bind(st);
+  const remove = st.remove.bind(st);
+  st.put = (k, v) => {
+    put(k, v);
+    void env.flush();
+  };
+  st.remove = (k) => {
+    remove(k);
+    void env.flush();
+  };
+  return st;
+});
+
+test("lmdb session store: sessions survive reopen", async () => {
+  const dir = join(root, "sess-reopen");
+  let env = LmdbEnvironment.open(dir);
+  lmdbSessionStore(env, "s", { retentionMs: 1_000_000 }).put(
+    { key: b("u"), windowStart: 5, windowEnd: 50 },
+    b("v"),
+  );
+  await env.flush();
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  const st = lmdbSessionStore(env, "s", { retentionMs: 1_000_000 });
+  assert.equal(s(st.fetchSession(b("u"), 5, 50)), "v");
+  assert.equal(st.findSessions(b("u"), 0, 100).length, 1);
+});
+
+test("caching over an lmdb store: forwarded updates are durable after flush", async () => {
+  const dir = join(root, "cache-lmdb");
+  let env = LmdbEnvironment.open(dir);
+  const fwd: string[] = [];
+  const st = new CachingKeyValueStore(lmdbKeyValueStore(env, "c"), new RecordCache(1 << 16), (k, v) =>
+    fwd.push(`${s(k)}=${s(v!)}`),
+  );
+  st.put(b("a"), b("1"));
+  st.put(b("a"), b("2"));
+  await st.flush();
+  assert.deepEqual(fwd, ["a=2"]);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  assert.equal(s(lmdbKeyValueStore(env, "c").get(b("a"))), "2");
+});
 
 test("lmdb kv: ranges merge buffered writes and deletes with committed data", async () => {
   const env = freshEnv();

@@ -65,3 +65,33 @@ test("storeProvider: persistent stores on lmdb under the task, others in memory"
   assert.equal(sess.persistent, false);
   await dir.destroy();
 });
+
+test("stream threads share the instance environment: concurrent commits from worker threads all land", async () => {
+  const { Worker } = await import("node:worker_threads");
+  const runs = ["0_0", "0_1", "1_0"].map((taskId) => {
+    const w = new Worker(new URL("./thread-worker.ts", import.meta.url), {
+      workerData: { root, taskId, n: 200 },
+    });
+    // listen for exit at once: a worker may finish before any later listener is attached
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      w.once("message", () => {
+        done = true;
+      });
+      w.once("error", reject);
+      w.once("exit", (code) =>
+        done && code === 0 ? resolve() : reject(new Error(`worker ${taskId} exited ${code}`)),
+      );
+    });
+  });
+  await Promise.all(runs);
+  const dir = new StateDirectory(root, "threads");
+  assert.deepEqual(dir.taskIdsOnDisk(), ["0_0", "0_1", "1_0"]);
+  for (const id of ["0_0", "0_1", "1_0"]) {
+    const st = dir.task(id).keyValueStore("counts");
+    assert.equal(st.approximateNumEntries(), 200);
+    assert.equal(s(st.get(b(`${id}-199`))), "19");
+    assert.equal(dir.task(id).checkpoint("counts"), 20);
+  }
+  await dir.destroy();
+});
