@@ -65,6 +65,8 @@ export interface CodecOptions {
    * as Cobrix reads short variable-length segments).
    */
   shortRecords?: "error" | "pad";
+  /** Add each level-66 RENAMES item as a key holding the renamed elementary items (default false). */
+  renames?: boolean;
   /** Encoding a record with missing fields: "error" (default) or "default" (spaces / zeros). */
   missing?: "error" | "default";
   /** Non COMP-5 binary values beyond the PIC digits: "full" accepts them (default, TRUNC(BIN)), "pic" rejects. */
@@ -248,11 +250,56 @@ export class RecordCodec {
     this.variable = this.gen.variableOccurs === "shift" && layout.root.variable;
     this.decodeFn = generateDecoder(layout, this.gen) as DecodeFn;
     this.sizeFn = this.variable ? (generateDecoder(layout, this.gen, true) as SizeFn) : null;
+    this.initRenames();
   }
 
   private wrap(r: Record<string, unknown>): Record<string, unknown> {
+    if (this.renameAccessors) this.addRenames(r);
     if (this.options.keepRoot && this.layout.root.name) return { [this.outRootName()]: r };
     return r;
+  }
+
+  // Level-66 RENAMES as extra keys (option `renames`): each is an object of the renamed elementary items.
+  private renameAccessors: Array<{ key: string; fields: Array<{ key: string; path: string[] }> }> | null =
+    null;
+  private initRenames(): void {
+    if (!this.options.renames || this.layout.renames.length === 0) return;
+    const names = computeOutputNames(this.layout, this.options);
+    const conv = (s: string): string => (this.options.names === "underscore" ? s.replace(/-/g, "_") : s);
+    this.renameAccessors = [];
+    for (const rn of this.layout.renames) {
+      const { from, thru } = rn.renames!;
+      // last node of thru's subtree
+      let lastId = thru.id;
+      for (const n of this.layout.nodes) {
+        for (let p: LayoutNode | null = n; p; p = p.parent) if (p === thru) lastId = Math.max(lastId, n.id);
+      }
+      const fields: Array<{ key: string; path: string[] }> = [];
+      for (const n of this.layout.nodes) {
+        if (n.id < from.id || n.id > lastId || n.kind !== "field") continue;
+        const path: string[] = [];
+        let ok = true;
+        for (let p: LayoutNode | null = n; p && p !== this.layout.root; p = p.parent) {
+          const k = names.get(p);
+          if (k == null || p.occurs) ok = false;
+          else path.unshift(k);
+        }
+        if (ok) fields.push({ key: path[path.length - 1]!, path });
+      }
+      this.renameAccessors.push({ key: conv(rn.name), fields });
+    }
+  }
+  private addRenames(r: Record<string, unknown>): void {
+    for (const acc of this.renameAccessors!) {
+      const o: Record<string, unknown> = {};
+      for (const f of acc.fields) {
+        let v: unknown = r;
+        for (const k of f.path)
+          v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+        if (v !== undefined) o[f.key] = v;
+      }
+      r[acc.key] = o;
+    }
   }
   private outRootName(): string {
     const n = this.layout.root.name;

@@ -136,7 +136,7 @@ PACK_SIGN[0xf] = 1;
 PACK_SIGN[0xd] = -1;
 PACK_SIGN[0xb] = -1;
 const PACK_BYTE = new Uint8Array(100); // 0..99 -> packed byte of two digits
-for (let i = 0; i < 100; i++) PACK_BYTE[i] = (Math.floor(i / 10) << 4) | i % 10;
+for (let i = 0; i < 100; i++) PACK_BYTE[i] = (Math.floor(i / 10) << 4) | (i % 10);
 const DIG2: string[] = [];
 for (let i = 0; i < 100; i++) DIG2.push(String(i).padStart(2, "0"));
 

@@ -484,3 +484,31 @@ describe("record codec: segments and lazy views", () => {
     assert.throws(() => bad.B, /R\.B at byte 3/);
   });
 });
+
+describe("record codec: level 66", () => {
+  it("RENAMES items appear as objects of the renamed fields when asked", () => {
+    const text = `01 R.
+         05 A PIC X(2).
+         05 G.
+            10 B PIC 9(2).
+            10 C PIC X.
+         05 D PIC X.
+         66 B-TO-D RENAMES B THRU D.
+         66 JUST-A RENAMES A.`;
+    const c = compileCopybook(text, { format: "free", renames: true });
+    const bytes = hex("C1C2 F4F2 C3 C4");
+    assert.deepEqual(c.decode(bytes), {
+      A: "AB",
+      G: { B: 42, C: "C" },
+      D: "D",
+      "B-TO-D": { B: 42, C: "C", D: "D" },
+      "JUST-A": { A: "AB" },
+    });
+    assert.deepEqual(c.encode(c.decode(bytes)), bytes);
+    assert.deepEqual(compileCopybook(text, { format: "free" }).decode(bytes), {
+      A: "AB",
+      G: { B: 42, C: "C" },
+      D: "D",
+    });
+  });
+});
