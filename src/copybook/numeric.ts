@@ -23,7 +23,7 @@ for (let i = 0; i <= 22; i++) POW10.push(10 ** i);
 export function formatDecimal(neg: boolean, digits: string, scale: number): string {
   // Strip leading zeros by index (no regex: this is on the hot path of wide fields).
   let z = 0;
-  const intLen = digits.length - (scale > 0 ? scale : 0);
+  const intLen = digits.length - Math.max(scale, 0);
   while (z < intLen - 1 && digits.charCodeAt(z) === 48) z++;
   let s: string;
   if (scale > 0) {
