@@ -650,6 +650,11 @@ export class EmbeddedConsumer implements Consumer {
     }));
     const partitionsPerTopic = new Map<string, number>();
     const seen = new Map<string, number | undefined>();
+    // Unknown topics are created here when the broker auto-creates (as a Java consumer's metadata request would).
+    const missing = [...new Set(members.flatMap((m) => m.subscription.topics))].filter(
+      (t) => this.broker.partitionCount(t) === undefined,
+    );
+    if (missing.length > 0) this.broker.metadata({ topics: missing, allowAutoTopicCreation: true });
     for (const m of members)
       for (const t of m.subscription.topics) {
         const n = this.broker.partitionCount(t);

@@ -603,3 +603,17 @@ test("busy produce/poll loops leave the event loop turns (timers keep firing)", 
   assert.ok(loops > 10);
   assert.ok(ticks > 5, `timers ran ${ticks} times during ${loops} busy loops`);
 });
+
+test("subscribing to a missing topic creates it only when the broker auto-creates", async (t) => {
+  const { cluster } = await open(t, { autoCreateTopics: true, defaultPartitions: 2 });
+  const c = await cluster.createConsumer({ groupId: "g" });
+  await c.subscribe(["fresh"]);
+  await c.poll({ maxWaitMs: 10 });
+  assert.equal(c.assignment().length, 2);
+  const { cluster: strict } = await open(t);
+  const s = await strict.createConsumer({ groupId: "g" });
+  await s.subscribe(["fresh"]);
+  await s.poll({ maxWaitMs: 10 });
+  assert.deepEqual(s.assignment(), []);
+  assert.deepEqual(await strict.admin().listTopics(), []);
+});
