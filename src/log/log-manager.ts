@@ -36,6 +36,8 @@ export interface LogManagerOptions {
   readonly lock?: boolean;
   /** Period of the retention and compaction pass; default 30 000 ms; 0 disables (call runRetention/runCompaction). */
   readonly maintenanceIntervalMs?: number;
+  /** Idle producers' idempotence state is dropped after this long (Kafka's producer.id.expiration.ms); default 1 day. */
+  readonly producerIdExpirationMs?: number;
   /** Period at which interval flushes are checked; default 50 ms. */
   readonly flushCheckIntervalMs?: number;
   /** Default true: check each batch's CRC when serving reads, so a corrupt record is never served. */
@@ -117,12 +119,14 @@ export class LogManager {
   private compaction: Promise<CompactionStats> | undefined;
   private _closed = false;
   private readonly m: ReturnType<typeof logMetrics>;
+  private readonly producerIdExpirationMs: number;
   private lastGaugeMs = 0;
 
   private constructor(options: LogManagerOptions, cleanShutdown: boolean) {
     this.dataDir = path.resolve(options.dataDir);
     this.clock = options.clock ?? systemClock;
     this.m = logMetrics(options.metrics ?? defaultMetrics);
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? 24 * 3600 * 1000;
     this.io = new LogIo(options.faultHook, (s) => this.m.fsync.observe(s));
     this.logger = options.logger;
     this.defaults = { ...TOPIC_CONFIG_DEFAULTS, ...(options.defaultTopicConfig ?? {}) };
@@ -418,7 +422,7 @@ export class LogManager {
 
   // ------------------------------------------------------------ maintenance
 
-  /** One retention pass over every partition (time, size, and segments below the log start). */
+  /** One retention pass over every partition (time, size, and segments below the log start); also expires idle producers. */
   runRetention(): RetentionStats {
     this.ensureOpen();
     const now = this.clock.now();
@@ -426,6 +430,7 @@ export class LogManager {
     let bytesDeleted = 0;
     for (const t of this.topics.values()) {
       for (const log of t.logs) {
+        log.expireProducers(now - this.producerIdExpirationMs);
         const r = log.applyRetention(now);
         if (r.segmentsDeleted > 0) this.m.retentionSegments.inc(r.segmentsDeleted);
         segmentsDeleted += r.segmentsDeleted;

@@ -994,6 +994,11 @@ export class PartitionLog {
     return seg.size;
   }
 
+  /** Forgets idle producers (no open transaction, last batch older than `cutoff`); returns how many. */
+  expireProducers(cutoff: number): number {
+    return this.producers.expire(cutoff);
+  }
+
   /** Deletes old segments per retention.ms / retention.bytes (cleanup.policy has delete). */
   applyRetention(now: number): RetentionStats {
     let segmentsDeleted = 0;

@@ -207,6 +207,18 @@ export class ProducerStateManager {
     return undefined;
   }
 
+  /** Forgets producers idle since before `cutoff` with no open transaction (Kafka's producer.id.expiration.ms). */
+  expire(cutoff: number): number {
+    let n = 0;
+    for (const [id, e] of this.producers) {
+      if (e.currentTxnFirstOffset < 0 && e.lastTimestamp < cutoff) {
+        this.producers.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
   view(entry: ProducerEntry): ProducerStateView {
     const last = entry.batches[entry.batches.length - 1];
     return {

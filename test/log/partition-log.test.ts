@@ -235,6 +235,27 @@ describe("idempotent producers", () => {
   });
 });
 
+describe("producer expiry", () => {
+  test("idle producers are forgotten after producerIdExpirationMs, producers in a transaction are not", async () => {
+    const { mgr, clock } = await openManager(dir(), { producerIdExpirationMs: 60_000 });
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const now = clock.now();
+    log.append(batch(1, { producerId: 1, producerEpoch: 0, baseSequence: 0, timestamp: now }));
+    log.append(
+      batch(1, { producerId: 2, producerEpoch: 0, baseSequence: 0, timestamp: now, transactional: true }),
+    );
+    mgr.runRetention();
+    assert.ok(log.producerState(1));
+    clock.advance(60_001);
+    mgr.runRetention();
+    assert.equal(log.producerState(1), undefined);
+    assert.ok(log.producerState(2), "open transaction keeps its producer");
+    log.append(batch(1, { producerId: 1, producerEpoch: 0, baseSequence: 7, timestamp: clock.now() }));
+    await mgr.close();
+  });
+});
+
 describe("transactions", () => {
   test("LSO, read_committed filtering, aborted transactions reported as Kafka's Fetch does", async () => {
     const { mgr } = await openManager(dir());
