@@ -8,7 +8,6 @@ export async function withCluster<T>(dataDir: string, fn: (c: EmbeddedCluster) =
   const cluster = await EmbeddedCluster.open({
     dataDir,
     timerIntervalMs: 100,
-    logger: undefined,
     // A CLI consumer in a group uses short sessions: it may exit at any time.
     groupMinSessionTimeoutMs: 1000,
   });

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { EmbeddedCluster } from "../../src/cluster/index.ts";
 
 const CLI = fileURLToPath(new URL("../fixtures/broker/cli.ts", import.meta.url));
 
@@ -74,4 +75,15 @@ test("topics, produce, consume and groups verbs work on one data directory", (t)
   assert.equal(run(["consume", "missing", "--max", "1", "--data", data]).code, 1);
   assert.equal(run(["topics", "delete", "orders", "--data", data]).code, 0);
   assert.equal(run(["topics", "list", "--data", data]).out, "");
+});
+
+test("a verb on a data directory held by a running broker fails with a clear error", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cluster = await EmbeddedCluster.open({ dataDir: dir, timerIntervalMs: 0 });
+  t.after(() => cluster.close());
+  const r = run(["topics", "list", "--data", dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^error: .*(lock|in use|held|running).*/im);
+  assert.match(r.err, new RegExp(String(process.pid)));
 });
