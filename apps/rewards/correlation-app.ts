@@ -77,21 +77,28 @@ function correlationKey(frame: Uint8Array): Uint8Array {
   return k;
 }
 
-/** Deadline index key: the deadline as 8 big-endian bytes, then the correlation key (sorts by time). */
-function deadlineKey(deadline: number, key: Uint8Array): Uint8Array {
+/**
+ * Deadline index key: the entry's state ("Q", "R", "M"), the deadline as 8 big-endian bytes, then
+ * the correlation key: one time-ordered range per state.
+ */
+function deadlineKey(state: PendingFrame["state"], deadline: number, key: Uint8Array): Uint8Array {
   const d = Math.max(0, Math.floor(deadline));
-  const k = new Uint8Array(20);
+  const k = new Uint8Array(21);
   const dv = new DataView(k.buffer);
-  dv.setUint32(0, Math.floor(d / 2 ** 32));
-  dv.setUint32(4, d >>> 0);
-  k.set(key, 8);
+  k[0] = state.charCodeAt(0);
+  dv.setUint32(1, Math.floor(d / 2 ** 32));
+  dv.setUint32(5, d >>> 0);
+  k.set(key, 9);
   return k;
 }
 
 function deadlineOf(dk: Uint8Array): number {
   const dv = new DataView(dk.buffer, dk.byteOffset, dk.byteLength);
-  return dv.getUint32(0) * 2 ** 32 + dv.getUint32(4);
+  return dv.getUint32(1) * 2 ** 32 + dv.getUint32(5);
 }
+
+const MAX_KEY = new Uint8Array(12).fill(0xff);
+const REQUESTS_PREFIX = `${TOPICS.requests}/`;
 
 function terminalOf(key: Uint8Array): number {
   return new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(4);
@@ -117,6 +124,11 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   private readonly sweepMs: number;
   private readonly metrics: RewardsMetrics;
   private readonly dupQ: Counter;
+  /** Highest event time seen from each source topic (not persisted: it only delays expiry after a restart). */
+  private requestsTime = -1;
+  private responsesTime = -1;
+  private sweptRequestsTime = -1;
+  private sweptResponsesTime = -1;
   private readonly dupR: Counter;
 
   constructor(options: CorrelationOptions, metrics: RewardsMetrics) {
@@ -143,6 +155,17 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       timestamp: record.timestamp,
       source: headerText(record.headers, SOURCE_HEADER),
     };
+    if (ref.source.startsWith(REQUESTS_PREFIX)) {
+      if (record.timestamp > this.requestsTime) this.requestsTime = record.timestamp;
+    } else if (record.timestamp > this.responsesTime) this.responsesTime = record.timestamp;
+    // Task stream time is the max over both topics and may not move when the lagging topic
+    // catches up, so the sweep also runs when either topic's own time has moved enough.
+    if (
+      this.requestsTime - this.sweptRequestsTime >= this.sweepMs ||
+      this.responsesTime - this.sweptResponsesTime >= this.sweepMs
+    ) {
+      this.sweep(record.timestamp);
+    }
     if (isOneWay(h.type)) {
       this.ctx.forward(record.withValue<Correlated>({ kind: "single", frame: ref }), DECODER);
       return;
@@ -218,7 +241,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       source: ref.source,
       frame: ref.bytes,
     });
-    this.deadlines.put(deadlineKey(deadline, key), EMPTY);
+    this.deadlines.put(deadlineKey(state, deadline, key), EMPTY);
   }
 
   private match(
@@ -230,7 +253,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     // Remember the match for one more window: retries of this exchange are recognised and dropped.
     const deadline = Math.max(request.timestamp, response.timestamp) + this.windowMs;
     this.pending.put(key, { state: "M", timestamp: request.timestamp, deadline, source: "", frame: EMPTY });
-    this.deadlines.put(deadlineKey(deadline, key), EMPTY);
+    this.deadlines.put(deadlineKey("M", deadline, key), EMPTY);
     this.ctx.forward(
       new Record<string, Correlated>(
         record.key,
@@ -265,17 +288,33 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     this.ctx.forward(new Record<string, UnmatchedFrame>(terminalKey, value, e.timestamp), SINKS.unmatched);
   }
 
-  private sweep(streamTime: number): void {
-    const limit = streamTime - this.graceMs;
+  /**
+   * Expires what can no longer be matched. Requests and responses come from two topics that are
+   * read at their own pace, so "time" is tracked per source topic: a pending request expires only
+   * once the *responses* have moved past its deadline (plus grace), a pending response once the
+   * requests have. Each topic is in order per partition, so the outcome does not depend on how
+   * the two were interleaved (nor on a crash and replay), only when it is emitted.
+   */
+  private sweep(_streamTime: number): void {
+    this.sweptRequestsTime = this.requestsTime;
+    this.sweptResponsesTime = this.responsesTime;
+    this.sweepState("Q", this.responsesTime - this.graceMs);
+    this.sweepState("R", this.requestsTime - this.graceMs);
+    this.sweepState("M", Math.min(this.requestsTime, this.responsesTime) - this.graceMs);
+  }
+
+  private sweepState(state: PendingFrame["state"], limit: number): void {
     if (limit < 0) return;
-    const to = deadlineKey(limit, new Uint8Array(12).fill(0xff));
-    const due = this.deadlines.range(undefined, to);
+    const due = this.deadlines.range(
+      deadlineKey(state, 0, new Uint8Array(12)),
+      deadlineKey(state, limit, MAX_KEY),
+    );
     for (const { key: dk } of due) {
       this.deadlines.delete(dk);
       const deadline = deadlineOf(dk);
-      const key = dk.slice(8);
+      const key = dk.slice(9);
       const e = this.pending.get(key);
-      if (e === undefined || e.deadline !== deadline) continue; // superseded
+      if (e === undefined || e.deadline !== deadline || e.state !== state) continue; // superseded
       this.pending.delete(key);
       if (e.state === "M") continue;
       const terminal = String(terminalOf(key));

@@ -9,7 +9,7 @@
 // transaction with their outputs (docs/rewards.md, "Keys and partitioning").
 import type { Logger } from "../../src/observe/index.ts";
 import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
-import { Serdes } from "../../src/serde/index.ts";
+import { type Serde, Serdes } from "../../src/serde/index.ts";
 import {
   type KeyValueStore,
   type Processor,
@@ -117,12 +117,14 @@ class RouteBets implements Processor<string, AcceptedBet, string, CampaignWork> 
   private ctx!: ProcessorContext<string, CampaignWork>;
   private table!: ReadOnlyKeyValueStore<string, string>;
   private readonly view: CampaignTableView;
-  constructor(log?: Logger) {
+  private readonly tables: ReferenceTables | undefined;
+  constructor(log?: Logger, tables?: ReferenceTables) {
     this.view = new CampaignTableView(log);
+    this.tables = tables;
   }
   init(context: ProcessorContext<string, CampaignWork>): void {
     this.ctx = context;
-    this.table = context.getStateStore(STORES.campaigns);
+    this.table = this.tables?.campaigns ?? context.getStateStore(STORES.campaigns);
   }
   process(record: Record<string, AcceptedBet>): void {
     const bet = record.value;
@@ -139,12 +141,14 @@ class RouteCancels implements Processor<string, BetCancellation, string, Campaig
   private ctx!: ProcessorContext<string, CampaignWork>;
   private table!: ReadOnlyKeyValueStore<string, string>;
   private readonly view: CampaignTableView;
-  constructor(log?: Logger) {
+  private readonly tables: ReferenceTables | undefined;
+  constructor(log?: Logger, tables?: ReferenceTables) {
     this.view = new CampaignTableView(log);
+    this.tables = tables;
   }
   init(context: ProcessorContext<string, CampaignWork>): void {
     this.ctx = context;
-    this.table = context.getStateStore(STORES.campaigns);
+    this.table = this.tables?.campaigns ?? context.getStateStore(STORES.campaigns);
   }
   process(record: Record<string, BetCancellation>): void {
     const cancellation = record.value;
@@ -179,12 +183,12 @@ class StoreLedger implements LedgerStore {
   /** Index of a PDV's coupons: key only ("pdv|campaign|ticket"), the reward lives in `rewards`. */
   readonly byPdv: KeyValueStore<string, Uint8Array>;
   readonly codes: ReadOnlyKeyValueStore<string, string>;
-  constructor(ctx: ProcessorContext<unknown, unknown>) {
+  constructor(ctx: ProcessorContext<unknown, unknown>, tables: ReferenceTables | undefined) {
     this.accounts = ctx.getStateStore(STORES.accounts);
     this.pdvDay = ctx.getStateStore(STORES.pdvDay);
     this.rewards = ctx.getStateStore(STORES.rewards);
     this.byPdv = ctx.getStateStore(STORES.rewardsByPdv);
-    this.codes = ctx.getStateStore(STORES.coupons);
+    this.codes = tables?.coupons ?? ctx.getStateStore(STORES.coupons);
   }
   getAccount(campaignId: string): BudgetAccountState | undefined {
     return this.accounts.get(campaignId);
@@ -203,7 +207,8 @@ class StoreLedger implements LedgerStore {
   }
   putReward(reward: Reward): void {
     this.rewards.put(`${reward.campaignId}|${reward.ticketId}`, reward);
-    if (reward.status === "issued") this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), NO_VALUE);
+    if (reward.status === "issued")
+      this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), NO_VALUE);
   }
   couponCode(campaignId: string, index: number): string | undefined {
     return this.codes.get(couponPoolKey(campaignId, index));
@@ -257,17 +262,20 @@ class LedgerProcessor
   private readonly codec = new PdvFrameCodec();
   private readonly now: () => number;
 
-  constructor(metrics: RewardsMetrics, now: () => number, log?: Logger) {
+  private readonly tables: ReferenceTables | undefined;
+
+  constructor(metrics: RewardsMetrics, now: () => number, log?: Logger, tables?: ReferenceTables) {
     this.metrics = metrics;
     this.now = now;
     this.view = new CampaignTableView(log);
+    this.tables = tables;
   }
 
   init(context: ProcessorContext<string, Reward | RewardCancellation | Uint8Array>): void {
     this.ctx = context;
-    this.store = new StoreLedger(context as ProcessorContext<unknown, unknown>);
+    this.store = new StoreLedger(context as ProcessorContext<unknown, unknown>, this.tables);
     this.ledger = new CouponLedger(this.store);
-    this.table = context.getStateStore(STORES.campaigns);
+    this.table = this.tables?.campaigns ?? context.getStateStore(STORES.campaigns);
   }
 
   process(record: Record<string, CampaignWork>): void {
@@ -334,44 +342,56 @@ class LedgerProcessor
   }
 }
 
+/** The reference tables (campaigns, coupon pools) when they are kept outside the topology. */
+export interface ReferenceTables {
+  readonly campaigns: ReadOnlyKeyValueStore<string, string>;
+  readonly coupons: ReadOnlyKeyValueStore<string, string>;
+}
+
 export interface CouponsAppOptions {
   readonly metrics: RewardsMetrics;
   readonly now?: () => number;
   readonly log?: Logger;
+  /**
+   * Reference tables read outside the topology (TopicTable). Without them the topology holds them
+   * as global stores (fed from the `campaigns` and `coupons` topics).
+   */
+  readonly tables?: ReferenceTables;
 }
 
 export function buildCouponsTopology(options: CouponsAppOptions): Topology {
-  const { metrics, log } = options;
+  const { metrics, log, tables } = options;
   const now = options.now ?? Date.now;
-  const kv = <V>(name: string, valueSerde: import("../../src/serde/index.ts").Serde<V>) =>
+  const kv = <V>(name: string, valueSerde: Serde<V>) =>
     Stores.keyValueStore<string, V>({ name, keySerde: Serdes.String, valueSerde });
-  return new Topology()
-    .addGlobalStore(
+  const t = new Topology();
+  if (tables === undefined) {
+    t.addGlobalStore(
       kv(STORES.campaigns, Serdes.String),
       "campaigns-source",
       TOPICS.campaigns,
       { keySerde: Serdes.String, valueSerde: Serdes.String },
       "campaigns-writer",
       () => new TableWriter(STORES.campaigns),
-    )
-    .addGlobalStore(
+    ).addGlobalStore(
       kv(STORES.coupons, Serdes.String),
       "coupons-source",
       TOPICS.coupons,
       { keySerde: Serdes.String, valueSerde: Serdes.String },
       "coupons-writer",
       () => new TableWriter(STORES.coupons),
-    )
-    .addSource<string, AcceptedBet>("bets", TOPICS.bets, {
-      keySerde: Serdes.String,
-      valueSerde: json<AcceptedBet>(),
-    })
+    );
+  }
+  t.addSource<string, AcceptedBet>("bets", TOPICS.bets, {
+    keySerde: Serdes.String,
+    valueSerde: json<AcceptedBet>(),
+  })
     .addSource<string, BetCancellation>("cancellations", TOPICS.betsCanceled, {
       keySerde: Serdes.String,
       valueSerde: json<BetCancellation>(),
     })
-    .addProcessor("route-bets", () => new RouteBets(log), "bets")
-    .addProcessor("route-cancellations", () => new RouteCancels(log), "cancellations")
+    .addProcessor("route-bets", () => new RouteBets(log, tables), "bets")
+    .addProcessor("route-cancellations", () => new RouteCancels(log, tables), "cancellations")
     .addSink(
       SINKS.byCampaign,
       BY_CAMPAIGN_TOPIC,
@@ -383,7 +403,7 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
       keySerde: Serdes.String,
       valueSerde: json<CampaignWork>(),
     })
-    .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log), "by-campaign")
+    .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables), "by-campaign")
     .addStateStore(kv<BudgetAccountState>(STORES.accounts, json()), "ledger")
     .addStateStore(kv<number>(STORES.pdvDay, json()), "ledger")
     .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
@@ -395,8 +415,11 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
       { keySerde: Serdes.String, valueSerde: json<RewardCancellation>() },
       "ledger",
     )
-    .addSink(SINKS.push, TOPICS.push, { keySerde: Serdes.String, valueSerde: Serdes.Bytes }, "ledger")
-    .connectProcessorAndStateStores("route-bets", STORES.campaigns)
-    .connectProcessorAndStateStores("route-cancellations", STORES.campaigns)
-    .connectProcessorAndStateStores("ledger", STORES.campaigns, STORES.coupons);
+    .addSink(SINKS.push, TOPICS.push, { keySerde: Serdes.String, valueSerde: Serdes.Bytes }, "ledger");
+  if (tables === undefined) {
+    t.connectProcessorAndStateStores("route-bets", STORES.campaigns)
+      .connectProcessorAndStateStores("route-cancellations", STORES.campaigns)
+      .connectProcessorAndStateStores("ledger", STORES.campaigns, STORES.coupons);
+  }
+  return t;
 }

@@ -25,42 +25,7 @@ import { Serdes } from "../../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../../src/streams/index.ts";
 import { dayAnswer } from "./oracle.ts";
 
-const DAY = "2026-06-14";
-export const TEST_CAMPAIGNS = [
-  {
-    id: "QUINTE",
-    period: { from: DAY, to: DAY },
-    betTypes: ["QNP", "Q4P"],
-    couponValue: 2,
-    capPerPdvPerDay: 10_000,
-    totalBudget: 1_000_000,
-  },
-  {
-    id: "STAKE-5",
-    period: { from: DAY, to: DAY },
-    minimumStake: 5,
-    couponValue: 1,
-    capPerPdvPerDay: 10_000,
-    totalBudget: 1_000_000,
-  },
-  {
-    id: "REGIONS",
-    period: { from: DAY, to: DAY },
-    pdvRegions: [75, 11, 93],
-    couponValue: 1.5,
-    capPerPdvPerDay: 10_000,
-    totalBudget: 1_000_000,
-  },
-  {
-    id: "R1-ONLY",
-    period: { from: `${DAY}T12:00`, to: `${DAY}T18:00` },
-    races: ["R1"],
-    couponValue: 3,
-    capPerPdvPerDay: 10_000,
-    totalBudget: 1_000_000,
-  },
-].map((s) => Campaign.from(s));
-const CODES = 5000;
+import { CODES, clockTick, DAY, SMALL_DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
 
 const json = <T>() => Serdes.Json<T>();
 
@@ -74,17 +39,7 @@ function drain<K, V>(
 }
 
 test("simulated day through the three topologies equals the oracle's answer", async () => {
-  const frames = simulateDay({
-    seed: 7,
-    terminals: 12,
-    pdvs: 5,
-    date: DAY,
-    cancelRate: 0.08,
-    retryRate: 0.03,
-    lostResponseRate: 0.01,
-    lateResponseRate: 0.01,
-    malformedRate: 0.01,
-  });
+  const frames = simulateDay(SMALL_DAY);
   const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
   assert.ok(answer.bets.length > 300, `a real day: ${answer.bets.length} bets`);
   assert.ok(answer.cancellations.length > 10 && answer.dlq > 10 && answer.unmatchedRequests.length > 3);
@@ -98,29 +53,13 @@ test("simulated day through the three topologies equals the oracle's answer", as
   // A broadcast an hour after the day's last frame moves stream time past every window.
   const codec = new PdvFrameCodec();
   const last = frames.at(-1)!.timestamp + 3_600_000;
-  const tick = codec.encode({
-    header: {
-      type: "T050",
-      direction: "Q",
-      version: 1,
-      terminalId: 1,
-      pdvId: 1,
-      sequence: 1,
-      timestamp: epochMsToPdvTimestamp(last),
-      status: 0,
-    },
-    body: {
-      "T050-REUNION": 1,
-      "T050-COURSE": 1,
-      "T050-KIND": "A",
-      "T050-ARRIVAL": { "T050-PLACE": [3, 1, 4, 5, 9, 2, 6, 8] },
-    },
-  });
+  const tick = clockTick(last);
+  req.pipeInput("1", tick, last);
   resp.pipeInput("1", tick, last);
   const valid = drain(d1, TOPICS.valid, Serdes.String, Serdes.Bytes);
   const dlq = drain(d1, TOPICS.dlq, Serdes.String, json<DeadLetter>());
   assert.equal(dlq.length, answer.dlq);
-  assert.equal(valid.length, frames.length - answer.dlq + 1);
+  assert.equal(valid.length, frames.length - answer.dlq + 2);
   const letter = dlq[0]!.value!;
   assert.ok([TOPICS.requests, TOPICS.responses].includes(letter.sourceTopic as never));
   assert.ok(letter.sourceOffset >= 0 && letter.reason.length > 0 && letter.rawBase64.length > 0);

@@ -1,0 +1,197 @@
+// Runs the rewards apps as Courant applications: each one a KafkaStreams instance with
+// exactly_once_v2, its own metrics registry and its own ops server (/metrics, /health, /ready,
+// interactive queries for the coupons app). Used by `courant rewards run`, `courant start`,
+// the end-to-end and crash tests and the benchmark.
+import { join } from "node:path";
+import type { Cluster } from "../../src/cluster/index.ts";
+import { createLogger, type Logger, MetricsRegistry } from "../../src/observe/index.ts";
+import { OpsServer, QueryError, type ReadinessReport } from "../../src/server/index.ts";
+import { KafkaStreams, type KafkaStreamsState, type Topology } from "../../src/streams/index.ts";
+import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
+import { buildCouponsTopology, type ReferenceTables, STORES } from "./coupons-app.ts";
+import { buildFramesTopology } from "./frames-app.ts";
+import { type RewardsMetrics, rewardsMetrics } from "./metrics.ts";
+import { rewardsQueryRoutes, type StoreLookup } from "./queries.ts";
+import { TopicTable } from "./reference-table.ts";
+import { APP_IDS, ensureRewardsTopics, TOPICS } from "./topics.ts";
+
+export type RewardsAppName = keyof typeof APP_IDS;
+export const REWARDS_APPS: readonly RewardsAppName[] = ["frames", "correlation", "coupons"];
+
+export interface RewardsAppsOptions {
+  readonly cluster: Cluster;
+  /** Root of local state; each app uses `<stateDir>/<applicationId>/`. */
+  readonly stateDir: string;
+  /** Which apps to run (default all three). */
+  readonly apps?: readonly RewardsAppName[];
+  /** Partitions of the pipeline's topics when they are created (default 4). */
+  readonly partitions?: number;
+  /** Ops servers' host (default 127.0.0.1) and first port (0 = a random port each). */
+  readonly host?: string;
+  readonly basePort?: number;
+  /** Serve a worker-thread liveness endpoint too (port 0 = random). */
+  readonly livenessWorker?: boolean;
+  readonly correlation?: CorrelationOptions;
+  /** Default 100 ms (Kafka Streams' default under exactly-once). */
+  readonly commitIntervalMs?: number;
+  readonly numStreamThreads?: number;
+  readonly logger?: Logger;
+  /** Wall clock for latency measurement. */
+  readonly now?: () => number;
+}
+
+/** One running rewards app. */
+export interface RewardsApp {
+  readonly name: RewardsAppName;
+  readonly applicationId: string;
+  readonly streams: KafkaStreams;
+  readonly ops: OpsServer;
+  readonly registry: MetricsRegistry;
+  readonly metrics: RewardsMetrics;
+  readonly url: string;
+}
+
+export class RewardsApps {
+  readonly apps: readonly RewardsApp[];
+  private readonly tables: readonly TopicTable[];
+  private closed = false;
+
+  constructor(apps: readonly RewardsApp[], tables: readonly TopicTable[] = []) {
+    this.apps = apps;
+    this.tables = tables;
+  }
+
+  get(name: RewardsAppName): RewardsApp | undefined {
+    return this.apps.find((a) => a.name === name);
+  }
+
+  /** True once every app is RUNNING (state restored, group joined). */
+  get running(): boolean {
+    return this.apps.every((a) => a.streams.state === "RUNNING");
+  }
+
+  /** Consumer lag of each app's group (sum over its input partitions). */
+  async lag(cluster: Cluster): Promise<Record<string, number>> {
+    const admin = cluster.admin();
+    const out: Record<string, number> = {};
+    for (const a of this.apps) {
+      try {
+        out[a.name] = (await admin.describeLag(a.applicationId)).reduce((n, p) => n + Math.max(0, p.lag), 0);
+      } catch {
+        out[a.name] = Number.NaN;
+      }
+    }
+    return out;
+  }
+
+  /** Graceful stop: every app commits and leaves its group, then the ops servers close. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.apps.map((a) => a.streams.close()));
+    await Promise.all(this.apps.map((a) => a.ops.close()));
+    await Promise.all(this.tables.map((t) => t.close()));
+  }
+}
+
+function topologyOf(
+  name: RewardsAppName,
+  o: RewardsAppsOptions,
+  metrics: RewardsMetrics,
+  log: Logger,
+  tables: ReferenceTables | undefined,
+): Topology {
+  switch (name) {
+    case "frames":
+      return buildFramesTopology({ metrics, now: o.now });
+    case "correlation":
+      return buildCorrelationTopology({ metrics, ...o.correlation });
+    case "coupons":
+      return buildCouponsTopology({ metrics, now: o.now, log, tables });
+  }
+}
+
+function readiness(streams: KafkaStreams): () => ReadinessReport {
+  return () => {
+    const state: KafkaStreamsState = streams.state;
+    const running = state === "RUNNING";
+    return {
+      ready: running,
+      checks: [
+        {
+          name: "state restored and consumer group joined",
+          ok: running,
+          detail: running ? "RUNNING" : `state ${state}`,
+        },
+      ],
+    };
+  };
+}
+
+/** Starts the rewards apps (creating the pipeline's topics first). */
+export async function startRewardsApps(options: RewardsAppsOptions): Promise<RewardsApps> {
+  const names = options.apps ?? REWARDS_APPS;
+  const log = options.logger ?? createLogger("rewards");
+  await ensureRewardsTopics(options.cluster.admin(), options.partitions ?? 4);
+  const started: RewardsApp[] = [];
+  const opened: TopicTable[] = [];
+  try {
+    let tables: ReferenceTables | undefined;
+    if (names.includes("coupons")) {
+      const campaigns = await TopicTable.open(options.cluster, TOPICS.campaigns, log);
+      opened.push(campaigns);
+      const coupons = await TopicTable.open(options.cluster, TOPICS.coupons, log);
+      opened.push(coupons);
+      tables = { campaigns, coupons };
+    }
+    let port = options.basePort ?? 0;
+    for (const name of names) {
+      const applicationId = APP_IDS[name];
+      const registry = new MetricsRegistry({ app: applicationId });
+      const metrics = rewardsMetrics(registry);
+      const streams = new KafkaStreams(topologyOf(name, options, metrics, log, tables), {
+        applicationId,
+        cluster: options.cluster,
+        processingGuarantee: "exactly_once_v2",
+        stateDir: options.stateDir,
+        instanceId: `${applicationId}-1`,
+        commitIntervalMs: options.commitIntervalMs,
+        numStreamThreads: options.numStreamThreads,
+        metrics: registry,
+        logger: log.child({ app: applicationId }),
+      });
+      const ops = new OpsServer({
+        name: applicationId,
+        host: options.host,
+        port,
+        metrics: registry,
+        ready: readiness(streams),
+        ...(options.livenessWorker ? { livenessPort: 0 } : {}),
+      });
+      if (name === "coupons") {
+        const lookup: StoreLookup = <V>(store: string) => {
+          if (streams.state !== "RUNNING" && streams.state !== "REBALANCING") {
+            throw new QueryError(503, "NOT_RUNNING", `${applicationId} is ${streams.state}`);
+          }
+          if (store === STORES.campaigns && tables) return [tables.campaigns as never];
+          if (store === STORES.coupons && tables) return [tables.coupons as never];
+          return [streams.keyValueStore<string, V>(store)];
+        };
+        ops.mountQueries("/rewards", rewardsQueryRoutes(lookup));
+      }
+      const url = await ops.start();
+      if (port !== 0) port++;
+      await streams.start();
+      started.push({ name, applicationId, streams, ops, registry, metrics, url });
+    }
+  } catch (e) {
+    await new RewardsApps(started, opened).close();
+    throw e;
+  }
+  return new RewardsApps(started, opened);
+}
+
+/** Where an app keeps its state under a data directory (`<data>/state`). */
+export function rewardsStateDir(dataDir: string): string {
+  return join(dataDir, "state");
+}

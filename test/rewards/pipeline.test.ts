@@ -1,0 +1,98 @@
+// The three apps on the real runtime (embedded broker, exactly_once_v2, lmdb state): a simulated
+// day in, the exact answer of the oracle out; ops endpoints and interactive queries over HTTP.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import type { Reward, RewardCancellation } from "../../apps/rewards/domain/index.ts";
+import { startRewardsApps } from "../../apps/rewards/pipeline.ts";
+import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
+import { simulateDay } from "../../apps/rewards/simulator/day.ts";
+import { TOPICS } from "../../apps/rewards/topics.ts";
+import { EmbeddedCluster } from "../../src/cluster/index.ts";
+import { waitFor } from "../../src/observe/index.ts";
+import { CODES, SMALL_DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
+import { feedDay, jsonValues, readTopic } from "./harness.ts";
+import { dayAnswer } from "./oracle.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "courant-rewards-e2e-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("a simulated day through the three apps on the embedded broker equals the oracle's answer", async () => {
+  const frames = simulateDay(SMALL_DAY);
+  const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
+  let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
+  try {
+    await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
+    apps = await startRewardsApps({ cluster, stateDir: join(dir, "state"), partitions: 3 });
+    await waitFor(
+      async () =>
+        (await readTopic(cluster, TOPICS.rewardsCanceled)).length >= answer.canceled.length &&
+        (await readTopic(cluster, TOPICS.rewards)).length >= answer.issued.length,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: `${answer.issued.length} coupons issued and ${answer.canceled.length} cancelled`,
+      },
+    );
+    await waitFor(
+      async () => {
+        const u = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
+        return u.filter((x) => x.direction === "Q").length >= answer.unmatchedRequests.length;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: "unmatched requests" },
+    );
+    const rewards = jsonValues<Reward>(await readTopic(cluster, TOPICS.rewards));
+    const canceled = jsonValues<RewardCancellation>(await readTopic(cluster, TOPICS.rewardsCanceled));
+    assert.deepEqual(rewards.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.issued);
+    assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
+    const dlq = jsonValues<DeadLetter>(await readTopic(cluster, TOPICS.dlq));
+    assert.equal(dlq.length, answer.dlq);
+    const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
+    assert.deepEqual(
+      unmatched
+        .filter((u) => u.direction === "Q")
+        .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
+        .sort(),
+      answer.unmatchedRequests,
+    );
+    const push = await readTopic(cluster, TOPICS.push);
+    assert.equal(push.length, rewards.length + canceled.length);
+
+    // Ops endpoints of every app.
+    for (const a of apps.apps) {
+      assert.equal((await fetch(`${a.url}/health`)).status, 200);
+      assert.equal((await fetch(`${a.url}/ready`)).status, 200);
+    }
+    const coupons = apps.get("coupons")!;
+    const metricsText = await (await fetch(`${coupons.url}/metrics`)).text();
+    assert.match(metricsText, /courant_rewards_coupons_issued_total\{[^}]*campaign="QUINTE"[^}]*\} \d+/);
+    // Interactive queries.
+    const c = TEST_CAMPAIGNS[0]!;
+    const budget = (await (await fetch(`${coupons.url}/rewards/campaigns/${c.id}/budget`)).json()) as {
+      issuedCount: number;
+      usedCents: number;
+    };
+    const issuedQ = answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length;
+    const canceledQ = answer.canceled.filter((k) => k.startsWith(`${c.id}|`)).length;
+    assert.equal(budget.issuedCount, issuedQ);
+    assert.equal(budget.usedCents, (issuedQ - canceledQ) * c.couponValueCents);
+    const r0 = rewards[0]!;
+    const byTicket = (await (
+      await fetch(`${coupons.url}/rewards/tickets/${r0.ticketId}/coupons`)
+    ).json()) as { coupons: Reward[] };
+    assert.ok(byTicket.coupons.some((x) => x.couponCode === r0.couponCode));
+    const byPdv = (await (await fetch(`${coupons.url}/rewards/pdv/${r0.pdvId}/coupons`)).json()) as {
+      count: number;
+      coupons: Reward[];
+    };
+    assert.equal(byPdv.count, rewards.filter((r) => r.pdvId === r0.pdvId).length);
+    assert.equal((await fetch(`${coupons.url}/rewards/tickets/NOPE/coupons`)).status, 404);
+    assert.equal((await fetch(`${coupons.url}/rewards/campaigns/NOPE/budget`)).status, 404);
+  } finally {
+    await apps?.close();
+    await cluster.close();
+  }
+});
