@@ -617,3 +617,25 @@ test("subscribing to a missing topic creates it only when the broker auto-create
   assert.deepEqual(s.assignment(), []);
   assert.deepEqual(await strict.admin().listTopics(), []);
 });
+
+test("wrap: clusters over one open broker share it; closing a cluster leaves the broker open", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-cluster-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { Broker } = await import("../../src/broker/index.ts");
+  const broker = await Broker.open({ dataDir: dir, timerIntervalMs: 0 });
+  t.after(() => broker.close());
+  const app1 = EmbeddedCluster.wrap(broker);
+  const app2 = EmbeddedCluster.wrap(broker);
+  await app1.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const p = await app1.createProducer();
+  await p.send([{ topic: "t", key: null, value: enc("shared") }]);
+  await app1.close();
+  assert.equal(broker.isClosed, false);
+  const c = await app2.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([{ topic: "t", partition: 0 }]);
+  assert.deepEqual(
+    (await pollUntil(c, 1)).map((r) => str(r.value)),
+    ["shared"],
+  );
+  await app2.close();
+});
