@@ -141,7 +141,11 @@ export class EmbeddedConsumer implements Consumer {
       this.check();
       if (this.subscription !== null && !this.needsJoin && this.metadataChanged()) this.requestRejoin(false);
       if (this.subscription !== null && (this.needsJoin || this.joinTask)) {
-        if (!(await this.advanceJoin(deadline, options.signal))) return [];
+        if (!(await this.advanceJoin(deadline, options.signal))) {
+          // Cooperative members keep consuming what they own while the rebalance goes on.
+          const cooperative = this.assignors.every((a) => a.rebalanceProtocol === "cooperative");
+          return cooperative && !options.signal?.aborted ? this.fetchReady(max) : [];
+        }
       }
       if (options.signal?.aborted) return [];
       this.resolvePositions();
