@@ -195,3 +195,36 @@ export async function startRewardsApps(options: RewardsAppsOptions): Promise<Rew
 export function rewardsStateDir(dataDir: string): string {
   return join(dataDir, "state");
 }
+
+/**
+ * Resolves once the apps have nothing left to do: every group has consumed its inputs (at most
+ * the one offset of a transaction marker per partition) and no output topic has grown for
+ * `quietMs`. Used by `courant rewards run --until-idle` and the crash test.
+ */
+export async function waitUntilIdle(
+  cluster: Cluster,
+  apps: RewardsApps,
+  options: { readonly quietMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<void> {
+  const quietMs = options.quietMs ?? 2000;
+  const admin = cluster.admin();
+  let lastSize = -1;
+  let quietSince = Date.now();
+  for (;;) {
+    if (options.signal?.aborted) return;
+    let caughtUp = apps.running;
+    for (const a of apps.apps) {
+      const lag = await admin.describeLag(a.applicationId).catch(() => []);
+      if (lag.length === 0 || lag.some((p) => p.lag > 1)) caughtUp = false;
+    }
+    const descs = await admin.describeTopics(Object.values(TOPICS)).catch(() => []);
+    const size = descs.reduce((n, d) => n + d.partitions.reduce((m, p) => m + p.highWatermark, 0), 0);
+    if (size !== lastSize || !caughtUp) {
+      lastSize = size;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= quietMs) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

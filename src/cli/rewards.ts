@@ -3,6 +3,13 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { applyCampaigns, readCampaignFile } from "../../apps/rewards/campaigns-topic.ts";
 import { loadCouponFile } from "../../apps/rewards/coupon-pool.ts";
+import {
+  REWARDS_APPS,
+  type RewardsAppName,
+  rewardsStateDir,
+  startRewardsApps,
+  waitUntilIdle,
+} from "../../apps/rewards/pipeline.ts";
 import * as clusterLayer from "../cluster/index.ts";
 import { type Cluster, EmbeddedCluster } from "../cluster/index.ts";
 
@@ -71,6 +78,7 @@ export function register(program: Command): void {
   const rewards = program
     .command("rewards")
     .description("The rewards system: campaigns, coupons, simulator, apps");
+  registerRun(rewards);
 
   const campaigns = rewards
     .command("campaigns")
@@ -195,6 +203,76 @@ export function register(program: Command): void {
       } catch (e) {
         fail(e);
       }
+    },
+  );
+}
+
+export function registerRun(rewards: Command): void {
+  clusterOptions(
+    rewards
+      .command("run")
+      .description("Run the rewards apps (header decoding, correlation, coupons) with exactly_once_v2")
+      .option("--apps <list>", "apps to run, comma-separated", REWARDS_APPS.join(","))
+      .option("--host <host>", "ops servers' address", "127.0.0.1")
+      .option("--port <port>", "first ops port (0 = random ports)", positiveInt("--port"), 0)
+      .option(
+        "--partitions <n>",
+        "partitions of the pipeline topics when created",
+        positiveInt("--partitions"),
+        4,
+      )
+      .option("--state-dir <dir>", "local state (default <data>/state)")
+      .option("--duration <seconds>", "stop after this many seconds", Number)
+      .option("--until-idle", "stop once every input is consumed and nothing moves"),
+  ).action(
+    async (
+      opts: ClusterFlags & {
+        apps: string;
+        host: string;
+        port: number;
+        partitions: number;
+        stateDir?: string;
+        duration?: number;
+        untilIdle?: boolean;
+      },
+    ) => {
+      const names = opts.apps.split(",").map((s) => s.trim()) as RewardsAppName[];
+      for (const n of names) {
+        if (!REWARDS_APPS.includes(n))
+          fail(new Error(`unknown app "${n}"; known: ${REWARDS_APPS.join(", ")}`));
+      }
+      const cluster = await openCluster(opts).catch(fail);
+      const stop = new AbortController();
+      process.once("SIGINT", () => stop.abort());
+      process.once("SIGTERM", () => stop.abort());
+      try {
+        const apps = await startRewardsApps({
+          cluster,
+          stateDir: opts.stateDir ?? rewardsStateDir(opts.data),
+          apps: names,
+          host: opts.host,
+          basePort: opts.port,
+          partitions: opts.partitions,
+        });
+        for (const a of apps.apps) {
+          console.log(`${a.applicationId.padEnd(20)} ${a.url}/metrics  ${a.url}/health  ${a.url}/ready`);
+        }
+        if (apps.get("coupons")) console.log(`interactive queries: ${apps.get("coupons")!.url}/queries`);
+        console.log("running");
+        const waits: Promise<unknown>[] = [
+          new Promise((r) => stop.signal.addEventListener("abort", r, { once: true })),
+        ];
+        if (opts.duration !== undefined) waits.push(new Promise((r) => setTimeout(r, opts.duration! * 1000)));
+        if (opts.untilIdle) waits.push(waitUntilIdle(cluster, apps, { signal: stop.signal }));
+        await Promise.race(waits);
+        console.log("stopping");
+        await apps.close();
+      } catch (e) {
+        await cluster.close().catch(() => {});
+        fail(e);
+      }
+      await cluster.close();
+      console.log("stopped");
     },
   );
 }
