@@ -17,8 +17,9 @@ export function compareBytes(a: Bytes, b: Bytes): number {
   return Buffer.compare(a, b);
 }
 
+/** A copy as a plain Uint8Array (never `Buffer#slice`, which is a view, not a copy). */
 export function copyBytes(b: Bytes): Uint8Array {
-  return b.slice();
+  return new Uint8Array(b);
 }
 
 const TWO_32 = 4294967296;

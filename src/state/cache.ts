@@ -8,6 +8,7 @@
 // Order: a namespace forwards its dirty entries in the order they were last written. When the
 // least recently used entry is evicted and is dirty, the whole namespace is flushed first (as
 // Kafka Streams does), so downstream sees each key's updates in write order.
+import { copyBytes } from "./bytes.ts";
 import { parseWindowEntryKey, windowEntryKey, windowSuffixLen } from "./layout.ts";
 import { SortedBytesMap } from "./sorted-map.ts";
 import type { Bytes, KeyValue, KeyValueBytesStore, WindowBytesStore, WindowedKey } from "./types.ts";
@@ -126,7 +127,7 @@ export class CacheNamespace {
 
   put(key: Bytes, value: Bytes | null, dirty: boolean): void {
     const size = ENTRY_OVERHEAD_BYTES + key.byteLength + (value?.byteLength ?? 0);
-    const v = value === null ? null : value.slice();
+    const v = value === null ? null : copyBytes(value);
     const e = this.entries.get(key);
     if (e !== undefined) {
       e.value = v;
@@ -141,7 +142,7 @@ export class CacheNamespace {
       this.cache.resized(delta);
       return;
     }
-    const ne: CacheEntry = { ns: this, key: key.slice(), value: v, dirty, size };
+    const ne: CacheEntry = { ns: this, key: copyBytes(key), value: v, dirty, size };
     this.entries.set(ne.key, ne);
     if (dirty) this.dirty.add(ne);
     this.cache.added(ne);

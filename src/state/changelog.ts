@@ -3,8 +3,9 @@
 // topic inside its transaction; restoreBatch() on the inner store replays them.
 // Window and session changelog keys are the stores' entry keys (layout.ts), as in Kafka
 // Streams: [key][windowStart][seq] and [key][end][start].
+import { copyBytes } from "./bytes.ts";
 import { sessionEntryKey } from "./layout.ts";
-import type { WindowStore } from "./stores.ts";
+import type { EntryLoggedWindowStore } from "./stores.ts";
 import type {
   Bytes,
   KeyValue,
@@ -39,16 +40,16 @@ export class ChangeLoggingKeyValueStore implements KeyValueBytesStore {
   }
   put(key: Bytes, value: Bytes | null): void {
     this.inner.put(key, value);
-    this.log(key.slice(), value === null ? null : value.slice());
+    this.log(copyBytes(key), value === null ? null : copyBytes(value));
   }
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined {
     const old = this.inner.putIfAbsent(key, value);
-    if (old === undefined) this.log(key.slice(), value.slice());
+    if (old === undefined) this.log(copyBytes(key), copyBytes(value));
     return old;
   }
   delete(key: Bytes): Bytes | undefined {
     const old = this.inner.delete(key);
-    this.log(key.slice(), null);
+    this.log(copyBytes(key), null);
     return old;
   }
   range(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>> {
@@ -77,13 +78,13 @@ export class ChangeLoggingKeyValueStore implements KeyValueBytesStore {
 
 /** Logs by entry key, so duplicates (join buffers) keep their sequence number in the changelog. */
 export class ChangeLoggingWindowStore implements WindowBytesStore {
-  readonly inner: WindowStore;
-  constructor(inner: WindowStore, log: ChangeLogger) {
+  readonly inner: EntryLoggedWindowStore;
+  constructor(inner: EntryLoggedWindowStore, log: ChangeLogger) {
     this.inner = inner;
     if (inner.onEntryWrite !== undefined) {
       throw new TypeError(`window store '${inner.name}' already has a change logger`);
     }
-    inner.onEntryWrite = (entryKey, value) => log(entryKey, value === null ? null : value.slice());
+    inner.onEntryWrite = (entryKey, value) => log(entryKey, value === null ? null : copyBytes(value));
   }
   get name(): string {
     return this.inner.name;
@@ -154,7 +155,7 @@ export class ChangeLoggingSessionStore implements SessionBytesStore {
     this.inner.put(session, value);
     this.log(
       sessionEntryKey(session.key, session.windowEnd, session.windowStart),
-      value === null ? null : value.slice(),
+      value === null ? null : copyBytes(value),
     );
   }
   remove(session: WindowedKey<Bytes>): void {

@@ -27,7 +27,8 @@ export {
   lmdbSessionStore,
   lmdbWindowStore,
 } from "./lmdb.ts";
-export type { ChangelogRecord, StoreBackend } from "./stores.ts";
+export type { ChangelogRecord, EntryLoggedWindowStore, StoreBackend } from "./stores.ts";
+export { MemoryWindowStore } from "./memory-window.ts";
 export {
   type CacheFlushListener,
   CacheNamespace,

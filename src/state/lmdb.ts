@@ -15,6 +15,7 @@
 // changelog tail from the checkpoint. A buffer over `maxBufferedEntries` spills to lmdb
 // early and marks the environment "dirty" until the next flush; after a crash while dirty,
 // `needsFullRestore` tells the runtime to wipe and restore from the start.
+import { copyBytes } from "./bytes.ts";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
@@ -101,7 +102,8 @@ export class LmdbOrderedBytes implements OrderedBytes {
     }
     this.checkSize(key); // now rather than at flush
     const isNew =
-      this.pending.set(keyOwned ? key : key.slice(), value === null ? null : value.slice()) === undefined;
+      this.pending.set(keyOwned ? key : copyBytes(key), value === null ? null : copyBytes(value)) ===
+      undefined;
     if (isNew) this.env.noteBuffered();
   }
 

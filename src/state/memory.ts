@@ -7,21 +7,16 @@ import {
   memoryBackend,
   SessionStore,
   type SessionStoreOptions,
-  WindowStore,
   type WindowStoreOptions,
 } from "./stores.ts";
+import { MemoryWindowStore } from "./memory-window.ts";
 
 export function inMemoryKeyValueStore(name: string): KeyValueStore {
   return new KeyValueStore(name, new MemoryOrderedBytes(), memoryBackend());
 }
 
-export function inMemoryWindowStore(name: string, options: WindowStoreOptions): WindowStore {
-  return new WindowStore(
-    name,
-    options,
-    new MemorySegmentSet(options.segmentIntervalMs ?? defaultSegmentIntervalMs(options.retentionMs)),
-    memoryBackend(),
-  );
+export function inMemoryWindowStore(name: string, options: WindowStoreOptions): MemoryWindowStore {
+  return new MemoryWindowStore(name, options);
 }
 
 export function inMemorySessionStore(name: string, options: SessionStoreOptions): SessionStore {

@@ -17,6 +17,17 @@ class SortedStringList {
   private chunks: string[][] = [];
   private maxes: string[] = [];
 
+  static fromUnsorted(keys: string[]): SortedStringList {
+    const l = new SortedStringList();
+    keys.sort();
+    for (let i = 0; i < keys.length; i += CHUNK_MAX) {
+      const c = keys.slice(i, i + CHUNK_MAX);
+      l.chunks.push(c);
+      l.maxes.push(c[c.length - 1]!);
+    }
+    return l;
+  }
+
   clear(): void {
     this.chunks = [];
     this.maxes = [];
@@ -109,7 +120,8 @@ class SortedStringList {
 
 export class SortedBytesMap<V> {
   private readonly map = new Map<string, SortedEntry<V>>();
-  private readonly order = new SortedStringList();
+  /** Built on the first ordered scan, then maintained: point-only users (counts) never pay for order. */
+  private order: SortedStringList | undefined;
 
   get size(): number {
     return this.map.size;
@@ -136,7 +148,7 @@ export class SortedBytesMap<V> {
       return old;
     }
     this.map.set(k, { key, value });
-    this.order.insert(k);
+    this.order?.insert(k);
     return undefined;
   }
 
@@ -148,13 +160,13 @@ export class SortedBytesMap<V> {
     const e = this.map.get(k);
     if (e === undefined) return undefined;
     this.map.delete(k);
-    this.order.remove(k);
+    this.order?.remove(k);
     return e.value;
   }
 
   clear(): void {
     this.map.clear();
-    this.order.clear();
+    this.order = undefined;
   }
 
   /** Entries in insertion order (not sorted). */
@@ -174,6 +186,7 @@ export class SortedBytesMap<V> {
   rangeByString(from: string | undefined, to: string | undefined, reverse = false): SortedEntry<V>[] {
     const out: SortedEntry<V>[] = [];
     if (from !== undefined && to !== undefined && from > to) return out;
+    if (this.order === undefined) this.order = SortedStringList.fromUnsorted([...this.map.keys()]);
     this.order.scan(from, to, reverse, (k) => {
       out.push(this.map.get(k)!);
       return true;

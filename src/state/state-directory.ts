@@ -23,10 +23,10 @@ import {
 } from "./lmdb.ts";
 import { inMemoryKeyValueStore, inMemorySessionStore, inMemoryWindowStore } from "./memory.ts";
 import type {
+  EntryLoggedWindowStore,
   KeyValueStore,
   SessionStore,
   SessionStoreOptions,
-  WindowStore,
   WindowStoreOptions,
 } from "./stores.ts";
 
@@ -90,7 +90,7 @@ export class StateDirectory {
    */
   storeProvider(): {
     keyValue(name: string, persistent: boolean, taskId: string): KeyValueStore;
-    window(name: string, persistent: boolean, taskId: string, o: WindowStoreOptions): WindowStore;
+    window(name: string, persistent: boolean, taskId: string, o: WindowStoreOptions): EntryLoggedWindowStore;
     session(name: string, persistent: boolean, taskId: string, o: SessionStoreOptions): SessionStore;
   } {
     return {

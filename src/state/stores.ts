@@ -43,6 +43,16 @@ export interface ChangelogRecord {
   readonly value: Bytes | null;
 }
 
+/** A window store that reports writes by entry key (for change logging) and restores from a changelog. */
+export interface EntryLoggedWindowStore extends WindowBytesStore {
+  readonly retainDuplicates: boolean;
+  readonly streamTime: number;
+  onEntryWrite: ((entryKey: Uint8Array, value: Bytes | null, windowStart: number) => void) | undefined;
+  restoreBatch(records: Iterable<ChangelogRecord>, nextOffset?: number): void;
+  checkpoint(): number | undefined;
+  approximateNumEntries(): number;
+}
+
 export function memoryBackend(): StoreBackend {
   let restored: number | undefined;
   return {
@@ -292,7 +302,7 @@ abstract class SegmentedStore extends StoreBase {
   }
 }
 
-export class WindowStore extends SegmentedStore implements WindowBytesStore {
+export class WindowStore extends SegmentedStore implements EntryLoggedWindowStore {
   readonly windowSizeMs: number;
   readonly retainDuplicates: boolean;
   private seq = 0;

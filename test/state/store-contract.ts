@@ -38,6 +38,14 @@ export function keyValueContract(label: string, make: () => Maybe<KeyValueBytesS
     k[1] = 0x32;
     v[1] = 0x32;
     assert.equal(s(st.get(b("k1"))), "v1");
+    // Buffer#slice is a view, not a copy: stores must copy Buffers too
+    const bk = Buffer.from("k3");
+    const bv = Buffer.from("v3");
+    st.put(bk, bv);
+    bk[1] = 0x34;
+    bv[1] = 0x34;
+    assert.equal(s(st.get(b("k3"))), "v3");
+    assert.equal(st.get(b("k4")), undefined);
     await st.close();
   });
 
