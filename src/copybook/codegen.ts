@@ -8,6 +8,7 @@ import type { FieldType, LayoutNode, RecordLayout } from "./layout.ts";
 import {
   BAD,
   decodeBinaryGeneric,
+  formatDecimal,
   digitsToValue,
   formatEdited,
   parseEdited,
@@ -154,13 +155,23 @@ function decodePackedGeneric(
   if (!noSign && picDigits > 0 && picDigits < len * 2 - 1 && b[p]! >> 4 !== 0) {
     return badR(`value exceeds the PIC's ${picDigits} digits (first nibble must be 0)`);
   }
+  // Digits in chunks of 14 accumulated as numbers (exact), one string per chunk.
   let digits = "";
+  let chunk = 0;
+  let cnt = 0;
   const last = noSign ? len : len - 1;
   for (let i = 0; i < last; i++) {
     const x = PK[b[p + i]!]!;
     if (x === 128) return badR("invalid packed digit nibble");
-    digits += DIG2[x]!;
+    chunk = chunk * 100 + x;
+    cnt += 2;
+    if (cnt === 14) {
+      digits += String(chunk + 1e14).slice(1);
+      chunk = 0;
+      cnt = 0;
+    }
   }
+  if (cnt > 0) digits += String(chunk + 10 ** cnt).slice(1);
   let neg = false;
   if (!noSign) {
     const x = b[p + len - 1]!;
@@ -175,6 +186,36 @@ function decodePackedGeneric(
     }
   }
   return digitsToValue(neg, digits, scale, asNumber);
+}
+
+/** EBCDIC zoned decimal of more than 15 digits (sign overpunched at signAt, or -1 unsigned) -> decimal string. */
+function decodeZonedBig(b: Uint8Array, p: number, len: number, signAt: number, scale: number): unknown {
+  let digits = "";
+  let chunk = 0;
+  let cnt = 0;
+  let neg = false;
+  for (let i = 0; i < len; i++) {
+    const x = b[p + i]!;
+    const d = x & 15;
+    if (d > 9) return badR("invalid zoned digit");
+    const zone = x >> 4;
+    if (i === signAt) {
+      const sg = ZONE_SIGN[zone]!;
+      if (sg === 0) return badR("invalid sign zone");
+      if (sg < 0) neg = true;
+    } else if (zone !== 15)
+      return badR(
+        signAt < 0 && i === len - 1 ? "overpunched sign in an unsigned field" : "invalid zoned digit",
+      );
+    chunk = chunk * 10 + d;
+    if (++cnt === 15) {
+      digits += String(chunk + 1e15).slice(1);
+      chunk = 0;
+      cnt = 0;
+    }
+  }
+  if (cnt > 0) digits += String(chunk + 10 ** cnt).slice(1);
+  return formatDecimal(neg, digits, scale);
 }
 
 let reason = "";
@@ -254,6 +295,7 @@ const COMMON_ENV: Env = {
   DT: decodeText,
   DN: decodeNational,
   DZ: decodeZoned,
+  DZB: decodeZonedBig,
   DP: decodePackedGeneric,
   DBIN: decodeBinaryGeneric,
   RIEEE: readIeee,
@@ -419,6 +461,20 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
           !o.displaySpaces &&
           !o.relaxedSign &&
           t.digits >= 1;
+        if (
+          !inline &&
+          !asNumber &&
+          page.ebcdic &&
+          !t.separate &&
+          t.pointAt < 0 &&
+          !o.displaySpaces &&
+          !o.relaxedSign
+        ) {
+          const signAt = t.signed ? (t.signPosition === "leading" ? 0 : len - 1) : -1;
+          W(`${v} = DZB(b, ${p}, ${len}, ${signAt}, ${t.scale});`);
+          W(`if (${v} === BAD) ${failStmt(n, v, p, len, "REASON()")}`);
+          break;
+        }
         if (!inline) {
           const spec: ZonedSpec = {
             digits: t.digits,

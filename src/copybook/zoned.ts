@@ -1,6 +1,6 @@
 // Generic zoned-decimal (DISPLAY numeric) reading and writing: any size, EBCDIC or ASCII, every sign option.
 // The common small EBCDIC cases are inlined by the code generator; this covers the rest.
-import { type BAD, bad, type DecimalValue, digitsToValue } from "./numeric.ts";
+import { type BAD, bad, type DecimalValue, digitsToValue, POW10 } from "./numeric.ts";
 
 export interface ZonedSpec {
   readonly digits: number;
@@ -58,6 +58,8 @@ export function decodeZoned(
     }
   }
   let digits = "";
+  // Number-typed fields (<= 15 digits) accumulate a number: no string building.
+  let num = 0;
   let signIdx = -1;
   if (z.signed && !z.separate) signIdx = z.signPosition === "leading" ? start : end - 1;
   let seenDigit = false;
@@ -117,18 +119,27 @@ export function decodeZoned(
     }
     seenDigit = true;
     if (seenPoint) fraction++;
-    digits += String.fromCharCode(48 + d);
+    if (asNumber) num = num * 10 + d;
+    else digits += String.fromCharCode(48 + d);
   }
   if (!seenDigit) {
     // Cobrix: a blank decimal reads as 0, a blank integer as null.
     if (z.spaces && z.scale > 0) return digitsToValue(false, "0", z.scale, asNumber);
     return bad("no digits");
   }
+  let shift = 0;
   if (z.pointAt >= 0 && z.spaces) {
     if (!seenPoint) fraction = 0;
     if (fraction > z.scale) return bad("more decimal places than the picture");
-    digits += "0".repeat(z.scale - fraction);
+    shift = z.scale - fraction;
   }
+  if (asNumber) {
+    let n = num * POW10[shift]!;
+    if (z.scale > 0) n = n / POW10[z.scale]!;
+    else if (z.scale < 0) n = n * POW10[-z.scale]!;
+    return neg && n !== 0 ? -n : n;
+  }
+  if (shift > 0) digits += "0".repeat(shift);
   return digitsToValue(neg, digits, z.scale, asNumber);
 }
 
