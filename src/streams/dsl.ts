@@ -214,7 +214,7 @@ function kvSpec<K, V>(
     persistent: m.storeType !== "inMemory",
     logging: m.logging ?? true,
     logConfig: m.logConfig,
-    caching: m.caching,
+    caching: m.caching ?? true,
     timestamped: true,
   };
 }
@@ -1277,6 +1277,8 @@ export class TimeWindowedKStream<K, V> {
       logConfig: materialized.logConfig,
       windowSizeMs: sizeMs,
       retentionMs,
+      // Only time windows forward through the cache; sliding windows forward every update.
+      caching: materialized.caching ?? w instanceof TimeWindows,
       timestamped: true,
     };
     b.internal.addStore(spec, nodes);

@@ -183,6 +183,12 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
     this.lastKeyBytes = b;
     return b;
   }
+  decodeKey(b: Uint8Array): K {
+    return de(this.keySerde, this.topic, b);
+  }
+  decodeValue(b: Uint8Array): V {
+    return de(this.valueSerde, this.topic, b);
+  }
   get(key: K): V | undefined {
     const b = this.inner.get(this.keyBytes(key));
     return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
@@ -264,6 +270,12 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
     this.lastKey = key;
     this.lastKeyBytes = b;
     return b;
+  }
+  decodeKey(b: Uint8Array): K {
+    return de(this.keySerde, this.topic, b);
+  }
+  decodeValue(b: Uint8Array): V {
+    return de(this.valueSerde, this.topic, b);
   }
   put(key: K, value: V | null, windowStart: number): void {
     this.inner.put(

@@ -5,6 +5,7 @@
 // subscription) are fed to the reading task within the same pipeInput call.
 import type { ConsumedRecord, RecordHeader } from "../cluster/index.ts";
 import { ManualClock } from "../observe/index.ts";
+import { RecordCache } from "../state/index.ts";
 import type { Serde } from "../serde/index.ts";
 import { StreamsError } from "./errors.ts";
 import type { RecordCollector } from "./internals/context.ts";
@@ -34,6 +35,8 @@ export interface TestDriverConfig {
   readonly initialWallClockTimeMs?: number;
   readonly storeProvider?: StoreProvider;
   readonly onDeserializationError?: DeserializationHandler;
+  /** Record cache size (default 0: every update is forwarded; caches are flushed after each input record). */
+  readonly cacheMaxBytes?: number;
 }
 
 export interface TestRecord<K, V> {
@@ -83,6 +86,7 @@ export class TopologyTestDriver {
       storeProvider: config.storeProvider ?? memoryStoreProvider,
       globalStores: this.globalStores,
       onDeserializationError: config.onDeserializationError,
+      cache: new RecordCache(config.cacheMaxBytes ?? 0),
     };
     this.global = StreamTask.global(b, options);
     if (this.global) {
@@ -164,6 +168,10 @@ export class TopologyTestDriver {
       while (this.pending.length > 0) {
         const rec = this.pending.shift()!;
         this.taskByTopic.get(rec.topic)!.processRecord(rec);
+        if (this.pending.length === 0) {
+          // Kafka's driver commits after every record: caches are flushed, which may emit more.
+          for (const t of this.tasks) t.flushCaches();
+        }
       }
     } finally {
       this.processing = false;

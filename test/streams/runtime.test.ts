@@ -316,3 +316,27 @@ test("courant app reset --application-id ID --data DIR", async (t) => {
   assert.deepEqual((await c2.admin().listTopics()).sort(), ["keep"]);
   await c2.close();
 });
+
+test("the record cache coalesces a key's updates between commits; the final count is exact", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "lines", partitions: 1 },
+    { name: "counts", partitions: 1 },
+  ]);
+  const app = new KafkaStreams(
+    wordCount(),
+    options(cluster, dir, { applicationId: "cached", commitIntervalMs: 300 }),
+  );
+  await app.start();
+  await waitFor(() => app.state === "RUNNING", { timeoutMs: 20_000, what: "RUNNING" });
+  await produce(
+    cluster,
+    "lines",
+    Array.from({ length: 200 }, () => [null, "hot"] as [null, string]),
+  );
+  const out = await readAll(cluster, "counts", (r) => latestCounts(r).get("hot") === 200);
+  assert.ok(out.length < 200, `coalesced: ${out.length} updates for 200 records`);
+  const changelog = await readAll(cluster, "cached-counts-changelog", (r) => r.length > 0);
+  assert.ok(changelog.length < 200, "changelog writes are coalesced too");
+  await app.close();
+});

@@ -3,7 +3,14 @@
 // time rules follow Kafka Streams: output timestamp = max timestamp of the inputs aggregated;
 // a window closes when observed stream time - grace >= its end; later records are dropped and
 // counted as "late".
-import type { KeyValueStore, SessionStore, ValueAndTimestamp, WindowStore } from "../stores.ts";
+import type {
+  KeyValueStore,
+  SessionStore,
+  TypedKeyValueStore,
+  TypedWindowStore,
+  ValueAndTimestamp,
+  WindowStore,
+} from "../stores.ts";
 import type { Change } from "../types.ts";
 import type { SessionWindows, SlidingWindows, TimeWindows, Window, Windowed } from "../windows.ts";
 import type { TaskContext } from "./context.ts";
@@ -13,6 +20,39 @@ type TsStore = KeyValueStore<unknown, ValueAndTimestamp<unknown>>;
 type TsWindowStore = WindowStore<unknown, ValueAndTimestamp<unknown>>;
 type Init = () => unknown;
 type Agg = (k: unknown, v: unknown, agg: unknown) => unknown;
+
+/** With a record cache, the node forwards when the cache flushes an entry, not on each update. */
+function registerKeyValueForwarder(node: ProcessorNode, ctx: TaskContext, storeName: string): boolean {
+  if (!ctx.cachedStores.has(storeName)) return false;
+  const store = ctx.getStore(storeName) as TypedKeyValueStore<unknown, ValueAndTimestamp<unknown>>;
+  ctx.cacheForwarders.set(storeName, (k, n, o) => {
+    const nv = n === null ? null : store.decodeValue(n);
+    const ov = o === null ? null : store.decodeValue(o);
+    const ts = nv?.timestamp ?? ctx.timestamp;
+    ctx.timestamp = ts;
+    node.forward(store.decodeKey(k), { newValue: nv?.value ?? null, oldValue: ov?.value ?? null }, ts);
+  });
+  return true;
+}
+
+function registerWindowForwarder(
+  node: ProcessorNode,
+  ctx: TaskContext,
+  storeName: string,
+  sizeMs: number,
+): boolean {
+  if (!ctx.cachedStores.has(storeName)) return false;
+  const store = ctx.getStore(storeName) as TypedWindowStore<unknown, ValueAndTimestamp<unknown>>;
+  ctx.cacheForwarders.set(storeName, (k, n, o, start) => {
+    const nv = n === null ? null : store.decodeValue(n);
+    const ov = o === null ? null : store.decodeValue(o);
+    const ts = nv?.timestamp ?? ctx.timestamp;
+    ctx.timestamp = ts;
+    const w: Windowed<unknown> = { key: store.decodeKey(k), window: { start: start!, end: start! + sizeMs } };
+    node.forward(w, { newValue: nv?.value ?? null, oldValue: ov?.value ?? null }, ts);
+  });
+  return true;
+}
 
 /** KTable source / toTable: materializes the latest value per key and forwards the change. */
 export class TableSourceNode extends ProcessorNode {
@@ -50,9 +90,11 @@ export class StreamAggregateNode extends ProcessorNode {
     this.initializer = initializer;
     this.aggregator = aggregator;
   }
+  private cached = false;
   override init(ctx: TaskContext): void {
     super.init(ctx);
     this.store = ctx.getStore(this.storeName) as TsStore;
+    this.cached = registerKeyValueForwarder(this, ctx, this.storeName);
   }
   process(key: unknown, value: unknown, ts: number): void {
     if (key === null || key === undefined || value === null) {
@@ -69,7 +111,8 @@ export class StreamAggregateNode extends ProcessorNode {
       if (old.timestamp > ts) newTs = old.timestamp;
     }
     this.store.put(key, { value: newAgg, timestamp: newTs });
-    this.forward(key, { newValue: newAgg, oldValue: old === undefined ? null : old.value }, newTs);
+    if (!this.cached)
+      this.forward(key, { newValue: newAgg, oldValue: old === undefined ? null : old.value }, newTs);
   }
 }
 
@@ -87,9 +130,11 @@ export class TableAggregateNode extends ProcessorNode {
     this.adder = adder;
     this.subtractor = subtractor;
   }
+  private cached = false;
   override init(ctx: TaskContext): void {
     super.init(ctx);
     this.store = ctx.getStore(this.storeName) as TsStore;
+    this.cached = registerKeyValueForwarder(this, ctx, this.storeName);
   }
   process(key: unknown, value: unknown, ts: number): void {
     if (key === null || key === undefined) {
@@ -115,7 +160,7 @@ export class TableAggregateNode extends ProcessorNode {
       if (old !== undefined) newTs = Math.max(ts, old.timestamp);
     }
     this.store.put(key, agg === null ? null : { value: agg, timestamp: newTs });
-    this.forward(key, { newValue: agg, oldValue: oldAgg }, newTs);
+    if (!this.cached) this.forward(key, { newValue: agg, oldValue: oldAgg }, newTs);
   }
 }
 
@@ -165,10 +210,12 @@ export class TimeWindowAggregateNode extends ProcessorNode {
     this.initializer = initializer;
     this.aggregator = aggregator;
   }
+  private cached = false;
   override init(ctx: TaskContext): void {
     super.init(ctx);
     this.store = ctx.getStore(this.storeName) as TsWindowStore;
     this.observed = ctx.streamTime;
+    this.cached = registerWindowForwarder(this, ctx, this.storeName, this.windows.sizeMs);
   }
   process(key: unknown, value: unknown, ts: number): void {
     if (key === null || key === undefined || value === null) {
@@ -193,6 +240,7 @@ export class TimeWindowAggregateNode extends ProcessorNode {
         if (old.timestamp > ts) newTs = old.timestamp;
       }
       this.store.put(key, { value: newAgg, timestamp: newTs }, start);
+      if (this.cached) continue;
       const w: Windowed<unknown> = { key, window: { start, end } };
       this.forward(w, { newValue: newAgg, oldValue: old === undefined ? null : old.value }, newTs);
     }

@@ -61,6 +61,12 @@ export class TaskContext {
   readonly schedules: PunctuationSchedule[] = [];
   private readonly stores = new Map<string, unknown>();
   private readonly globalStores: Map<string, unknown>;
+  /** Stores behind a record cache: their owner forwards updates when the cache flushes them. */
+  readonly cachedStores = new Set<string>();
+  readonly cacheForwarders = new Map<
+    string,
+    (key: Uint8Array, newValue: Uint8Array | null, oldValue: Uint8Array | null, windowStart?: number) => void
+  >();
   /** Async operators register here; the task drains them before commit. */
   readonly asyncOperators: { pending(): number; drain(): Promise<void>; full(): boolean }[] = [];
 

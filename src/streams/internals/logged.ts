@@ -35,9 +35,8 @@ export class LoggedKeyValueStore implements KeyValueBytesStore {
   private log(key: Bytes, value: Bytes | null): void {
     this.ctx.collector.send(this.topic, key, value, this.ctx.timestamp, NO_HEADERS, this.partition);
   }
-  flush() {
-    return this.inner.flush();
-  }
+  /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
+  flush(): void {}
   close() {
     return this.inner.close();
   }
@@ -142,9 +141,8 @@ export class LoggedWindowStore implements WindowBytesStore {
   get retentionMs() {
     return this.inner.retentionMs;
   }
-  flush() {
-    return this.inner.flush();
-  }
+  /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
+  flush(): void {}
   close() {
     return this.inner.close();
   }
@@ -211,9 +209,8 @@ export class LoggedSessionStore implements SessionBytesStore {
   get retentionMs() {
     return this.inner.retentionMs;
   }
-  flush() {
-    return this.inner.flush();
-  }
+  /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
+  flush(): void {}
   close() {
     return this.inner.close();
   }

@@ -13,6 +13,7 @@ import type {
   TopicPartition,
 } from "../../cluster/index.ts";
 import type { Logger } from "../../observe/index.ts";
+import { RecordCache } from "../../state/index.ts";
 import { StreamsError } from "../errors.ts";
 import type { InternalTopologyBuilder } from "../internals/builder.ts";
 import type { RecordCollector } from "../internals/context.ts";
@@ -146,6 +147,7 @@ export class StreamThread {
   private readonly onFailure: (t: StreamThread, e: Error) => void;
   private abort = new AbortController();
   private dirty = false;
+  private readonly cache: RecordCache;
 
   constructor(host: ThreadHost, index: number, onFailure: (t: StreamThread, e: Error) => void) {
     this.host = host;
@@ -153,6 +155,8 @@ export class StreamThread {
     this.name = `${host.options.applicationId}-${host.processId}-StreamThread-${index}`;
     this.eos = host.options.processingGuarantee === "exactly_once_v2";
     this.onFailure = onFailure;
+    // The instance's cache budget is split between its threads (as Kafka Streams).
+    this.cache = new RecordCache(Math.floor(host.options.cacheMaxBytes / host.options.numStreamThreads));
   }
 
   private setState(s: ThreadState): void {
@@ -300,7 +304,7 @@ export class StreamThread {
     }
     this.collector.reset();
     for (const t of [...this.tasks.values(), ...this.suspended.values()]) {
-      await t.close();
+      await t.close(true);
       this.host.wipeTask(t.id);
     }
     this.tasks.clear();
@@ -335,6 +339,7 @@ export class StreamThread {
         storeProvider: h.storeProvider,
         globalStores: h.globalStores,
         onDeserializationError: this.deserializationHandler(),
+        cache: this.cache,
       });
       const started = Date.now();
       const { next, restored } = await restoreTask(
@@ -516,6 +521,7 @@ export class StreamThread {
     const h = this.host;
     const offsets: OffsetAndMetadata[] = [];
     for (const t of this.tasks.values()) await t.drainAsync();
+    for (const t of this.tasks.values()) t.flushCaches();
     for (const t of this.tasks.values()) {
       t.ctx.commitRequested = false;
       for (const [k, off] of t.consumed) {
