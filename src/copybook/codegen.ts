@@ -3,7 +3,11 @@
 // common numeric cases, and calls small monomorphic helpers for the rest. No per-field interpretation at
 // run time: the layout is walked once, here.
 import { type CodePage, decodeText, shortTextCache, TextBlock } from "./codepages.ts";
-import { hexOf, RecordDecodeError, RecordEncodeError } from "./errors.ts";
+import { CopybookLayoutError, hexOf, RecordDecodeError, RecordEncodeError } from "./errors.ts";
+
+function layoutErr(n: LayoutNode, message: string): CopybookLayoutError {
+  return new CopybookLayoutError(n.pos.file, n.pos.line, n.pos.column, n.name, message);
+}
 import type { FieldType, LayoutNode, RecordLayout } from "./layout.ts";
 import {
   BAD,
@@ -719,12 +723,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       const set = [c, ...c.redefinedBy];
       const sel = o.selectorFor(c);
       if (shift && set.some((x) => x.variable)) {
-        throw new RecordDecodeError(
-          c.path,
-          c.offset,
-          "",
-          "a REDEFINES set cannot contain OCCURS DEPENDING ON with variableOccurs 'shift'",
-        );
+        throw layoutErr(c, "a REDEFINES set cannot contain OCCURS DEPENDING ON with variableOccurs 'shift' (use 'max')");
       }
       const visible = set.filter((x) => mustVisit(x));
       if (visible.length === 0) continue;
@@ -849,7 +848,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       return { v: nv, anchor: endOf(n) };
     }
     if (elemVariable) {
-      throw new RecordDecodeError(n.path, n.offset, "", "internal: variable table without a walk");
+      throw layoutErr(n, "internal: variable table without a walk");
     }
     return pos;
   };
@@ -1241,7 +1240,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
     if (nm === null) {
       // Group not present in objects (dropped FILLER group): write nothing of it.
       if (shift && n.variable)
-        throw new RecordEncodeError(n.path, n.offset, "a dropped group cannot contain OCCURS DEPENDING ON");
+        throw layoutErr(n, "a dropped FILLER group cannot contain OCCURS DEPENDING ON");
       return pos;
     }
     W(`const ${g} = ${obj}[${q(nm)}];`);
@@ -1310,11 +1309,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
       const cv = values.get(occ.dependingOn);
       const mapping = o.occursMapping(n);
       if (!cv)
-        throw new RecordEncodeError(
-          n.path,
-          n.offset,
-          `DEPENDING ON ${occ.dependingOn.name} is not written before the table`,
-        );
+        throw layoutErr(n, `DEPENDING ON ${occ.dependingOn.name} is not written before the table`);
       if (mapping) {
         const m = e.constant("OM", mapping);
         W(`const ${cnt} = ${m}[${cv}];`);
