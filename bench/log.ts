@@ -132,7 +132,7 @@ try {
   const raw = rawWrite(root);
   const rows: Row[] = [];
   // warm-up (JIT) on a small log
-  await runPolicy(root, "os", pool, 50);
+  await runPolicy(root, "os", pool, Math.min(BATCHES, 500));
   for (const policy of ["interval", "os", "every-batch"]) {
     rows.push(
       await runPolicy(root, policy, pool, policy === "every-batch" ? Math.min(BATCHES, 1000) : BATCHES),
