@@ -21,6 +21,7 @@ interface StartOptions {
   autoCreateTopics: boolean;
   maxRequestBytes: string;
   brokerId: string;
+  groupInitialRebalanceDelayMs: string;
 }
 
 function parsePort(value: string, what: string): number {
@@ -65,6 +66,11 @@ export function register(program: Command): void {
     .option("--no-auto-create-topics", "do not create topics on first use")
     .option("--max-request-bytes <n>", "largest request accepted", String(100 * 1024 * 1024))
     .option("--broker-id <n>", "node id of this broker", "1")
+    .option(
+      "--group-initial-rebalance-delay-ms <ms>",
+      "wait this long for more members when an empty group gets its first (Kafka's default)",
+      "3000",
+    )
     .action(async (o: StartOptions) => {
       try {
         await start(o);
@@ -92,6 +98,7 @@ async function start(o: StartOptions): Promise<void> {
     brokerId: Number(o.brokerId),
     autoCreateTopics: o.autoCreateTopics,
     defaultPartitions: Number(o.partitions),
+    groupInitialRebalanceDelayMs: Number(o.groupInitialRebalanceDelayMs),
     logger: log,
   });
   const kafka = await serveBroker(b, {
