@@ -11,6 +11,7 @@ import {
   type KeyValueBytesStore,
   LmdbEnvironment,
   lmdbKeyValueStore,
+  lmdbMirroredWindowStore,
   lmdbWindowStore,
   RecordCache,
   type WindowBytesStore,
@@ -237,13 +238,46 @@ const lmdbJoin = await joinLike(
   lmdbWindowStore(lmdbEnv, "jb", joinOpts),
   Math.round(100_000 * SCALE),
 );
+const mirroredJoin = await joinLike(
+  "lmdb mirrored",
+  lmdbMirroredWindowStore(lmdbEnv, "ma", joinOpts),
+  lmdbMirroredWindowStore(lmdbEnv, "mb", joinOpts),
+  Math.round(100_000 * SCALE),
+);
 await lmdbEnv.close();
 const rest = await restore(Math.round(1_000_000 * SCALE), 10_000);
-const perTask = await envLayout("per-task", 8, Math.round(200 * SCALE), 100);
-const perInstance = await envLayout("per-instance", 8, Math.round(200 * SCALE), 100);
+// Disk latency on a shared machine drifts: alternate the layouts and keep each one's median run.
+async function envCompare(tasks: number, commits: number, perTask: number) {
+  const runs: Record<"per-task" | "per-instance", { recS: number; p50: number }[]> = {
+    "per-task": [],
+    "per-instance": [],
+  };
+  for (let r = 0; r < 3; r++) {
+    for (const layout of ["per-task", "per-instance"] as const) {
+      runs[layout].push(await envLayout(layout, tasks, commits, perTask));
+      rows.pop();
+    }
+  }
+  const median = (l: { recS: number; p50: number }[]) => l.sort((a, b) => a.p50 - b.p50)[1]!;
+  const out = { task: median(runs["per-task"]), instance: median(runs["per-instance"]) };
+  for (const [layout, m] of [
+    ["per-task", out.task],
+    ["per-instance", out.instance],
+  ] as const) {
+    rows.push([
+      `env ${layout}: ${tasks} tasks, ${commits} commits x ${perTask} rec/task (median of 3)`,
+      `${fmt(m.recS)} rec/s, flush p50 ${m.p50.toFixed(2)} ms`,
+    ]);
+  }
+  return out;
+}
+const env8 = await envCompare(8, Math.round(200 * SCALE), 100);
 // EOS-like: many tasks, small commits (100 ms commit interval at modest load)
-const perTask32 = await envLayout("per-task", 32, Math.round(100 * SCALE), 10);
-const perInstance32 = await envLayout("per-instance", 32, Math.round(100 * SCALE), 10);
+const env32 = await envCompare(32, Math.round(100 * SCALE), 10);
+const perTask = env8.task;
+const perInstance = env8.instance;
+const perTask32 = env32.task;
+const perInstance32 = env32.instance;
 const cache = await cacheEffect(Math.round(500_000 * SCALE));
 rmSync(root, { recursive: true, force: true });
 
@@ -258,6 +292,7 @@ Object.assign(figures, {
   lmdb_window_fetch_ops_per_s: Math.round(lmdbWin.fetchS),
   memory_join_window_rec_per_s: Math.round(memJoin),
   lmdb_join_window_rec_per_s: Math.round(lmdbJoin),
+  lmdb_mirrored_join_window_rec_per_s: Math.round(mirroredJoin),
   restore_1m_keys_s: Number((rest.ms / 1000).toFixed(3)),
   restore_tail_10k_ms: Number(rest.tailMs.toFixed(1)),
   env_per_task_rec_per_s: Math.round(perTask.recS),

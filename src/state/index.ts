@@ -46,3 +46,4 @@ export {
   changelogTopicName,
 } from "./changelog.ts";
 export { StateDirectory, TaskState } from "./state-directory.ts";
+export { LmdbMirroredWindowStore, lmdbMirroredWindowStore } from "./lmdb-mirrored-window.ts";

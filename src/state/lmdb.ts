@@ -58,6 +58,31 @@ export class LmdbOrderedBytes implements OrderedBytes {
   /** Key-value stores prefix keys with 0x00: lmdb forbids the empty key. */
   private readonly prefixed: boolean;
   readonly pending = new SortedBytesMap<Uint8Array | null>();
+  /**
+   * Write-behind log for stores that never read this database back before a flush (the
+   * memory-mirrored window store): appended in write order, applied before `pending`.
+   */
+  private behind: { key: Uint8Array; value: Uint8Array | null }[] = [];
+
+  /** Buffers a write that reads of this database will NOT see until flushed (see `behind`). */
+  putBehind(key: Uint8Array, value: Uint8Array | null): void {
+    if (this.env.inTransaction) {
+      this.writeDirect(key, value);
+      return;
+    }
+    this.checkSize(key);
+    this.behind.push({ key, value });
+    this.env.noteBuffered();
+  }
+
+  get bufferedCount(): number {
+    return this.pending.size + this.behind.length;
+  }
+
+  discardBuffered(): void {
+    this.pending.clear();
+    this.behind = [];
+  }
 
   constructor(env: LmdbEnvironment, dbName: string, db: Database<Buffer, Buffer>, prefixed: boolean) {
     this.env = env;
@@ -150,14 +175,20 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 
   clear(): void {
-    this.pending.clear();
+    this.discardBuffered();
     this.db.clearSync();
   }
 
   /** Applies buffered writes; call inside an lmdb write transaction. */
   applyBuffered(): number {
-    if (this.pending.size === 0) return 0;
-    const n = this.pending.size;
+    const n = this.pending.size + this.behind.length;
+    if (n === 0) return 0;
+    for (const e of this.behind) {
+      const k = this.encode(e.key) as Buffer;
+      if (e.value === null) this.db.removeSync(k);
+      else this.db.putSync(k, e.value as Buffer);
+    }
+    this.behind = [];
     for (const e of this.pending.range(undefined, undefined, false)) {
       const k = this.encode(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
@@ -258,8 +289,8 @@ export class LmdbEnvironment {
   dropDatabase(name: string): void {
     this.checkOpen();
     const d = this.databases.get(name) ?? this.database(name, false);
-    this.buffered -= d.pending.size;
-    d.pending.clear();
+    this.buffered -= d.bufferedCount;
+    d.discardBuffered();
     d.db.dropSync();
     this.databases.delete(name);
   }
@@ -399,7 +430,7 @@ function backendFor(env: LmdbEnvironment, name: string): StoreBackend {
   };
 }
 
-class LmdbSegmentSet implements SegmentSet {
+export class LmdbSegmentSet implements SegmentSet {
   readonly intervalMs: number;
   private readonly env: LmdbEnvironment;
   private readonly store: string;

@@ -21,6 +21,7 @@ import {
   lmdbSessionStore,
   lmdbWindowStore,
 } from "./lmdb.ts";
+import { type LmdbMirroredWindowStore, lmdbMirroredWindowStore } from "./lmdb-mirrored-window.ts";
 import { inMemoryKeyValueStore, inMemorySessionStore, inMemoryWindowStore } from "./memory.ts";
 import type {
   EntryLoggedWindowStore,
@@ -47,8 +48,18 @@ export class TaskState {
   keyValueStore(store: string): LmdbKeyValueStore {
     return lmdbKeyValueStore(this.env, this.storeName(store));
   }
-  windowStore(store: string, options: WindowStoreOptions): LmdbWindowStore {
-    return lmdbWindowStore(this.env, this.storeName(store), options);
+  /**
+   * `memoryMirror` (default: on for stores with duplicates, i.e. join buffers) keeps the whole
+   * store in memory as well, for in-memory speed; see lmdb-mirrored-window.ts.
+   */
+  windowStore(
+    store: string,
+    options: WindowStoreOptions & { readonly memoryMirror?: boolean },
+  ): LmdbWindowStore | LmdbMirroredWindowStore {
+    const mirror = options.memoryMirror ?? options.retainDuplicates ?? false;
+    return mirror
+      ? lmdbMirroredWindowStore(this.env, this.storeName(store), options)
+      : lmdbWindowStore(this.env, this.storeName(store), options);
   }
   sessionStore(store: string, options: SessionStoreOptions): LmdbSessionStore {
     return lmdbSessionStore(this.env, this.storeName(store), options);

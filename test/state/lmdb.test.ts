@@ -8,6 +8,7 @@ import {
   LmdbEnvironment,
   RecordCache,
   lmdbKeyValueStore,
+  lmdbMirroredWindowStore,
   lmdbSessionStore,
   lmdbWindowStore,
   readCheckpointFile,
@@ -41,6 +42,7 @@ keyValueContract("lmdb kv (flushed)", () => {
   return st;
 });
 windowContract("lmdb window", (o) => lmdbWindowStore(freshEnv(), "win", o));
+windowContract("lmdb window mirrored in memory", (o) => lmdbMirroredWindowStore(freshEnv(), "win", o));
 sessionContract("lmdb session", (o) => lmdbSessionStore(freshEnv(), "sess", o));
 // Same contracts with every write committed at once: reads come from lmdb, not the buffer.
 // (flush() commits synchronously; only its fsync is awaited.)
@@ -253,4 +255,42 @@ test("corrupt checkpoint files are reported with STORE_CHECKPOINT_CORRUPT", () =
   );
   assert.deepEqual(readCheckpointFile(join(root, "missing")), new Map());
   assert.ok(readFileSync(p).length > 0);
+});
+
+test("mirrored window store: reloads from lmdb on reopen, keeps duplicate sequences, persists restores and expiry", async () => {
+  const dir = join(root, "mirror");
+  const opts = { windowSizeMs: 100, retentionMs: 60_000, retainDuplicates: true };
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbMirroredWindowStore(env, "join", opts);
+  st.put(b("k"), b("a"), 1000);
+  st.put(b("k"), b("b"), 1000);
+  st.restoreBatch([{ key: windowEntryKey(b("j"), 2000, 77), value: b("restored") }], 5);
+  await st.flush();
+  st.put(b("k"), b("unflushed"), 1500);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbMirroredWindowStore(env, "join", opts);
+  assert.deepEqual(
+    st.fetchRange(b("k"), 0, 5000).map((kv) => s(kv.value)),
+    ["a", "b"],
+  );
+  assert.equal(s(st.fetch(b("j"), 2000)), "restored");
+  assert.equal(st.checkpoint(), 5);
+  st.put(b("j"), b("after"), 2000); // sequence continues after 77: no overwrite
+  assert.deepEqual(
+    st.fetchRange(b("j"), 0, 5000).map((kv) => s(kv.value)),
+    ["restored", "after"],
+  );
+  st.put(b("x"), b("late"), 200_000); // expires everything before 140000, on disk too
+  await st.flush();
+  assert.deepEqual(env.databaseNames("join#").length, 1);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbMirroredWindowStore(env, "join", opts);
+  assert.deepEqual(
+    st.all().map((kv) => s(kv.value)),
+    ["late"],
+  );
 });

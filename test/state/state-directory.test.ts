@@ -63,6 +63,9 @@ test("storeProvider: persistent stores on lmdb under the task, others in memory"
   assert.equal(mem.persistent, false);
   assert.equal(win.persistent, true);
   assert.equal(sess.persistent, false);
+  const join = p.window("j", true, "1_2", { windowSizeMs: 10, retentionMs: 100, retainDuplicates: true });
+  assert.equal(join.constructor.name, "LmdbMirroredWindowStore", "join buffers are mirrored in memory");
+  assert.equal(win.constructor.name, "LmdbWindowStore");
   await dir.destroy();
 });
 
