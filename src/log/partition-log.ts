@@ -613,8 +613,10 @@ export class PartitionLog {
         const last = readInt64(chunk, p + OFF_BASE_OFFSET) + chunk.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
         if (last >= offset) return filePos + p;
         const size = LOG_OVERHEAD + chunk.readInt32BE(p + OFF_LENGTH);
-        if (size < RECORD_BATCH_OVERHEAD)
+        // a damaged length (not covered by the CRC) must not make a fetch skip data silently
+        if (size < RECORD_BATCH_OVERHEAD || filePos + p + size > seg.size) {
           throw this.corruptAt(seg, filePos + p, `batch length ${size - LOG_OVERHEAD}`);
+        }
         p += size;
       }
       if (p === 0) {
