@@ -340,3 +340,64 @@ test("the record cache coalesces a key's updates between commits; the final coun
   assert.ok(changelog.length < 200, "changelog writes are coalesced too");
   await app.close();
 });
+
+test("standby replicas keep a warm copy: a migrated task restores only the changelog tail", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "lines", partitions: 2 },
+    { name: "counts", partitions: 2 },
+  ]);
+  const restoredBy = new Map<string, number>();
+  const mk = (name: string) =>
+    new KafkaStreams(
+      wordCount(),
+      options(cluster, dir, {
+        applicationId: "standby",
+        stateDir: join(dir, `state-${name}`),
+        numStandbyReplicas: 1,
+        commitIntervalMs: 50,
+        onRestore: (p) => {
+          if (p.store === "counts") restoredBy.set(`${name}:${p.taskId}`, p.total);
+        },
+      }),
+    );
+  const a = mk("a");
+  const b = mk("b");
+  await a.start();
+  await b.start();
+  const tasksOf = (s: KafkaStreams) => s.localThreadsMetadata().flatMap((m) => m.activeTasks);
+  await waitFor(
+    () =>
+      a.state === "RUNNING" && b.state === "RUNNING" && tasksOf(a).length === 2 && tasksOf(b).length === 2,
+    { timeoutMs: 30_000, what: "tasks spread over both instances" },
+  );
+  const words = Array.from({ length: 300 }, (_, i) => [null, `w${i % 30}`] as [null, string]);
+  await produce(cluster, "lines", words);
+  await readAll(cluster, "counts", (r) => [...latestCounts(r).values()].reduce((x, y) => x + y, 0) === 300);
+  const bStandbys = b.localThreadsMetadata().flatMap((m) => m.standbyTasks);
+  assert.ok(
+    bStandbys.some((id) => id.startsWith("1_")),
+    `b mirrors a's counting task (${bStandbys})`,
+  );
+  // Stop a: b takes its tasks over, restoring from where its standby copy had got to.
+  await a.close();
+  await waitFor(() => tasksOf(b).length === 4 && b.state === "RUNNING", {
+    timeoutMs: 30_000,
+    what: "b runs every task",
+  });
+  const migrated = bStandbys.find((id) => id.startsWith("1_"))!;
+  const changelogSize = (await cluster.admin().describeTopics(["standby-counts-changelog"]))[0]!.partitions[
+    Number(migrated.split("_")[1])
+  ]!.highWatermark;
+  const tail = restoredBy.get(`b:${migrated}`) ?? 0;
+  assert.ok(
+    changelogSize > 0 && tail < changelogSize,
+    `restored ${tail} of ${changelogSize} changelog records`,
+  );
+  assert.equal(
+    [...b.keyValueStore<string, number>("counts").all()].reduce((x, e) => x + e.value, 0),
+    300,
+    "b answers for every word after the takeover",
+  );
+  await b.close();
+});

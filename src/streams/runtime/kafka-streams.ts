@@ -67,6 +67,7 @@ export interface ThreadMetadata {
   readonly name: string;
   readonly state: string;
   readonly activeTasks: readonly string[];
+  readonly standbyTasks: readonly string[];
 }
 
 const SHUTDOWN_VALUE = new TextEncoder().encode("SHUTDOWN_APPLICATION");
@@ -180,6 +181,7 @@ export class KafkaStreams {
       metrics: this.metrics,
       logger: this.logger,
       processId: this.processId,
+      persistentState: this.stateDir !== undefined,
       checkpoint: (taskId, store) => this.stateDir?.task(taskId).checkpoint(store),
       flushState: async (cps) => {
         if (this.stateDir) await this.stateDir.flush(cps);
@@ -362,7 +364,12 @@ export class KafkaStreams {
   }
 
   localThreadsMetadata(): ThreadMetadata[] {
-    return this.threads.map((t) => ({ name: t.name, state: t.state, activeTasks: [...t.tasks.keys()] }));
+    return this.threads.map((t) => ({
+      name: t.name,
+      state: t.state,
+      activeTasks: [...t.tasks.keys()],
+      standbyTasks: t.standbyTaskIds(),
+    }));
   }
 
   private localStores(name: string): unknown[] {

@@ -17,11 +17,16 @@ import { RecordCache } from "../../state/index.ts";
 import { StreamsError } from "../errors.ts";
 import type { InternalTopologyBuilder } from "../internals/builder.ts";
 import type { RecordCollector } from "../internals/context.ts";
-import { type DeserializationHandler, type StoreProvider, StreamTask } from "../internals/task.ts";
+import {
+  type DeserializationHandler,
+  type StoreProvider,
+  StreamTask,
+  type TaskStore,
+} from "../internals/task.ts";
 import type { Headers } from "../types.ts";
 import { deadLetterHeaders, type ResolvedOptions } from "./config.ts";
 import type { StreamsMetrics } from "./metrics.ts";
-import { restoreTask } from "./restore.ts";
+import { applyChangelogRecord, restoreTask } from "./restore.ts";
 import type { TopicLayout } from "./topics.ts";
 
 export interface ThreadHost {
@@ -37,6 +42,8 @@ export interface ThreadHost {
   checkpoint(taskId: string, store: string): number | undefined;
   /** Flushes persistent stores with the given checkpoints ("<taskId>.<store>" -> next offset). */
   flushState(checkpoints: Map<string, number>): Promise<void>;
+  /** True when persistent stores live in lmdb (standbys need it). */
+  readonly persistentState: boolean;
   /** Discards a task's local state (after an abort): the next start restores it fully. */
   wipeTask(taskId: string): void;
   onThreadState(thread: StreamThread): void;
@@ -191,6 +198,12 @@ export class StreamThread {
       clientId: `${clientId}-restore`,
       isolationLevel: "read_committed",
     });
+    if (this.standbysEnabled()) {
+      this.standbyConsumer = await o.cluster.createConsumer({
+        clientId: `${clientId}-standby`,
+        isolationLevel: "read_committed",
+      });
+    }
     const changelogs = new Set<string>();
     for (const s of b.stores.keys()) changelogs.add(b.changelogTopic(s));
     this.collector = new ThreadCollector(
@@ -319,6 +332,7 @@ export class StreamThread {
     }
     this.resumeAt.clear();
     const wanted = this.taskIdsFor(tps);
+    await this.dropStandbys([...wanted.keys()]);
     for (const [id, t] of this.suspended) {
       if (!wanted.has(id)) {
         await t.close();
@@ -369,6 +383,7 @@ export class StreamThread {
       this.tasks.set(id, task);
     }
     if (checkpoints.size > 0) await h.flushState(checkpoints);
+    await this.updateStandbys();
     this.setState("RUNNING");
   }
 
@@ -427,6 +442,7 @@ export class StreamThread {
           m.processLatency.observe(labels, (performance.now() - t0) / 1000 / n);
         }
         for (const t of this.tasks.values()) t.punctuateWallClock();
+        if (this.standbys.size > 0) await this.pollStandbys();
         let requested = false;
         for (const t of this.tasks.values()) {
           if (t.ctx.commitRequested) requested = true;
@@ -448,6 +464,11 @@ export class StreamThread {
   private readonly pausedTps = new Set<string>();
   private idleLastRound = false;
   private readonly resumeAt = new Map<string, number>();
+  /** Standby tasks: warm copies of other instances' task state, kept by reading their changelogs. */
+  private readonly standbys = new Map<string, StreamTask>();
+  /** "<taskId>.<store>" -> next changelog offset applied to the standby copy. */
+  private readonly standbyPositions = new Map<string, number>();
+  private standbyConsumer: Consumer | undefined;
 
   /**
    * Kafka's enforced processing: a task with several inputs waits while one of them is empty but
@@ -509,6 +530,111 @@ export class StreamThread {
     }
   }
 
+  /**
+   * Standbys need persistent local state and are kept by the first thread of a single-thread
+   * instance: it mirrors every task of the application that it does not run itself.
+   */
+  private standbysEnabled(): boolean {
+    const o = this.host.options;
+    return o.numStandbyReplicas > 0 && o.numStreamThreads === 1 && this.host.persistentState;
+  }
+
+  private async updateStandbys(): Promise<void> {
+    if (!this.standbysEnabled() || this.standbyConsumer === undefined) return;
+    const h = this.host;
+    const wanted = new Set<string>();
+    for (const [sub, n] of h.layout.tasksPerSubtopology) {
+      const st = h.builder.subtopologies()[sub]!;
+      if (
+        !st.stores.some(
+          (s) => h.builder.stores.get(s)?.spec.logging && h.builder.stores.get(s)?.spec.persistent,
+        )
+      )
+        continue;
+      for (let p = 0; p < n; p++) if (!this.tasks.has(`${sub}_${p}`)) wanted.add(`${sub}_${p}`);
+    }
+    await this.dropStandbys([...this.standbys.keys()].filter((id) => !wanted.has(id)));
+    for (const id of wanted) {
+      if (this.standbys.has(id)) continue;
+      const [sub, p] = id.split("_").map(Number) as [number, number];
+      const container = new StreamTask(h.builder, sub, p, {
+        applicationId: h.options.applicationId,
+        clock: { now: () => Date.now() },
+        collector: this.collector,
+        storeProvider: h.storeProvider,
+        globalStores: h.globalStores,
+      });
+      for (const s of container.stores.values()) {
+        if (s.changelogTopic === undefined || !s.def.spec.persistent) continue;
+        const start = h.checkpoint(id, s.def.spec.name);
+        if (start === undefined) await (s.inner as unknown as { clear(): void | Promise<void> }).clear();
+        this.standbyPositions.set(`${id}.${s.def.spec.name}`, start ?? 0);
+      }
+      this.standbys.set(id, container);
+    }
+    const tps: TopicPartition[] = [];
+    for (const [id, t] of this.standbys) {
+      for (const s of t.stores.values()) {
+        if (s.changelogTopic === undefined || !s.def.spec.persistent) continue;
+        const tp = { topic: s.changelogTopic, partition: t.partition };
+        tps.push(tp);
+        void id;
+      }
+    }
+    this.standbyConsumer.assign(tps);
+    const begins =
+      tps.length > 0 ? await this.standbyConsumer.beginningOffsets(tps) : new Map<string, number>();
+    for (const [id, t] of this.standbys) {
+      for (const s of t.stores.values()) {
+        if (s.changelogTopic === undefined || !s.def.spec.persistent) continue;
+        const k = `${id}.${s.def.spec.name}`;
+        const from = Math.max(
+          this.standbyPositions.get(k) ?? 0,
+          begins.get(`${s.changelogTopic}:${t.partition}`) ?? 0,
+        );
+        this.standbyConsumer.seek({ topic: s.changelogTopic, partition: t.partition }, from);
+      }
+    }
+  }
+
+  private async pollStandbys(): Promise<void> {
+    const c = this.standbyConsumer;
+    if (c === undefined) return;
+    const recs = await c.poll({ maxWaitMs: 0, maxRecords: 5000 });
+    if (recs.length === 0) return;
+    const byChangelog = new Map<string, { id: string; store: TaskStore }>();
+    for (const [id, t] of this.standbys) {
+      for (const s of t.stores.values())
+        if (s.changelogTopic) byChangelog.set(`${s.changelogTopic}:${t.partition}`, { id, store: s });
+    }
+    for (const r of recs) {
+      const x = byChangelog.get(`${r.topic}:${r.partition}`);
+      if (x === undefined) continue;
+      applyChangelogRecord(x.store, r);
+      this.standbyPositions.set(`${x.id}.${x.store.def.spec.name}`, r.offset + 1);
+    }
+  }
+
+  /** Stops mirroring tasks (they became active here, or are gone); their checkpoints are flushed. */
+  private async dropStandbys(ids: readonly string[]): Promise<void> {
+    const cps = new Map<string, number>();
+    for (const id of ids) {
+      if (!this.standbys.delete(id)) continue;
+      for (const [k, off] of this.standbyPositions) {
+        if (k.startsWith(`${id}.`)) {
+          cps.set(k, off);
+          this.standbyPositions.delete(k);
+        }
+      }
+    }
+    if (cps.size > 0) await this.host.flushState(cps);
+  }
+
+  /** Task ids of the standby copies this thread keeps. */
+  standbyTaskIds(): string[] {
+    return [...this.standbys.keys()];
+  }
+
   private bufferedRecords(): number {
     let n = 0;
     for (const t of this.tasks.values()) n += t.bufferedRecords;
@@ -558,6 +684,7 @@ export class StreamThread {
         if (last !== undefined) checkpoints.set(`${t.id}.${s.def.spec.name}`, last + 1);
       }
     }
+    for (const [k, off] of this.standbyPositions) checkpoints.set(k, off);
     await h.flushState(checkpoints);
     h.metrics.commitLatency.observe({ thread: this.name }, (performance.now() - t0) / 1000);
     h.metrics.commits.inc({ thread: this.name });
@@ -614,7 +741,7 @@ export class StreamThread {
   }
 
   private async closeClients(): Promise<void> {
-    for (const c of [this.consumer, this.restoreConsumer, this.producer]) {
+    for (const c of [this.consumer, this.restoreConsumer, this.standbyConsumer, this.producer]) {
       try {
         await c?.close();
       } catch {
