@@ -53,7 +53,8 @@ export interface RewardsApp {
 
 export class RewardsApps {
   readonly apps: readonly RewardsApp[];
-  private readonly tables: readonly TopicTable[];
+  /** The reference tables read outside the topology (campaigns, coupons). */
+  readonly tables: readonly TopicTable[];
   private closed = false;
 
   constructor(apps: readonly RewardsApp[], tables: readonly TopicTable[] = []) {
