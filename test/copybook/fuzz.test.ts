@@ -2,6 +2,7 @@
 // decoding yields a RecordDecodeError or a record that re-encodes to a record decoding the same (nothing
 // invalid is accepted); lenient decoding never throws for field-level problems. COURANT_SOAK=1: larger.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
   CopybookLayoutError,
@@ -168,8 +169,16 @@ describe("fuzz", () => {
   it("mutated copybook text only raises CopybookSyntaxError / CopybookLayoutError", () => {
     const r = rng(13);
     const alphabet = " .'\"()-*0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
+    const cobrix = new URL("../fixtures/copybook/cobrix/cases/", import.meta.url).pathname;
+    const texts: Array<[string, "free" | "fixed"]> = [
+      [COPYBOOK, "free"],
+      [readFileSync(`${cobrix}06-type-variety/test6_copybook.cob`, "latin1"), "fixed"],
+      [readFileSync(`${cobrix}12-hierarchical-multisegment/test17_hierarchical.cob`, "latin1"), "fixed"],
+      [readFileSync(`${cobrix}01-fixed-comp3-redefines-odo/test1_copybook.cob`, "latin1"), "fixed"],
+    ];
     for (let i = 0; i < (SOAK ? 100_000 : 3_000); i++) {
-      const chars = COPYBOOK.split("");
+      const [source, format] = texts[i % texts.length]!;
+      const chars = source.split("");
       const edits = 1 + Math.floor(r() * 4);
       for (let e = 0; e < edits; e++) {
         const at = Math.floor(r() * chars.length);
@@ -180,7 +189,13 @@ describe("fuzz", () => {
       }
       const text = chars.join("");
       try {
-        parseCopybook(text, { format: "free" }).compile();
+        const codec = parseCopybook(text, { format, lenientIndicator: true }).compile();
+        // whatever parsed must also decode its own encoded zero record or fail cleanly
+        try {
+          codec.decode(new Uint8Array(codec.maxSize));
+        } catch (e) {
+          assert.ok(e instanceof RecordDecodeError, String(e));
+        }
       } catch (err) {
         assert.ok(
           err instanceof CopybookSyntaxError ||
