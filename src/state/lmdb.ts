@@ -16,7 +16,7 @@
 // early and marks the environment "dirty" until the next flush; after a crash while dirty,
 // `needsFullRestore` tells the runtime to wipe and restore from the start.
 import { copyBytes } from "./bytes.ts";
-import { mkdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
 import { CHECKPOINT_FILE_NAME, writeCheckpointFile } from "./checkpoint.ts";
@@ -207,6 +207,41 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 }
 
+const LMDB_MAGIC = 0xbeefc0de;
+const P_META = 0x08;
+
+/**
+ * lmdb trusts its file: garbage in the meta page can crash the process inside the native
+ * code, so the header is checked first. (Damage deeper in the B-tree is not detected: the
+ * local state is a cache of the changelogs; wipe it and restore.)
+ */
+function checkDataFile(dir: string): void {
+  const file = join(dir, "data.mdb");
+  if (!existsSync(file)) return;
+  const size = statSync(file).size;
+  if (size === 0) return;
+  const head = Buffer.alloc(32);
+  const fd = openSync(file, "r");
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, 32, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const fail = (why: string) => {
+    throw new StateStoreError(
+      "STORE_IO",
+      dir,
+      `${file} is not a valid lmdb file (${why}); delete the directory to rebuild the state from its changelogs`,
+    );
+  };
+  if (n < 32) fail(`${size} bytes, shorter than a meta page header`);
+  if ((head.readUInt16LE(18) & P_META) === 0) fail("page 0 is not a meta page (flags at byte 18)");
+  const magic = head.readUInt32LE(24);
+  if (magic !== LMDB_MAGIC)
+    fail(`magic 0x${magic.toString(16)} at byte 24, expected 0x${LMDB_MAGIC.toString(16)}`);
+}
+
 export class LmdbEnvironment {
   readonly path: string;
   private readonly root: RootDatabase;
@@ -227,6 +262,7 @@ export class LmdbEnvironment {
     this.maxBufferedEntries = options.maxBufferedEntries ?? 500_000;
     this.writeCheckpoint = options.checkpointFile ?? true;
     mkdirSync(path, { recursive: true });
+    checkDataFile(path);
     try {
       this.root = open({
         path,

@@ -294,3 +294,17 @@ test("mirrored window store: reloads from lmdb on reopen, keeps duplicate sequen
     ["late"],
   );
 });
+
+test("a corrupt lmdb file is reported as STORE_IO naming the directory, not a crash", async () => {
+  const { mkdirSync } = await import("node:fs");
+  const dir = join(root, "corrupt");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "data.mdb"), Buffer.alloc(64 * 1024, 0xab));
+  assert.throws(
+    () => LmdbEnvironment.open(dir),
+    (e: Error & { code?: string }) =>
+      e.code === "STORE_IO" && e.message.includes(dir) && /magic/.test(e.message),
+  );
+  writeFileSync(join(dir, "data.mdb"), Buffer.alloc(10));
+  assert.throws(() => LmdbEnvironment.open(dir), /shorter than a meta page/);
+});
