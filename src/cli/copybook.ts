@@ -400,9 +400,23 @@ export function layoutCommand(opts: CopybookCliOptions, out: Writable): number {
   const rows: string[] = [];
   for (const n of codec.layout.nodes) {
     const depth = n.path.split(".").length - 1;
-    const type = n.type
-      ? `${n.type.kind}${n.picture ? ` ${n.picture.text}` : ""}${n.usage !== "display" ? ` ${n.usage}` : ""}`
-      : "group";
+    const usage: Record<string, string> = {
+      display: "",
+      binary: " COMP",
+      comp5: " COMP-5",
+      comp9: " COMP-9",
+      packed: " COMP-3",
+      "packed-unsigned": " COMP-3U",
+      float: "COMP-1",
+      double: "COMP-2",
+      national: " NATIONAL",
+      index: "INDEX",
+      pointer: "POINTER",
+    };
+    const type =
+      n.kind === "field"
+        ? `${n.picture ? `PIC ${n.picture.text}` : ""}${usage[n.usage] ?? ""}`.trim()
+        : "group";
     const occurs = n.occurs
       ? ` OCCURS ${n.occurs.min === n.occurs.max ? n.occurs.max : `${n.occurs.min} TO ${n.occurs.max}`}${n.occurs.dependingOn ? ` DEPENDING ON ${n.occurs.dependingOn.name}` : ""}`
       : "";

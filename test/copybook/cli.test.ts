@@ -104,7 +104,7 @@ describe("courant copybook CLI", () => {
     const out = collect();
     layoutCommand({ copybook: cpy }, out.stream);
     const t = out.text();
-    assert.match(t, /TXN-AMOUNT\s+8\s+12\s+5\s+packed S9\(7\)V99 packed/);
+    assert.match(t, /TXN-AMOUNT\s+8\s+12\s+5\s+PIC S9\(7\)V99 COMP-3/);
     assert.match(t, /record size 26 \(max; OCCURS DEPENDING ON\)/);
   });
 
