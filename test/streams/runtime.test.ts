@@ -401,3 +401,15 @@ test("standby replicas keep a warm copy: a migrated task restores only the chang
   );
   await b.close();
 });
+
+test("group errors count as task migration (rejoin), other errors do not", async () => {
+  const { isTaskMigration } = await import("../../src/streams/runtime/thread.ts");
+  const { KafkaError } = await import("../../src/cluster/index.ts");
+  assert.equal(isTaskMigration(new KafkaError("ILLEGAL_GENERATION", "TxnOffsetCommit failed")), true);
+  assert.equal(
+    isTaskMigration(new Error("commit failed", { cause: new KafkaError("UNKNOWN_MEMBER_ID", "x") })),
+    true,
+  );
+  assert.equal(isTaskMigration(new KafkaError("PRODUCER_FENCED", "a newer instance took over")), false);
+  assert.equal(isTaskMigration(new Error("boom")), false);
+});

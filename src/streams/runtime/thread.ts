@@ -344,6 +344,21 @@ export class StreamThread {
     for (const o of await h.options.cluster.admin().listGroupOffsets(h.options.applicationId))
       offsets.set(`${o.topic}:${o.partition}`, o);
     const checkpoints = new Map<string, number>();
+    // Every (re)created task starts from the committed offsets: records processed but not
+    // committed (an aborted transaction, a dirty close) are processed again.
+    const fresh = tps.filter(
+      (tp) =>
+        ![...this.tasks.values()].some(
+          (t) => t.partition === tp.partition && t.topology.sourcesByTopic.has(tp.topic),
+        ),
+    );
+    const noCommit: TopicPartition[] = [];
+    for (const tp of fresh) {
+      const c = offsets.get(`${tp.topic}:${tp.partition}`);
+      if (c !== undefined && c.offset >= 0) this.consumer.seek(tp, c.offset);
+      else noCommit.push(tp);
+    }
+    if (noCommit.length > 0) await this.consumer.seekToBeginning(noCommit);
     for (const [id, { sub, partition }] of wanted) {
       if (this.tasks.has(id)) continue;
       const task = new StreamTask(h.builder, sub, partition, {
@@ -393,61 +408,72 @@ export class StreamThread {
     const labels = { thread: this.name };
     try {
       while (!this.stopping) {
-        const buffered = this.bufferedRecords();
-        let recs: Awaited<ReturnType<Consumer["poll"]>>;
         try {
-          recs = await this.consumer.poll({
-            maxWaitMs:
-              buffered > 0 && !this.idleLastRound ? 0 : buffered > 0 ? Math.min(o.pollMs, 10) : o.pollMs,
-            signal: this.abort.signal,
-          });
-        } catch (e) {
-          if (this.stopping) break;
-          throw e;
-        }
-        if (this.stopping) break;
-        if (recs.length > 0) {
-          // Group by partition, keeping order; each batch goes to every task reading that topic.
-          let start = 0;
-          for (let i = 1; i <= recs.length; i++) {
-            if (
-              i === recs.length ||
-              recs[i]!.topic !== recs[start]!.topic ||
-              recs[i]!.partition !== recs[start]!.partition
-            ) {
-              const r0 = recs[start]!;
-              const slice = recs.slice(start, i);
-              this.lag.delete(`${r0.topic}:${r0.partition}`);
-              for (const t of this.tasks.values()) {
-                if (t.partition === r0.partition && t.topology.sourcesByTopic.has(r0.topic))
-                  t.addRecords(r0.topic, r0.partition, slice);
-              }
-              start = i;
-            }
+          const buffered = this.bufferedRecords();
+          let recs: Awaited<ReturnType<Consumer["poll"]>>;
+          try {
+            recs = await this.consumer.poll({
+              maxWaitMs:
+                buffered > 0 && !this.idleLastRound ? 0 : buffered > 0 ? Math.min(o.pollMs, 10) : o.pollMs,
+              signal: this.abort.signal,
+            });
+          } catch (e) {
+            if (this.stopping) break;
+            throw e;
           }
-          const last = recs[recs.length - 1]!;
-          m.e2eLatency.observe({ topic: last.topic }, Math.max(0, Date.now() - last.timestamp) / 1000);
+          if (this.stopping) break;
+          if (recs.length > 0) {
+            // Group by partition, keeping order; each batch goes to every task reading that topic.
+            let start = 0;
+            for (let i = 1; i <= recs.length; i++) {
+              if (
+                i === recs.length ||
+                recs[i]!.topic !== recs[start]!.topic ||
+                recs[i]!.partition !== recs[start]!.partition
+              ) {
+                const r0 = recs[start]!;
+                const slice = recs.slice(start, i);
+                this.lag.delete(`${r0.topic}:${r0.partition}`);
+                for (const t of this.tasks.values()) {
+                  if (t.partition === r0.partition && t.topology.sourcesByTopic.has(r0.topic))
+                    t.addRecords(r0.topic, r0.partition, slice);
+                }
+                start = i;
+              }
+            }
+            const last = recs[recs.length - 1]!;
+            m.e2eLatency.observe({ topic: last.topic }, Math.max(0, Date.now() - last.timestamp) / 1000);
+          }
+          const t0 = performance.now();
+          let n = 0;
+          await this.refreshLagOfEmptyPartitions();
+          for (const t of this.tasks.values()) {
+            if (this.mustWait(t)) continue;
+            n += t.process(o.maxPollRecords);
+          }
+          this.pauseOrResume();
+          this.idleLastRound = n === 0;
+          if (n > 0) {
+            m.processed.inc(labels, n);
+            m.processLatency.observe(labels, (performance.now() - t0) / 1000 / n);
+          }
+          for (const t of this.tasks.values()) t.punctuateWallClock();
+          if (this.standbys.size > 0) await this.pollStandbys();
+          let requested = false;
+          for (const t of this.tasks.values()) {
+            if (t.ctx.commitRequested) requested = true;
+          }
+          if (requested || Date.now() - this.lastCommit >= o.commitIntervalMs) await this.commit(false);
+        } catch (e) {
+          if (this.stopping || !isTaskMigration(e)) throw e;
+          // The group moved on (rebalance, expired session): our tasks may belong to another
+          // member now. Abort, drop local task state and rejoin, as Kafka's TaskMigratedException.
+          this.host.logger.warn(
+            { thread: this.name, err: (e as Error).message },
+            "tasks migrated; rejoining",
+          );
+          await this.closeAllDirty();
         }
-        const t0 = performance.now();
-        let n = 0;
-        await this.refreshLagOfEmptyPartitions();
-        for (const t of this.tasks.values()) {
-          if (this.mustWait(t)) continue;
-          n += t.process(o.maxPollRecords);
-        }
-        this.pauseOrResume();
-        this.idleLastRound = n === 0;
-        if (n > 0) {
-          m.processed.inc(labels, n);
-          m.processLatency.observe(labels, (performance.now() - t0) / 1000 / n);
-        }
-        for (const t of this.tasks.values()) t.punctuateWallClock();
-        if (this.standbys.size > 0) await this.pollStandbys();
-        let requested = false;
-        for (const t of this.tasks.values()) {
-          if (t.ctx.commitRequested) requested = true;
-        }
-        if (requested || Date.now() - this.lastCommit >= o.commitIntervalMs) await this.commit(false);
       }
       await this.shutdownClean();
     } catch (e) {
@@ -760,6 +786,25 @@ export class StreamThread {
   get error(): Error | undefined {
     return this.failure;
   }
+}
+
+const MIGRATION_CODES = new Set([
+  "ILLEGAL_GENERATION",
+  "UNKNOWN_MEMBER_ID",
+  "REBALANCE_IN_PROGRESS",
+  "FENCED_INSTANCE_ID",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR",
+]);
+
+/** Errors that mean "the group moved on", not "the application is broken". */
+export function isTaskMigration(e: unknown): boolean {
+  for (let x: unknown = e; x instanceof Error; x = (x as Error).cause) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === "string" && MIGRATION_CODES.has(code)) return true;
+    for (const c of MIGRATION_CODES) if (x.message.includes(c)) return true;
+  }
+  return false;
 }
 
 export function assertNever(x: never): never {
