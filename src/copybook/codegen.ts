@@ -697,7 +697,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       const v = fieldVar(n);
       if (key || dependency.has(n)) {
         const p = `p${n.id}`;
-        W(`let ${v}; { const ${p} = ${posExpr(pos, n.offset)};`);
+        // Counters keep their position for error messages about the tables they size.
+        if (dependency.has(n)) W(`const pp${n.id} = ${posExpr(pos, n.offset)};`);
+        W(`let ${v}; { const ${p} = ${dependency.has(n) ? `pp${n.id}` : posExpr(pos, n.offset)};`);
         genField(n, v, p, pos.v === "base" && !sizeOnly ? n.offset - pos.anchor : null);
         W(`}`);
         put(sink, key, v);
@@ -723,7 +725,10 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       const set = [c, ...c.redefinedBy];
       const sel = o.selectorFor(c);
       if (shift && set.some((x) => x.variable)) {
-        throw layoutErr(c, "a REDEFINES set cannot contain OCCURS DEPENDING ON with variableOccurs 'shift' (use 'max')");
+        throw layoutErr(
+          c,
+          "a REDEFINES set cannot contain OCCURS DEPENDING ON with variableOccurs 'shift' (use 'max')",
+        );
       }
       const visible = set.filter((x) => mustVisit(x));
       if (visible.length === 0) continue;
@@ -799,7 +804,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
         W(`let ${cnt} = typeof ${cv} === "string" ? ${m}[${cv}] : undefined;`);
       } else W(`let ${cnt} = ${cv};`);
       const counterNode = occ.dependingOn;
-      const cpos = `(base + ${counterNode.offset})`;
+      const cpos = `pp${counterNode.id}`;
       const why = `"OCCURS DEPENDING ON " + ${q(counterNode.name)} + " = " + ${cv} + " is outside ${occ.min} TO ${occ.max}"`;
       if (o.strict || sizeOnly) {
         W(
@@ -1308,8 +1313,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
     if (occ.dependingOn) {
       const cv = values.get(occ.dependingOn);
       const mapping = o.occursMapping(n);
-      if (!cv)
-        throw layoutErr(n, `DEPENDING ON ${occ.dependingOn.name} is not written before the table`);
+      if (!cv) throw layoutErr(n, `DEPENDING ON ${occ.dependingOn.name} is not written before the table`);
       if (mapping) {
         const m = e.constant("OM", mapping);
         W(`const ${cnt} = ${m}[${cv}];`);

@@ -3,7 +3,9 @@
 
 export interface HierarchyOptions {
   /** Output key of the segment id field in decoded records (e.g. "SEGMENT-ID"). */
-  readonly segmentKey: string;
+  readonly segmentKey?: string;
+  /** Or: how to get the segment id of a record (e.g. SegmentedCodec records: the record name). */
+  readonly segmentOf?: (record: Record<string, unknown>) => string | number | null | undefined;
   /** Output key of each branch -> segment ids that select it. */
   readonly branches: Readonly<Record<string, readonly (string | number)[]>>;
   /** Parent branch -> child branches. Branches that are nobody's child are roots. */
@@ -38,7 +40,12 @@ export class HierarchyBuilder {
   }
 
   push(record: Record<string, unknown>): Record<string, unknown>[] {
-    const id = String(record[this.opts.segmentKey] ?? "").trim();
+    const raw = this.opts.segmentOf
+      ? this.opts.segmentOf(record)
+      : this.opts.segmentKey
+        ? record[this.opts.segmentKey]
+        : undefined;
+    const id = String(raw ?? "").trim();
     const branch = this.idToBranch.get(id);
     if (!branch) {
       this.orphans.push({ record, reason: `unknown segment id '${id}'` });

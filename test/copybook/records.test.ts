@@ -149,3 +149,19 @@ describe("record framing", () => {
     assert.match(h.orphans[0]!.reason, /no open parent DEPT/);
   });
 });
+
+describe("hierarchy over segment layouts", () => {
+  it("segmentOf reads the id from records shaped { RECORD: {...} }", () => {
+    const h = new HierarchyBuilder({
+      segmentOf: (r) => Object.keys(r)[0],
+      branches: { "COMPANY-REC": ["COMPANY-REC"], "PERSON-REC": ["PERSON-REC"] },
+      children: { "COMPANY-REC": ["PERSON-REC"] },
+    });
+    const out = [
+      ...h.push({ "COMPANY-REC": { NAME: "ACME" } }),
+      ...h.push({ "PERSON-REC": { NAME: "Ada" } }),
+      ...h.finish(),
+    ];
+    assert.deepEqual(out, [{ "COMPANY-REC": { NAME: "ACME", "PERSON-REC": [{ NAME: "Ada" }] } }]);
+  });
+});
