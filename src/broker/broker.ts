@@ -251,7 +251,8 @@ function brokerMetrics(r: MetricsRegistry) {
 
 // Internal topics follow the broker's flush policy like the data they describe: fsyncing them more
 // strictly than the data partitions would buy nothing after a power loss and cost a sync per commit.
-const INTERNAL_CONFIG = { "cleanup.policy": "compact" } as const;
+// Small segments so compaction (which never touches the active segment) keeps the replay at open short.
+const INTERNAL_CONFIG = { "cleanup.policy": "compact", "segment.bytes": String(8 * 1024 * 1024) } as const;
 
 export class Broker {
   readonly brokerId: number;
@@ -269,6 +270,7 @@ export class Broker {
   private readonly ownsLog: boolean;
   private readonly closeController = new AbortController();
   private readonly m: ReturnType<typeof brokerMetrics>;
+  private compactSoon = false;
 
   private constructor(log: LogManager, opts: BrokerOptions, ownsLog: boolean) {
     this.opts = opts;
@@ -434,29 +436,48 @@ export class Broker {
       });
     }
     this.txns.completePrepared();
+    if (this.compactSoon)
+      this.log
+        .runCompaction()
+        .catch((e) => this.logger.warn({ err: e }, "compaction of internal topics failed"));
   }
 
+  /**
+   * Replays a compacted internal partition: only the last value of each key matters, so values are
+   * collected first and decoded once per key (a long uncompacted history costs one pass, not one
+   * JSON parse per record).
+   */
   private replay(p: PartitionLog, apply: (key: Buffer, value: Buffer | null) => void): void {
+    const latest = new Map<string, { key: Buffer; value: Buffer | null; offset: number }>();
+    let records = 0;
     let offset = p.logStartOffset;
     const end = p.highWatermark;
     while (offset < end) {
-      const r = p.readRecords(offset, { maxBytes: 4 * 1024 * 1024 });
+      const r = p.readRecords(offset, { maxBytes: 8 * 1024 * 1024 });
       for (const rec of r.records) {
         if (!rec.key) continue;
-        try {
-          apply(
-            Buffer.from(rec.key.buffer, rec.key.byteOffset, rec.key.byteLength),
-            rec.value ? Buffer.from(rec.value.buffer, rec.value.byteOffset, rec.value.byteLength) : null,
-          );
-        } catch (e) {
-          this.logger.warn(
-            { err: e, topic: p.topic, partition: p.partition, offset: rec.offset },
-            "skipping undecodable internal record",
-          );
-        }
+        const key = Buffer.from(rec.key.buffer, rec.key.byteOffset, rec.key.byteLength);
+        const value = rec.value
+          ? Buffer.from(rec.value.buffer, rec.value.byteOffset, rec.value.byteLength)
+          : null;
+        latest.set(key.toString("latin1"), { key, value, offset: rec.offset });
+        records++;
       }
       if (r.nextOffset <= offset) break;
       offset = r.nextOffset;
+    }
+    // A long history of superseded values makes every open slower: compact now, in the background,
+    // rather than waiting for the periodic pass (short-lived processes may never see one).
+    if (records > 10_000 && records > 4 * latest.size) this.compactSoon = true;
+    for (const { key, value, offset: at } of latest.values()) {
+      try {
+        apply(key, value);
+      } catch (e) {
+        this.logger.warn(
+          { err: e, topic: p.topic, partition: p.partition, offset: at },
+          "skipping undecodable internal record",
+        );
+      }
     }
   }
 
@@ -469,11 +490,11 @@ export class Broker {
 
   partitionExists(topic: string, partition: number): boolean {
     if (!this.log.hasTopic(topic) || !Number.isInteger(partition) || partition < 0) return false;
-    return partition < this.log.partitions(topic).length;
+    return partition < this.log.partitionCount(topic);
   }
 
   partitionCount(topic: string): number | undefined {
-    return this.log.hasTopic(topic) ? this.log.partitions(topic).length : undefined;
+    return this.log.hasTopic(topic) ? this.log.partitionCount(topic) : undefined;
   }
 
   /** The partition's log, for in-process readers (EmbeddedCluster reads without copying). */
