@@ -12,6 +12,7 @@ import {
 } from "./registry.ts";
 import { type Serde, SerdeError } from "./types.ts";
 import { frame, unframe } from "./wire-format.ts";
+import { checkAvroBinary, hasCollections } from "./avro-walk.ts";
 
 export type AvroSchema = avro.Schema;
 type AvroResolver = ReturnType<avro.Type["createResolver"]>;
@@ -39,37 +40,6 @@ function toType(s: AvroSchema | object | string, what: string): avro.Type {
   }
 }
 
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
-
-interface Located {
-  readonly path: string;
-  readonly reason: string;
-}
-
-/** Walks the Avro binary field by field to say where decoding fails. */
-function locateFailure(type: avro.Type, buf: Buffer, pos: number, path: string[]): { pos: number } | Located {
-  const fields = (type as { fields?: { name: string; type: avro.Type }[] }).fields;
-  if (fields !== undefined && (type.typeName === "record" || type.typeName === "error")) {
-    for (const f of fields) {
-      const r = locateFailure(f.type, buf, pos, [...path, f.name]);
-      if ("reason" in r) return r;
-      pos = r.pos;
-    }
-    return { pos };
-  }
-  const where = path.join(".") || "(root)";
-  try {
-    const { offset } = type.decode(buf, pos);
-    if (offset < 0)
-      return { path: where, reason: `bytes end inside field '${where}' (truncated at byte ${pos})` };
-    return { pos: offset };
-  } catch (e) {
-    return { path: where, reason: `field '${where}' at byte ${pos}: ${(e as Error).message}` };
-  }
-}
-
 export function avroSerde<T>(options: AvroSerdeOptions): Serde<T> {
   const registry = options.registry;
   const isKey = options.isKey ?? false;
@@ -80,7 +50,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): Serde<T> {
     writerType === undefined ? undefined : JSON.stringify(writerType.schema({ exportAttrs: true }));
   const readerType = options.readerSchema === undefined ? writerType : toType(options.readerSchema, "reader");
   const idBySubject = new Map<string, number>();
-  const decoders = new Map<number, { type: avro.Type; resolver: AvroResolver | undefined }>();
+  const decoders = new Map<number, { type: avro.Type; resolver: AvroResolver | undefined; walk: boolean }>();
 
   function schemaIdFor(topic: string): number {
     const subject = strategy(topic, isKey);
@@ -147,7 +117,7 @@ export function avroSerde<T>(options: AvroSerdeOptions): Serde<T> {
         );
       }
     }
-    d = { type, resolver };
+    d = { type, resolver, walk: hasCollections(type) };
     decoders.set(schemaId, d);
     return d;
   }
@@ -183,24 +153,29 @@ export function avroSerde<T>(options: AvroSerdeOptions): Serde<T> {
     deserialize(topic, data) {
       if (data === null) return null;
       const { schemaId, body } = unframe(topic, data);
-      const { type, resolver } = decoderFor(topic, schemaId);
-      const buf = asBuffer(body);
+      const { type, resolver, walk } = decoderFor(topic, schemaId);
+      const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const corrupt = (reason: string, field: string | undefined, cause?: unknown) =>
+        new SerdeError(`corrupt Avro value (schema id ${schemaId}): ${reason} (topic '${topic}')`, {
+          cause,
+          topic,
+          schemaId,
+          field,
+        });
+      // Collections are checked before decoding: avsc would allocate whatever a corrupt count says.
+      if (walk) {
+        const bad = checkAvroBinary(type, buf);
+        if (bad !== undefined) throw corrupt(bad.reason, bad.path);
+      }
       try {
         return (resolver === undefined ? type.fromBuffer(buf) : readerType!.fromBuffer(buf, resolver)) as T;
       } catch (e) {
-        const loc = locateFailure(type, buf, 0, []);
-        const reason =
-          "reason" in loc
-            ? loc.reason
-            : loc.pos !== buf.length
-              ? `${buf.length - loc.pos} trailing bytes after the record (byte ${loc.pos})`
-              : (e as Error).message;
-        throw new SerdeError(`corrupt Avro value (schema id ${schemaId}): ${reason} (topic '${topic}')`, {
-          cause: e,
-          topic,
-          schemaId,
-          field: "reason" in loc ? loc.path : undefined,
-        });
+        const bad = walk ? undefined : checkAvroBinary(type, buf);
+        throw corrupt(
+          bad === undefined ? (e as Error).message : `field '${bad.path}': ${bad.reason}`,
+          bad?.path,
+          e,
+        );
       }
     },
   };

@@ -196,3 +196,37 @@ test("FORWARD and FULL_TRANSITIVE compatibility", () => {
     res.messages.join("\n"),
   );
 });
+
+test("a corrupt block count cannot make the decoder allocate without bound (7 bytes once killed the process)", () => {
+  const registry = new LocalSchemaRegistry();
+  for (const items of ["int", "null"]) {
+    const serde = avroSerde<unknown>({
+      registry,
+      schema: {
+        type: "record",
+        name: `Bomb_${items}`,
+        fields: [{ name: "xs", type: { type: "array", items } }],
+      },
+    });
+    const ok = serde.serialize(`bomb-${items}`, { xs: items === "int" ? [1, 2] : [null] })!;
+    const id = new DataView(ok.buffer).getUint32(1);
+    // block count 2^28 (zigzag varint), then the end-of-array 0
+    let z = 2 ** 29;
+    const body: number[] = [];
+    while (z >= 0x80) {
+      body.push((z % 128) | 0x80);
+      z = Math.floor(z / 128);
+    }
+    body.push(z, 0);
+    const bomb = new Uint8Array([0, 0, 0, 0, id, ...body]);
+    assert.throws(
+      () => serde.deserialize(`bomb-${items}`, bomb),
+      serdeErr(
+        items === "int"
+          ? /array block of 268435456 items .* runs past the end/
+          : /more than 1000000 zero-byte items/,
+        (e) => e.field === "xs",
+      ),
+    );
+  }
+});
