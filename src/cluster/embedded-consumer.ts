@@ -490,7 +490,12 @@ export class EmbeddedConsumer implements Consumer {
         }
         this.needsJoin = false;
         this.joining = true;
-        const task = this.joinAndSync();
+        // Heartbeats pause while the exchange is in flight and resume as soon as it settles, even if no
+        // poll() has applied the outcome yet (the coordinator would otherwise expire the session).
+        const task = this.joinAndSync().finally(() => {
+          this.joining = false;
+          if (this.memberId !== "") this.startHeartbeats();
+        });
         // A failure is rethrown by the poll that awaits it; never left unhandled.
         task.catch(() => {});
         this.joinTask = task;
