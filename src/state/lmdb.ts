@@ -115,9 +115,22 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 
   get(key: Bytes): Bytes | undefined {
-    const p = this.pending.get(key);
-    if (p !== undefined) return p === null ? undefined : p;
-    return this.db.get(this.encode(key) as Buffer);
+    if (this.pending.size > 0) {
+      const p = this.pending.get(key);
+      if (p !== undefined) return p === null ? undefined : p;
+    }
+    return this.db.get(this.lookupKey(key) as Buffer);
+  }
+
+  private scratch = new Uint8Array(64);
+
+  /** Encoded key for a read: lmdb copies it at once, so a reused scratch buffer avoids an allocation. */
+  private lookupKey(key: Bytes): Uint8Array {
+    if (!this.prefixed) return key;
+    this.checkSize(key);
+    if (this.scratch.length < key.byteLength + 1) this.scratch = new Uint8Array(key.byteLength * 2 + 1);
+    this.scratch.set(key, 1);
+    return this.scratch.subarray(0, key.byteLength + 1);
   }
 
   put(key: Bytes, value: Bytes | null, keyOwned = false): void {
