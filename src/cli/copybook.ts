@@ -17,7 +17,7 @@ import {
   type RecordFormat,
   RecordFramingError,
   SegmentedCodec,
-  splitRecords,
+  streamRecords,
   HierarchyBuilder,
 } from "../copybook/index.ts";
 
@@ -233,7 +233,12 @@ export async function decodeCommand(
     err.write(`${(e as Error).message}\n`);
     return 2;
   }
-  const bytes = data === "-" ? await readStdin() : readFileSync(data);
+  // Streamed: files of any size decode in bounded memory.
+  const source: AsyncIterable<Uint8Array> =
+    data === "-"
+      ? (process.stdin as AsyncIterable<Uint8Array>)
+      : createReadStream(data, { highWaterMark: 1 << 20 });
+  let totalBytes = 0;
   // A closed pipe (| head) ends the output quietly.
   let closed = false;
   out.on("error", (e: NodeJS.ErrnoException) => {
@@ -284,8 +289,10 @@ export async function decodeCommand(
   let corrupt = 0;
   let framingError: string | null = null;
   try {
-    for (const r of splitRecords(bytes, framing, codec)) {
+    for await (const r of streamRecords(source, framing, codec)) {
       if (closed) break;
+      const bytes = r.data;
+      totalBytes = r.fileOffset + (r.end - r.start);
       try {
         let rec: Record<string, unknown>;
         if (segmented) rec = segmented.decode(bytes, r.start, r.end);
@@ -305,7 +312,7 @@ export async function decodeCommand(
         if (w.pending) await w.flush();
       } catch (e) {
         if (!(e instanceof RecordDecodeError)) throw e;
-        w.line(JSON.stringify(errorObject(e, r.index, r.start)));
+        w.line(JSON.stringify(errorObject(e, r.index, r.fileOffset)));
         bad++;
       }
     }
@@ -327,16 +334,10 @@ export async function decodeCommand(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   err.write(
     `${ok + bad} records: ${ok} decoded, ${bad} failed${opts.lenient ? `, ${corrupt} with corrupt fields` : ""}` +
-      `${framingError ? `; stopped: ${framingError}` : ""}; ${bytes.length} bytes in ${secs.toFixed(3)} s` +
-      ` (${(bytes.length / 1e6 / Math.max(secs, 1e-9)).toFixed(1)} MB/s)\n`,
+      `${framingError ? `; stopped: ${framingError}` : ""}; ${totalBytes} bytes in ${secs.toFixed(3)} s` +
+      ` (${(totalBytes / 1e6 / Math.max(secs, 1e-9)).toFixed(1)} MB/s)\n`,
   );
   return framingError ? 1 : bad > 0 ? 1 : 0;
-}
-
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** Encodes JSON lines (file or '-') to framed records on `out`; errors and a summary on `err`. */

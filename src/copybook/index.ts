@@ -42,7 +42,9 @@ export {
   type RawRecord,
   type RecordDescriptorWord,
   type RecordFormat,
+  type StreamRecord,
   splitRecords,
+  streamRecords,
 } from "./records.ts";
 export { HierarchyBuilder, type HierarchyOptions } from "./segments.ts";
 export { SegmentedCodec, type SegmentedOptions } from "./segmented.ts";

@@ -108,31 +108,88 @@ export function* splitRecords(
   options: FramingOptions = {},
   codec?: RecordCodec,
 ): Generator<RawRecord> {
+  const state: SplitState = { pos: options.fileStartOffset ?? 0, index: 0, base: 0, final: true };
+  yield* splitCore(data, options, codec, state);
+}
+
+interface SplitState {
+  /** Position in data where splitting resumes / stopped. */
+  pos: number;
+  index: number;
+  /** File offset of data[0] (for error messages). */
+  base: number;
+  /** false: an incomplete record at the end is not an error, splitting stops before it. */
+  final: boolean;
+}
+
+/** Thrown (non-final mode) when the data ends inside a record. */
+const INCOMPLETE = Symbol("incomplete");
+
+function* splitCore(
+  data: Uint8Array,
+  options: FramingOptions,
+  codec: RecordCodec | undefined,
+  state: SplitState,
+): Generator<RawRecord> {
+  try {
+    yield* splitInner(data, options, codec, state);
+  } catch (e) {
+    if (e !== INCOMPLETE) throw e;
+  }
+}
+
+function* splitInner(
+  data: Uint8Array,
+  options: FramingOptions,
+  codec: RecordCodec | undefined,
+  state: SplitState,
+): Generator<RawRecord> {
   const format = options.format ?? "F";
-  let pos = options.fileStartOffset ?? 0;
+  let pos = state.pos;
+  const base = state.base;
+  const final = state.final;
   const stop = data.length - (options.fileEndOffset ?? 0);
   const max = options.maxRecordLength ?? 100 * 1024 * 1024;
-  if (pos > stop)
-    throw new RecordFramingError(0, 0, `file of ${data.length} bytes is shorter than its header and trailer`);
-  let index = 0;
+  if (pos > stop) {
+    if (!final) throw INCOMPLETE;
+    throw new RecordFramingError(
+      0,
+      0,
+      `file of ${base + data.length} bytes is shorter than its header and trailer`,
+    );
+  }
+  let index = state.index;
+  // Every yield records the resume point first, so a consumer may stop anywhere.
+  const emit = (start: number, end: number): RawRecord => {
+    state.pos = end;
+    state.index = index + 1;
+    return { index: index++, start, end };
+  };
   const need = (n: number, what: string): void => {
-    if (pos + n > stop)
-      throw new RecordFramingError(pos, index, `${what} needs ${n} bytes, ${stop - pos} left`);
+    if (pos + n > stop) {
+      if (!final) throw INCOMPLETE;
+      throw new RecordFramingError(base + pos, index, `${what} needs ${n} bytes, ${stop - pos} left`);
+    }
   };
   const checkLen = (len: number, what: string, at: number): void => {
     if (len < 0 || len > max)
-      throw new RecordFramingError(at, index, `${what} gives record length ${len} (allowed 0..${max})`);
+      throw new RecordFramingError(
+        base + at,
+        index,
+        `${what} gives record length ${len} (allowed 0..${max})`,
+      );
   };
   switch (format) {
     case "F":
     case "FB": {
       const len = options.recordLength ?? codec?.maxSize;
       if (!len || len <= 0)
-        throw new RecordFramingError(pos, 0, "fixed records need recordLength or a codec");
+        throw new RecordFramingError(base + pos, 0, "fixed records need recordLength or a codec");
       while (pos < stop) {
         if (pos + len > stop) {
+          if (!final) throw INCOMPLETE;
           if (options.allowPartialLastRecord) {
-            yield { index, start: pos, end: stop };
+            yield emit(pos, stop);
             return;
           }
           throw new RecordFramingError(
@@ -141,7 +198,7 @@ export function* splitRecords(
             `last record has ${stop - pos} bytes, fixed length is ${len} (data size ${stop - (options.fileStartOffset ?? 0)} is not a multiple)`,
           );
         }
-        yield { index: index++, start: pos, end: pos + len };
+        yield emit(pos, pos + len);
         pos += len;
       }
       return;
@@ -153,7 +210,7 @@ export function* splitRecords(
         checkLen(len, "RDW", pos);
         pos += 4;
         need(len, "record");
-        yield { index: index++, start: pos, end: pos + len };
+        yield emit(pos, pos + len);
         pos += len;
       }
       return;
@@ -166,23 +223,29 @@ export function* splitRecords(
         need(blen, "block");
         const bend = pos + blen;
         while (pos < bend) {
-          if (pos + 4 > bend) throw new RecordFramingError(pos, index, "RDW crosses the end of its block");
+          if (pos + 4 > bend)
+            throw new RecordFramingError(base + pos, index, "RDW crosses the end of its block");
           const len = readDescriptor(data, pos, options.rdw, "RDW", index);
           checkLen(len, "RDW", pos);
           pos += 4;
           if (pos + len > bend)
-            throw new RecordFramingError(pos, index, `record of ${len} bytes crosses the end of its block`);
-          yield { index: index++, start: pos, end: pos + len };
+            throw new RecordFramingError(
+              base + pos,
+              index,
+              `record of ${len} bytes crosses the end of its block`,
+            );
+          yield emit(pos, pos + len);
           pos += len;
         }
       }
       return;
     case "length-field": {
       if (!codec || !options.lengthField)
-        throw new RecordFramingError(pos, 0, "length-field framing needs a codec and lengthField");
+        throw new RecordFramingError(base + pos, 0, "length-field framing needs a codec and lengthField");
       const picker = codec.pick([options.lengthField]);
       const key = Object.keys(picker.decode(new Uint8Array(codec.maxSize)))[0]!;
       while (pos < stop) {
+        if (!final && stop - pos < codec.maxSize) throw INCOMPLETE;
         let v: unknown;
         try {
           v = picker.decode(data, pos, stop)[key];
@@ -202,22 +265,27 @@ export function* splitRecords(
           );
         checkLen(len, "length field", pos);
         need(len, "record");
-        yield { index: index++, start: pos, end: pos + len };
+        yield emit(pos, pos + len);
         pos += len;
       }
       return;
     }
     case "occurs": {
-      if (!codec) throw new RecordFramingError(pos, 0, "occurs framing needs a codec");
+      if (!codec) throw new RecordFramingError(base + pos, 0, "occurs framing needs a codec");
       while (pos < stop) {
+        if (!final && stop - pos < codec.maxSize) throw INCOMPLETE;
         let len: number;
         try {
           len = codec.sizeOf(data, pos, stop);
         } catch (err) {
-          throw new RecordFramingError(pos, index, `cannot size the record: ${(err as Error).message}`);
+          throw new RecordFramingError(
+            base + pos,
+            index,
+            `cannot size the record: ${(err as Error).message}`,
+          );
         }
         need(len, "record");
-        yield { index: index++, start: pos, end: pos + len };
+        yield emit(pos, pos + len);
         pos += len;
       }
       return;
@@ -228,8 +296,13 @@ export function* splitRecords(
         if (nl < 0 || nl >= stop) nl = stop;
         let end = nl;
         if (end > pos && data[end - 1] === 0x0d) end--;
-        if (!(end === pos && nl === stop)) yield { index: index++, start: pos, end };
+        if (nl === stop && !final) throw INCOMPLETE;
+        const lineStart = pos;
         pos = nl + 1;
+        if (!(end === lineStart && nl === stop)) {
+          yield emit(lineStart, end);
+          state.pos = pos;
+        } else state.pos = pos;
       }
       return;
     case "length-prefixed": {
@@ -242,14 +315,75 @@ export function* splitRecords(
         checkLen(len, "length prefix", pos);
         pos += pb;
         need(len, "record");
-        yield { index: index++, start: pos, end: pos + len };
+        yield emit(pos, pos + len);
         pos += len;
       }
       return;
     }
     default:
-      throw new RecordFramingError(pos, 0, `unknown record format ${String(format)}`);
+      throw new RecordFramingError(base + pos, 0, `unknown record format ${String(format)}`);
   }
+}
+
+/** A record of a stream: `data[start, end)`; `fileOffset` is where it starts in the whole stream. */
+export interface StreamRecord {
+  readonly index: number;
+  readonly data: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+  readonly fileOffset: number;
+}
+
+/**
+ * Splits a stream of chunks (e.g. fs.createReadStream) into records without holding the whole file:
+ * records are views into an internal buffer, valid until the next iteration.
+ */
+export async function* streamRecords(
+  chunks: AsyncIterable<Uint8Array>,
+  options: FramingOptions = {},
+  codec?: RecordCodec,
+): AsyncGenerator<StreamRecord> {
+  let pending: Uint8Array = new Uint8Array(0);
+  let consumed = 0; // file offset of pending[0]
+  let skip = options.fileStartOffset ?? 0;
+  let index = 0;
+  const inner: FramingOptions = { ...options, fileStartOffset: 0 };
+  const run = function* (data: Uint8Array, final: boolean): Generator<StreamRecord> {
+    const state: SplitState = { pos: 0, index, base: consumed, final };
+    for (const r of splitCore(data, inner, codec, state)) {
+      yield { index: r.index, data, start: r.start, end: r.end, fileOffset: consumed + r.start };
+    }
+    index = state.index;
+    pending = data.subarray(state.pos);
+    consumed += state.pos;
+  };
+  for await (const chunk of chunks) {
+    let c = chunk;
+    if (skip > 0) {
+      const k = Math.min(skip, c.length);
+      skip -= k;
+      consumed += k;
+      c = c.subarray(k);
+      if (c.length === 0) continue;
+    }
+    let data: Uint8Array;
+    if (pending.length === 0) data = c;
+    else {
+      data = new Uint8Array(pending.length + c.length);
+      data.set(pending);
+      data.set(c, pending.length);
+    }
+    yield* run(data, false);
+    // Keep the unconsumed tail: copy it, the chunk's memory may be reused by the stream.
+    pending = Uint8Array.from(pending);
+  }
+  if (skip > 0)
+    throw new RecordFramingError(
+      0,
+      0,
+      `stream of ${consumed} bytes is shorter than its ${options.fileStartOffset}-byte header`,
+    );
+  yield* run(pending, true);
 }
 
 /** Writes records with the framing of `options` (F, V, VB with one record per block, length-prefixed, text). */

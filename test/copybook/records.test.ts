@@ -9,6 +9,7 @@ import {
   HierarchyBuilder,
   RecordFramingError,
   splitRecords,
+  streamRecords,
 } from "../../src/copybook/index.ts";
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
@@ -163,5 +164,68 @@ describe("hierarchy over segment layouts", () => {
       ...h.finish(),
     ];
     assert.deepEqual(out, [{ "COMPANY-REC": { NAME: "ACME", "PERSON-REC": [{ NAME: "Ada" }] } }]);
+  });
+});
+
+describe("streamRecords", () => {
+  async function* chunked(data: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
+    let s = seed;
+    let at = 0;
+    while (at < data.length) {
+      s = (s * 1103515245 + 12345) & 0x7fffffff;
+      const n = 1 + (s % 23);
+      // a fresh copy each time: the consumer must not rely on chunk memory
+      yield Uint8Array.from(data.subarray(at, at + n));
+      at += n;
+    }
+  }
+  const collect = async (
+    data: Uint8Array,
+    o: FramingOptions,
+    codec?: ReturnType<typeof compileCopybook>,
+  ): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const r of streamRecords(chunked(data, data.length), o, codec)) {
+      out.push(`${r.fileOffset}:${Buffer.from(r.data.subarray(r.start, r.end)).toString("hex")}`);
+    }
+    return out;
+  };
+  const whole = (data: Uint8Array, o: FramingOptions, codec?: ReturnType<typeof compileCopybook>): string[] =>
+    [...splitRecords(data, o, codec)].map(
+      (r) => `${r.start}:${Buffer.from(data.subarray(r.start, r.end)).toString("hex")}`,
+    );
+
+  it("gives the same records as splitRecords for every format, whatever the chunking", async () => {
+    const recs = Array.from({ length: 40 }, (_, i) => new Uint8Array(1 + (i % 7)).fill(0xc1 + (i % 9)));
+    const fixed = Array.from({ length: 30 }, (_, i) => new Uint8Array(5).fill(i));
+    const lf = compileCopybook("01 R.\n 05 L PIC 9(4) COMP.\n 05 REST PIC X(10).", { format: "free" });
+    const lfData = new Uint8Array(recs.flatMap((r) => [0, r.length + 2, ...r]));
+    const cases: Array<[Uint8Array, FramingOptions, ReturnType<typeof compileCopybook>?]> = [
+      [frameRecords(fixed, { format: "F" }), { recordLength: 5 }],
+      [
+        new Uint8Array([9, 9, 9, ...frameRecords(fixed, { format: "F" }), 7, 7]),
+        { recordLength: 5, fileStartOffset: 3, fileEndOffset: 2 },
+      ],
+      [frameRecords(recs, { format: "V" }), { format: "V" }],
+      [frameRecords(recs, { format: "VB" }), { format: "VB" }],
+      [frameRecords(recs, { format: "length-prefixed" }), { format: "length-prefixed" }],
+      [frameRecords(recs, { format: "text" }), { format: "text" }],
+      [lfData, { format: "length-field", lengthField: "L" }, lf],
+    ];
+    for (const [data, o, codec] of cases) {
+      assert.deepEqual(await collect(data, o, codec), whole(data, o, codec), JSON.stringify(o));
+    }
+  });
+
+  it("a broken stream raises RecordFramingError with the file offset", async () => {
+    const data = new Uint8Array([...frameRecords([hex("AABB"), hex("CC")], { format: "V" }), 0, 9, 0, 0, 1]);
+    await assert.rejects(
+      async () => {
+        for await (const _ of streamRecords(chunked(data, 3), { format: "V" })) {
+          // drain
+        }
+      },
+      (e: unknown) => e instanceof RecordFramingError && e.offset === 15 && e.recordIndex === 2,
+    );
   });
 });
