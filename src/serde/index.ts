@@ -21,3 +21,4 @@ export * from "./types.ts";
 export { frame, MAGIC_BYTE, unframe, WIRE_HEADER_BYTES } from "./wire-format.ts";
 export { HttpSchemaRegistry, type HttpSchemaRegistryOptions } from "./http-registry.ts";
 export { type SchemaRegistryServer, serveSchemaRegistry } from "./registry-server.ts";
+export { type CopybookRecord, copybookSerde } from "./copybook.ts";
