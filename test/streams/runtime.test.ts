@@ -413,3 +413,79 @@ test("group errors count as task migration (rejoin), other errors do not", async
   assert.equal(isTaskMigration(new KafkaError("PRODUCER_FENCED", "a newer instance took over")), false);
   assert.equal(isTaskMigration(new Error("boom")), false);
 });
+
+test("global tables load before processing; interactive-query metadata points at the owning instance; SHUTDOWN_APPLICATION stops every instance", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "regions", partitions: 1 },
+    { name: "orders", partitions: 2 },
+    { name: "enriched", partitions: 2 },
+  ]);
+  await produce(cluster, "regions", [
+    ["FR", "Europe"],
+    ["BR", "Americas"],
+  ]);
+  const build = () => {
+    const b = new StreamsBuilder();
+    const regions = b.globalTable("regions", { keySerde: S, valueSerde: S }, { storeName: "regions" });
+    b.stream("orders", { keySerde: S, valueSerde: S })
+      .mapValues((v) => {
+        if (v === "poison") throw new Error("poison order");
+        return v;
+      })
+      .join(
+        regions,
+        (country) => country,
+        (order, region) => `${order}@${region}`,
+      )
+      .to("enriched", { keySerde: S, valueSerde: S });
+    b.stream("orders-by-id", { keySerde: S, valueSerde: S }).groupByKey().count({ storeName: "per-id" });
+    return b.build();
+  };
+  await cluster.admin().createTopics([{ name: "orders-by-id", partitions: 2 }]);
+  const mk = (server: string) =>
+    new KafkaStreams(
+      build(),
+      options(cluster, dir, {
+        applicationId: "glob",
+        stateDir: join(dir, `state-${server}`),
+        applicationServer: server,
+        uncaughtErrorHandler: () => "SHUTDOWN_APPLICATION",
+      }),
+    );
+  const a = mk("a.example:1");
+  const b = mk("b.example:2");
+  await a.start();
+  await b.start();
+  const tasksOf = (s: KafkaStreams) => s.localThreadsMetadata().flatMap((m) => m.activeTasks);
+  await waitFor(
+    () => tasksOf(a).length > 0 && tasksOf(b).length > 0 && a.state === "RUNNING" && b.state === "RUNNING",
+    {
+      timeoutMs: 30_000,
+      what: "both instances running",
+    },
+  );
+  assert.equal(a.keyValueStore<string, string>("regions").get("FR"), "Europe", "global store loaded");
+  await produce(cluster, "orders", [
+    ["FR", "o1"],
+    ["BR", "o2"],
+  ]);
+  const out = await readAll(cluster, "enriched", (r) => r.length >= 2);
+  assert.deepEqual(out.map((r) => dec(r.value)).sort(), ["o1@Europe", "o2@Americas"]);
+  // Which instance owns key "x" of per-id? Both agree, and exactly one says local.
+  const ma = await a.queryMetadataForKey("per-id", "x", S);
+  const mb = await b.queryMetadataForKey("per-id", "x", S);
+  assert.equal(ma.partition, mb.partition);
+  assert.equal(ma.activeHost, mb.activeHost);
+  assert.ok(ma.local !== mb.local);
+  assert.ok(ma.activeHost === "a.example:1" || ma.activeHost === "b.example:2");
+  // A poison order fails one instance, which asks the whole application to stop.
+  await produce(cluster, "orders", [
+    ["FR", "poison"],
+    ["BR", "poison"],
+  ]);
+  await waitFor(() => a.state === "ERROR" && b.state === "ERROR", {
+    timeoutMs: 30_000,
+    what: "both instances in ERROR",
+  });
+});

@@ -253,6 +253,7 @@ export class KafkaStreams {
       globalStores: this.globalStores,
       onDeserializationError: () => (o.deserializationErrors === "logAndFail" ? "fail" : "continue"),
     });
+    this.globalTask?.initialize();
     const consumer = await o.cluster.createConsumer({
       clientId: `${o.applicationId}|${this.processId}|global`,
       isolationLevel: "read_committed",
@@ -282,7 +283,6 @@ export class KafkaStreams {
         ).then((xs) => xs.some(Boolean));
       while (await behind()) this.applyBackground(await consumer.poll({ maxWaitMs: 100 }));
     }
-    this.globalTask?.initialize();
     this.background = this.runBackground();
   }
 
