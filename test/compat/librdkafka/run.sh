@@ -33,7 +33,7 @@ LOG="$WORK/broker.log"
 mkdir -p "$WORK"
 COURANT_LOG_LEVEL=warn node "$ROOT/bin/courant.js" broker start --data "$DATA" --port "$PORT" --http-port 0 --partitions 4 >"$LOG" 2>&1 &
 BROKER=$!
-trap 'kill $BROKER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $BROKER 2>/dev/null || true; wait $BROKER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 100); do
   grep -q "listening" "$LOG" 2>/dev/null && break
   sleep 0.1
