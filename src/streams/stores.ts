@@ -13,6 +13,7 @@ import type {
 } from "../state/index.ts";
 import { readTimestamp, writeTimestamp } from "../state/index.ts";
 import { StreamsError } from "./errors.ts";
+import { fastSerde } from "./internals/serdes.ts";
 import type { KeyValue } from "./types.ts";
 import type { Windowed } from "./windows.ts";
 
@@ -118,7 +119,8 @@ export const Stores = {
 } as const;
 
 /** A Serde for ValueAndTimestamp<V>: 8-byte timestamp followed by the inner value bytes. */
-export function timestampedSerde<V>(inner: Serde<V>): Serde<ValueAndTimestamp<V>> {
+export function timestampedSerde<V>(innerSerde: Serde<V>): Serde<ValueAndTimestamp<V>> {
+  const inner = fastSerde(innerSerde);
   return {
     serialize(topic, vt) {
       if (vt === null) return null;
@@ -168,8 +170,8 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   constructor(inner: KeyValueBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
     this.name = inner.name;
     this.inner = inner;
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
+    this.keySerde = fastSerde(keySerde);
+    this.valueSerde = fastSerde(valueSerde);
     this.topic = topic;
   }
   private lastKey: unknown = undefined;
@@ -256,8 +258,8 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   constructor(inner: WindowBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
     this.name = inner.name;
     this.inner = inner;
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
+    this.keySerde = fastSerde(keySerde);
+    this.valueSerde = fastSerde(valueSerde);
     this.topic = topic;
   }
   private lastKey: unknown = undefined;
@@ -325,8 +327,8 @@ export class TypedSessionStore<K, V> implements SessionStore<K, V> {
   constructor(inner: SessionBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
     this.name = inner.name;
     this.inner = inner;
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
+    this.keySerde = fastSerde(keySerde);
+    this.valueSerde = fastSerde(valueSerde);
     this.topic = topic;
   }
   private lastKey: unknown = undefined;

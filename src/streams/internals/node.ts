@@ -18,6 +18,7 @@ import {
   type TimestampExtractor,
 } from "../types.ts";
 import type { TaskContext } from "./context.ts";
+import { fastSerde } from "./serdes.ts";
 
 export abstract class ProcessorNode {
   readonly name: string;
@@ -86,8 +87,8 @@ export class SinkNode extends ProcessorNode {
     super(name);
     if (typeof topic === "string") this.topic = topic;
     else this.topicExtractor = topic;
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
+    this.keySerde = fastSerde(keySerde);
+    this.valueSerde = fastSerde(valueSerde);
     this.partitioner = partitioner;
   }
   process(key: unknown, value: unknown, timestamp: number): void {
