@@ -48,7 +48,7 @@ export interface CorrelationOptions {
   readonly windowMs?: number;
   /** How long past a deadline stream time must go before a frame is declared unmatched (default 2 000 ms). */
   readonly graceMs?: number;
-  /** How often (event time) expired frames are swept (default 1 000 ms). */
+  /** How often (event time) expired frames are swept (default 2 000 ms). */
   readonly sweepIntervalMs?: number;
 }
 
@@ -98,6 +98,49 @@ function deadlineOf(dk: Uint8Array): number {
 }
 
 const MAX_KEY = new Uint8Array(12).fill(0xff);
+const Q = "Q".charCodeAt(0);
+const R = "R".charCodeAt(0);
+
+/** A binary min-heap of numbers. */
+class MinHeap {
+  private readonly a: number[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): number {
+    return this.a[0]!;
+  }
+  push(x: number): void {
+    const a = this.a;
+    let i = a.push(x) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= x) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const r = l + 1;
+        const c = r < a.length && a[r]! < a[l]! ? r : l;
+        if (a[c]! >= last) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
 const REQUESTS_PREFIX = `${TOPICS.requests}/`;
 
 function terminalOf(key: Uint8Array): number {
@@ -125,6 +168,9 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   private readonly metrics: RewardsMetrics;
   private readonly dupQ: Counter;
   /** Highest event time seen from each source topic (not persisted: it only delays expiry after a restart). */
+  /** Min-heaps of the deadlines in the index, per state (Q, R, M). */
+  private readonly earliest = [new MinHeap(), new MinHeap(), new MinHeap()];
+  private readonly sweptLimit = [-Infinity, -Infinity, -Infinity];
   private requestsTime = -1;
   private responsesTime = -1;
   private sweptRequestsTime = -1;
@@ -134,7 +180,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   constructor(options: CorrelationOptions, metrics: RewardsMetrics) {
     this.windowMs = options.windowMs ?? 30_000;
     this.graceMs = options.graceMs ?? 2_000;
-    this.sweepMs = options.sweepIntervalMs ?? 1_000;
+    this.sweepMs = options.sweepIntervalMs ?? 2_000;
     this.metrics = metrics;
     this.dupQ = metrics.duplicates.labels("Q") as unknown as Counter;
     this.dupR = metrics.duplicates.labels("R") as unknown as Counter;
@@ -144,6 +190,10 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     this.ctx = context;
     this.pending = context.getStateStore(CORRELATION_STORE);
     this.deadlines = context.getStateStore(DEADLINE_STORE);
+    // Earliest deadlines in memory, so a sweep with nothing due never touches the store. Rebuilt
+    // from the (restored) index: init runs after restore.
+    for (const { key } of this.deadlines.all())
+      this.earliest[key[0] === Q ? 0 : key[0] === R ? 1 : 2]!.push(deadlineOf(key));
     context.schedule(this.sweepMs, "streamTime", (t) => this.sweep(t));
   }
 
@@ -242,6 +292,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       frame: ref.bytes,
     });
     this.deadlines.put(deadlineKey(state, deadline, key), EMPTY);
+    this.earliest[state === "Q" ? 0 : 1]!.push(deadline);
   }
 
   private match(
@@ -254,6 +305,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     const deadline = Math.max(request.timestamp, response.timestamp) + this.windowMs;
     this.pending.put(key, { state: "M", timestamp: request.timestamp, deadline, source: "", frame: EMPTY });
     this.deadlines.put(deadlineKey("M", deadline, key), EMPTY);
+    this.earliest[2]!.push(deadline);
     this.ctx.forward(
       new Record<string, Correlated>(
         record.key,
@@ -305,6 +357,13 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
 
   private sweepState(state: PendingFrame["state"], limit: number): void {
     if (limit < 0) return;
+    const i = state === "Q" ? 0 : state === "R" ? 1 : 2;
+    const heap = this.earliest[i]!;
+    if (heap.size === 0 || heap.peek() > limit) return;
+    // Batch: one index scan per sweep interval of that topic's time, not one per record.
+    if (limit - this.sweptLimit[i]! < this.sweepMs) return;
+    this.sweptLimit[i] = limit;
+    while (heap.size > 0 && heap.peek() <= limit) heap.pop();
     const due = this.deadlines.range(
       deadlineKey(state, 0, new Uint8Array(12)),
       deadlineKey(state, limit, MAX_KEY),

@@ -1,0 +1,202 @@
+// Part 2 of bench/rewards.ts: the real pipeline (embedded broker, three KafkaStreams apps with
+// exactly_once_v2 and lmdb state) — sustained throughput, then frame -> coupon latency at a paced
+// rate, measured from the moment a bet's response frame is acknowledged by the broker to the
+// moment its coupon is readable in `rewards` by a read_committed consumer.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { couponPoolKey } from "../apps/rewards/coupon-pool.ts";
+import { startRewardsApps } from "../apps/rewards/pipeline.ts";
+import type { SimulatedFrame } from "../apps/rewards/simulator/day.ts";
+import { ensureRewardsTopics, TOPICS } from "../apps/rewards/topics.ts";
+import { type Cluster, EmbeddedCluster, type ProducerRecord } from "../src/cluster/index.ts";
+import { BENCH_CAMPAIGNS } from "./rewards-campaigns.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 4);
+
+async function prepare(cluster: Cluster, codes: number): Promise<void> {
+  await ensureRewardsTopics(cluster.admin(), PARTITIONS);
+  const p = await cluster.createProducer();
+  const recs: ProducerRecord[] = BENCH_CAMPAIGNS.map((c) => ({
+    topic: TOPICS.campaigns,
+    key: enc.encode(c.id),
+    value: enc.encode(JSON.stringify(c.spec)),
+  }));
+  for (const c of BENCH_CAMPAIGNS) {
+    for (let i = 0; i < codes; i++)
+      recs.push({
+        topic: TOPICS.coupons,
+        key: enc.encode(couponPoolKey(c.id, i)),
+        value: enc.encode(`${c.id}${i}`),
+      });
+  }
+  for (let i = 0; i < recs.length; i += 5000) await p.send(recs.slice(i, i + 5000));
+  await p.close();
+}
+
+function toRecord(f: SimulatedFrame): ProducerRecord {
+  return { topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp };
+}
+
+async function groupLag(cluster: Cluster, groups: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const g of groups) for (const p of await cluster.admin().describeLag(g)) n += Math.max(0, p.lag - 1);
+  return n;
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  return sorted.length
+    ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
+    : Number.NaN;
+}
+
+export async function benchRuntime(
+  frames: readonly SimulatedFrame[],
+  rows: [string, string][],
+  figures: Record<string, number>,
+): Promise<void> {
+  // ---- sustained throughput: the day is in the input topics, then the apps start.
+  {
+    const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
+    const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
+    try {
+      await prepare(cluster, frames.length);
+      const p = await cluster.createProducer();
+      for (let i = 0; i < frames.length; i += 2000) await p.send(frames.slice(i, i + 2000).map(toRecord));
+      await p.close();
+      const t0 = performance.now();
+      const apps = await startRewardsApps({ cluster, stateDir: join(dir, "state"), partitions: PARTITIONS });
+      const groups = apps.apps.map((a) => a.applicationId);
+      const framesMetric = apps.get("frames")!.metrics.frames;
+      let headerDone = 0;
+      let tHeader = 0;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 250));
+        const m = await framesMetric.get();
+        const n = m.values.reduce((s, v) => s + v.value, 0);
+        if (n !== headerDone) {
+          headerDone = n;
+          tHeader = performance.now();
+        }
+        if ((await groupLag(cluster, groups)) === 0 && apps.running) break;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const issued = (await apps.get("coupons")!.metrics.couponsIssued.get()).values.reduce(
+        (s, v) => s + v.value,
+        0,
+      );
+      await apps.close();
+      rows.push([
+        "runtime: sustained, three apps (EOS)",
+        `${Math.round(frames.length / seconds)} frames/s (${frames.length} frames in ${seconds.toFixed(1)} s, ${issued} coupons)`,
+      ]);
+      rows.push([
+        "runtime: header decoding app alone",
+        `${Math.round(headerDone / ((tHeader - t0) / 1000))} frames/s while all three run`,
+      ]);
+      figures.sustained_frames_per_s = Math.round(frames.length / seconds);
+    } finally {
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // ---- latency at a paced rate.
+  const target = Number(process.env.BENCH_RATE ?? 20_000);
+  const rates = [target];
+  if (figures.sustained_frames_per_s! < target)
+    rates.push(Math.max(100, Math.floor(figures.sustained_frames_per_s! / 2)));
+  for (const rate of rates) {
+    const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
+    const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
+    try {
+      await prepare(cluster, frames.length);
+      const apps = await startRewardsApps({ cluster, stateDir: join(dir, "state"), partitions: PARTITIONS });
+      // Which response frame carries which ticket: its acknowledgement time starts the clock.
+      const sentAt = new Map<string, number>();
+      const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
+      const rtps = Array.from({ length: PARTITIONS }, (_, partition) => ({
+        topic: TOPICS.rewards,
+        partition,
+      }));
+      consumer.assign(rtps);
+      await consumer.seekToEnd(rtps);
+      const latencies: number[] = [];
+      const seen = new Set<string>();
+      let producing = true;
+      const reader = (async () => {
+        while (producing || latencies.length < seen.size) {
+          const recs = await consumer.poll({ maxWaitMs: 50 });
+          const now = performance.now();
+          for (const r of recs) {
+            const ticket = r.key ? dec.decode(r.key) : "";
+            if (seen.has(ticket)) continue;
+            seen.add(ticket);
+            const t = sentAt.get(ticket);
+            if (t !== undefined) latencies.push(now - t);
+          }
+          if (!producing && recs.length === 0) break;
+        }
+      })();
+      const durationMs = Number(process.env.BENCH_LATENCY_MS ?? 15_000);
+      const total = Math.min(frames.length, Math.floor((rate * durationMs) / 1000));
+      const p = await cluster.createProducer();
+      const t0 = performance.now();
+      const batch = Math.max(1, Math.round(rate / 200)); // a send every 5 ms
+      let behind = 0;
+      for (let i = 0; i < total; i += batch) {
+        const due = t0 + (i / rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -250) behind++;
+        const slice = frames.slice(i, Math.min(total, i + batch));
+        await p.send(slice.map(toRecord));
+        const ack = performance.now();
+        for (const f of slice) {
+          if (
+            f.kind === "bet" &&
+            f.topic === TOPICS.responses &&
+            f.frame.header.status === 0 &&
+            !f.duplicate
+          ) {
+            const ticket = String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd();
+            if (ticket && !sentAt.has(ticket)) sentAt.set(ticket, ack);
+          }
+        }
+      }
+      const produced = (performance.now() - t0) / 1000;
+      await p.close();
+      // Let the pipeline drain (bounded), then stop reading.
+      const drainUntil = performance.now() + 30_000;
+      while (
+        performance.now() < drainUntil &&
+        (await groupLag(
+          cluster,
+          apps.apps.map((a) => a.applicationId),
+        )) > 0
+      ) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      producing = false;
+      await reader;
+      await consumer.close();
+      await apps.close();
+      const sorted = Float64Array.from(latencies).sort();
+      const achieved = Math.round(total / produced);
+      const key = `at_${rate}`;
+      rows.push([
+        `runtime: latency at ${rate} frames/s`,
+        `offered ${achieved} frames/s${behind > 0 ? " (producer fell behind)" : ""}; frame->coupon p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${pct(sorted, 100).toFixed(0)} ms over ${sorted.length} coupons`,
+      ]);
+      figures[`latency_p50_ms_${key}`] = Number(pct(sorted, 50).toFixed(1));
+      figures[`latency_p99_ms_${key}`] = Number(pct(sorted, 99).toFixed(1));
+      figures[`offered_frames_per_s_${key}`] = achieved;
+    } finally {
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
