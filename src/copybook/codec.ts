@@ -162,6 +162,7 @@ export class RecordCodec {
   private readonly ctx: DecodeContext = { size: 0, corrupt: null };
 
   constructor(layout: RecordLayout, options: CodecOptions = {}) {
+    validateOptions(options);
     this.layout = layout;
     this.options = options;
     const defaultPage = getCodePage(options.codePage ?? "cp037");
@@ -496,6 +497,48 @@ export class RecordCodec {
     };
     walk(this.layout.root, this.unwrap(record));
     return out;
+  }
+}
+
+const CHOICES: ReadonlyArray<[keyof CodecOptions, readonly unknown[]]> = [
+  ["trim", ["none", "left", "right", "both"]],
+  ["floatFormat", ["ibm", "ibm-le", "ieee", "ieee-le"]],
+  ["variableOccurs", ["shift", "max"]],
+  ["names", ["copybook", "underscore"]],
+  ["trailingBytes", ["error", "ignore"]],
+  ["shortRecords", ["error", "pad"]],
+  ["missing", ["error", "default"]],
+  ["binaryRange", ["full", "pic"]],
+];
+
+/** Rejects option values the codec does not know (a typo must not silently change the decoding). */
+function validateOptions(o: CodecOptions): void {
+  for (const [key, allowed] of CHOICES) {
+    const v = o[key];
+    if (v !== undefined && !allowed.includes(v)) {
+      throw new CopybookError(
+        "COPYBOOK_OPTION",
+        `option ${key}: '${String(v)}' is not one of ${allowed.join(", ")}`,
+      );
+    }
+  }
+  const f = o.fillers;
+  if (f) {
+    if (f.values !== undefined && f.values !== "drop" && f.values !== "keep")
+      throw new CopybookError(
+        "COPYBOOK_OPTION",
+        `option fillers.values: '${String(f.values)}' is not drop or keep`,
+      );
+    if (f.groups !== undefined && f.groups !== "drop" && f.groups !== "keep")
+      throw new CopybookError(
+        "COPYBOOK_OPTION",
+        `option fillers.groups: '${String(f.groups)}' is not drop or keep`,
+      );
+    if (f.naming !== undefined && f.naming !== "sequence" && f.naming !== "previous")
+      throw new CopybookError(
+        "COPYBOOK_OPTION",
+        `option fillers.naming: '${String(f.naming)}' is not sequence or previous`,
+      );
   }
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ConditionName, CopybookItem, Literal, ParsedCopybook, UsageName } from "./ast.ts";
-import { CopybookSyntaxError } from "./errors.ts";
+import { CopybookError, CopybookSyntaxError } from "./errors.ts";
 
 export interface ParseOptions {
   /** Name used in error messages (default "copybook"). */
@@ -863,6 +863,12 @@ class Parser {
 /** Parses copybook text into items (no layout yet). Throws CopybookSyntaxError. */
 export function parseCopybookItems(text: string, options: ParseOptions = {}): ParsedCopybook {
   const file = options.file ?? "copybook";
+  if (options.format !== undefined && options.format !== "fixed" && options.format !== "free") {
+    throw new CopybookError(
+      "COPYBOOK_OPTION",
+      `option format: '${String(options.format)}' is not fixed or free`,
+    );
+  }
   const tokens = expandCopies(lex(text, file, options), options, 0, []);
   const parsed = new Parser(tokens).parse();
   if (parsed.records.length === 0) {

@@ -512,3 +512,28 @@ describe("record codec: level 66", () => {
     });
   });
 });
+
+describe("record codec: options", () => {
+  it("unknown option values are rejected, not ignored", () => {
+    assert.throws(
+      () => compileCopybook("01 R.\n 05 A PIC X.", { format: "free", trim: "sides" as "both" }),
+      /option trim: 'sides' is not one of/,
+    );
+    assert.throws(
+      () => compileCopybook("01 R.\n 05 A PIC X.", { format: "FREE" as "free" }),
+      /option format: 'FREE'/,
+    );
+    assert.throws(
+      () => compileCopybook("01 R.\n 05 A PIC X.", { format: "free", codePage: "cp9999" }),
+      /unknown code page/,
+    );
+    assert.throws(
+      () => compileCopybook("01 R.\n 05 A PIC X.", { format: "free", record: "NOPE" }),
+      /no record NOPE/,
+    );
+    assert.throws(
+      () => compileCopybook("01 R.\n 05 A PIC X.", { format: "free", redefines: { ZZ: () => null } }),
+      /no field ZZ/,
+    );
+  });
+});
