@@ -4,7 +4,8 @@
 //   latency: produce->consume at 10,000 records/s with confluent_kafka (bench/wire_latency.py)
 //   broker path: produce -> long-poll fetch wake-up with a minimal in-process client (the broker's share)
 //   ceiling: bench/log.ts run in the same session (in-process append/read of the log)
-// Env: BENCH_WIRE_RECORDS (default 1,000,000), BENCH_WIRE_LATENCY_S (default 5), BENCH_WIRE_SKIP_LOG=1.
+// Env: BENCH_WIRE_RECORDS (default 1,000,000), BENCH_WIRE_REPEAT (3, best kept), BENCH_WIRE_LATENCY_S (5),
+// BENCH_WIRE_SKIP_LOG=1.
 import { spawn } from "node:child_process";
 import { closeSync, createWriteStream, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { RawClient } from "../test/wire/raw-client.ts";
 const N = Number(process.env.BENCH_WIRE_RECORDS ?? 1_000_000);
 const LATENCY_S = Number(process.env.BENCH_WIRE_LATENCY_S ?? 5);
 const RATE = 10_000;
+const REPEAT = Math.max(1, Number(process.env.BENCH_WIRE_REPEAT ?? 3));
 const RECORD_BYTES = 100;
 
 interface Run {
@@ -81,74 +83,80 @@ try {
   const broker = await Broker.open({ dataDir: join(root, "data"), brokerId: 1, autoCreateTopics: false });
   const server = await serveBroker(broker, { port: 0 });
   const boot = `127.0.0.1:${server.address.port}`;
-  broker.createTopics({
-    topics: [
-      { name: "bench", numPartitions: 1, configs: { "max.message.bytes": "8388608" } },
-      { name: "latency", numPartitions: 1 },
-    ],
-  });
+  broker.createTopics({ topics: [{ name: "latency", numPartitions: 1 }] });
 
-  // --- produce
-  const producerArgs = [
-    "-b",
-    boot,
-    "-P",
-    "-t",
-    "bench",
-    "-p",
-    "0",
-    "-l",
-    dataFile,
-    "-X",
-    "linger.ms=20",
-    "-X",
-    "socket.nagle.disable=true",
-    "-X",
-    "queue.buffering.max.messages=2000000",
-    "-X",
-    "queue.buffering.max.kbytes=2000000",
-  ];
-  const prod = await run("kcat", producerArgs);
-  if (prod.code !== 0) throw new Error(`kcat -P failed: ${prod.stderr}`);
-  const hw = broker.partitionLog("bench", 0).highWatermark;
-  if (hw !== N) throw new Error(`produced ${hw} records, expected ${N}`);
-  results.produce_records_per_s = Math.round(N / (prod.ms / 1000));
-  results.produce_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (prod.ms / 1000));
-
-  // --- consume
-  const cons = await run(
-    "kcat",
-    [
+  // Throughput runs are repeated (BENCH_WIRE_REPEAT, default 3) and the best is kept: on a shared
+  // machine the slowest runs measure the neighbours, not the broker.
+  let bestProduceMs = Number.POSITIVE_INFINITY;
+  let bestConsumeMs = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < REPEAT; round++) {
+    const topic = `bench-${round}`;
+    broker.createTopics({ topics: [{ name: topic, numPartitions: 1 }] });
+    // --- produce (librdkafka's default batch.size of 1 MB, linger 20 ms)
+    const prod = await run("kcat", [
       "-b",
       boot,
-      "-C",
+      "-P",
       "-t",
-      "bench",
+      topic,
       "-p",
       "0",
-      "-o",
-      "beginning",
-      "-e",
-      "-q",
-      "-f",
-      "\\n",
+      "-l",
+      dataFile,
       "-X",
-      "fetch.max.bytes=52428800",
+      "linger.ms=20",
       "-X",
-      "max.partition.fetch.bytes=52428800",
+      "socket.nagle.disable=true",
       "-X",
-      "queued.max.messages.kbytes=2000000",
+      "queue.buffering.max.messages=2000000",
       "-X",
-      "fetch.wait.max.ms=10",
-    ],
-    { stdoutFile: join(root, "consumed.txt") },
-  );
-  if (cons.code !== 0) throw new Error(`kcat -C failed: ${cons.stderr}`);
-  // one newline per record
-  const consumed = statSync(join(root, "consumed.txt")).size;
-  if (consumed !== N) throw new Error(`consumed ${consumed} records, expected ${N}`);
-  results.consume_records_per_s = Math.round(N / (cons.ms / 1000));
-  results.consume_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (cons.ms / 1000));
+      "queue.buffering.max.kbytes=2000000",
+    ]);
+    if (prod.code !== 0) throw new Error(`kcat -P failed: ${prod.stderr}`);
+    const hw = broker.partitionLog(topic, 0).highWatermark;
+    if (hw !== N) throw new Error(`produced ${hw} records, expected ${N}`);
+    bestProduceMs = Math.min(bestProduceMs, prod.ms);
+
+    // --- consume
+    const out = join(root, "consumed.txt");
+    const cons = await run(
+      "kcat",
+      [
+        "-b",
+        boot,
+        "-C",
+        "-t",
+        topic,
+        "-p",
+        "0",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+        "-f",
+        "\\n",
+        "-X",
+        "fetch.max.bytes=52428800",
+        "-X",
+        "max.partition.fetch.bytes=1048576",
+        "-X",
+        "queued.max.messages.kbytes=2000000",
+        "-X",
+        "fetch.wait.max.ms=10",
+      ],
+      { stdoutFile: out },
+    );
+    if (cons.code !== 0) throw new Error(`kcat -C failed: ${cons.stderr}`);
+    // one newline per record
+    const consumed = statSync(out).size;
+    if (consumed !== N) throw new Error(`consumed ${consumed} records, expected ${N}`);
+    bestConsumeMs = Math.min(bestConsumeMs, cons.ms);
+    broker.deleteTopics({ names: [topic] });
+  }
+  results.produce_records_per_s = Math.round(N / (bestProduceMs / 1000));
+  results.produce_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (bestProduceMs / 1000));
+  results.consume_records_per_s = Math.round(N / (bestConsumeMs / 1000));
+  results.consume_mb_per_s = Math.round((N * RECORD_BYTES) / 1e6 / (bestConsumeMs / 1000));
 
   // --- latency
   const lat = await run(
@@ -218,7 +226,7 @@ try {
   }
 
   console.log(
-    `wire bench: ${fmt(N)} records of ${RECORD_BYTES} B over loopback, kcat (librdkafka 2.0.2), node ${process.version}`,
+    `wire bench: ${fmt(N)} records of ${RECORD_BYTES} B over loopback, kcat (librdkafka 2.0.2), best of ${REPEAT}, node ${process.version}`,
   );
   console.log("measure                          | value");
   console.log(
