@@ -123,8 +123,17 @@ async function verify(
   for (let p = 0; p < 4; p++) {
     const upTo = committed.get(p) ?? 0;
     expected += upTo;
-    for (let o = 0; o < upTo; o++)
-      assert.ok(seen.has(`${p}:${o}`), `input ${p}:${o} is below the committed offset but has no output`);
+    for (let o = 0; o < upTo; o++) {
+      if (seen.has(`${p}:${o}`)) continue;
+      // Explain the failure: what read_uncommitted holds for this input, and the offsets.
+      const raw = (await readAll(cluster, "out", "read_uncommitted")).filter((v) =>
+        v.includes(`|${p}:${o}|`),
+      );
+      assert.fail(
+        `input ${p}:${o} is below the committed offset ${upTo} but has no committed output; ` +
+          `read_uncommitted has ${JSON.stringify(raw)}; committed offsets ${JSON.stringify([...committed])}`,
+      );
+    }
   }
   assert.equal(seen.size, expected, "outputs exist only for inputs below the committed offsets");
   if (final) {

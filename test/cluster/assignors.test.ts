@@ -150,7 +150,7 @@ test("cooperative-sticky, randomized: never two owners, subscriptions respected,
     ]);
     const homogeneous = rnd(2) === 0;
     let owned = new Map<string, TopicPartition[]>();
-    let members: string[] = [];
+    const members: string[] = [];
     const subs = new Map<string, string[]>();
     for (let step = 0; step < 6; step++) {
       // Members come and go.
