@@ -277,9 +277,11 @@ class Emitter {
   uid(): number {
     return this.seq++;
   }
+  /** Module-level functions of the generated code (chunks of very wide records). */
+  readonly preamble: string[] = [];
   build<T>(params: string, body: string): T {
     const names = Object.keys(this.env);
-    const src = `"use strict";\n${names.map((n) => `const ${n} = ENV.${n};`).join("\n")}\nreturn function (${params}) {\n${body}\n};`;
+    const src = `"use strict";\n${names.map((n) => `const ${n} = ENV.${n};`).join("\n")}\n${this.preamble.join("\n")}\nreturn function (${params}) {\n${body}\n};`;
     return new Function("ENV", src)(this.env) as T;
   }
 }
@@ -651,13 +653,15 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
   // Where a generated value goes: a property of an object built incrementally (var), a property of an
   // object literal built once its values are known (props: one hidden class, no transitions), or a variable.
   type Sink =
-    | { kind: "var"; name: string }
+    | { kind: "var"; name: string; keys?: string[] }
     | { kind: "props"; list: string[] }
     | { kind: "assign"; name: string };
   const put = (sink: Sink | null, key: string | null, expr: string): void => {
     if (!sink || key === null) return;
-    if (sink.kind === "var") W(`${sink.name}[${key}] = ${expr};`);
-    else if (sink.kind === "props") sink.list.push(`${key}: ${expr}`);
+    if (sink.kind === "var") {
+      W(`${sink.name}[${key}] = ${expr};`);
+      sink.keys?.push(key);
+    } else if (sink.kind === "props") sink.list.push(`${key}: ${expr}`);
     else W(`${sink.name} = ${expr};`);
   };
   const hasFunctionSelector = layout.nodes.some((n) => {
@@ -676,10 +680,49 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       W(`const ${ov} = {};`);
       return [genChildren(n, pos, { kind: "var", name: ov }), ov];
     }
+    if (chunkable(n, pos)) {
+      genChunked(n, pos, ov);
+      return [pos, ov];
+    }
     const list: string[] = [];
     const end = genChildren(n, pos, { kind: "props", list });
     W(`const ${ov} = {${list.join(", ")}};`);
     return [end, ov];
+  };
+
+  // Very wide groups: V8 does not optimise very large functions, so the children of a group with many
+  // of them are decoded by module-level chunk functions of CHUNK children each, storing into an object
+  // whose shape is created up front. Only for static groups at fixed offsets, without counters or
+  // selected REDEFINES inside (no values cross chunks).
+  const CHUNK = 32;
+  const chunkable = (n: LayoutNode, pos: Pos): boolean => {
+    if (sizeOnly || pos.v !== "base" || (shift && n.variable)) return false;
+    const kids = n.children.filter((c) => c.level !== 66 && !c.redefines);
+    if (kids.length <= CHUNK) return false;
+    for (const x of layout.nodes) {
+      if (x === n) continue;
+      let inside = false;
+      for (let p: LayoutNode | null = x.parent; p; p = p.parent) if (p === n) inside = true;
+      if (!inside) continue;
+      if (dependency.has(x)) return false;
+      if (x.redefinedBy.length && o.selectorFor(x)) return false;
+    }
+    return true;
+  };
+  const genChunked = (n: LayoutNode, pos: Pos, ov: string): void => {
+    const kids = n.children.filter((c) => c.level !== 66 && !c.redefines);
+    const keys: string[] = [];
+    const calls: string[] = [];
+    for (let i = 0; i < kids.length; i += CHUNK) {
+      const saved = e.lines.splice(0);
+      genChildren(n, pos, { kind: "var", name: "o", keys }, kids.slice(i, i + CHUNK));
+      const fname = `CH${e.uid()}`;
+      e.preamble.push(`function ${fname}(b, base, end, ctx, o) {\n${e.lines.splice(0).join("\n")}\n}`);
+      e.lines.push(...saved);
+      calls.push(`${fname}(b, base, end, ctx, ${ov});`);
+    }
+    W(`const ${ov} = {${keys.map((k) => `${k}: null`).join(", ")}};`);
+    for (const c of calls) W(c);
   };
 
   /** Generates code for `n` at `pos`, putting its value into `sink` (null: decode only what is needed). */
@@ -711,9 +754,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     return end;
   };
 
-  const genChildren = (n: LayoutNode, pos: Pos, sink: Sink | null): Pos => {
+  const genChildren = (n: LayoutNode, pos: Pos, sink: Sink | null, only?: readonly LayoutNode[]): Pos => {
     let cur = pos;
-    const kids = n.children.filter((c) => c.level !== 66);
+    const kids = only ?? n.children.filter((c) => c.level !== 66);
     for (let i = 0; i < kids.length; i++) {
       const c = kids[i]!;
       if (c.redefines) continue; // handled with its redefined item
@@ -880,6 +923,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
   } else if (hasFunctionSelector || incremental(root)) {
     W(`const r = {};`);
     endPos = genChildren(root, { v: "base", anchor: root.offset }, { kind: "var", name: "r" });
+  } else if (chunkable(root, { v: "base", anchor: root.offset })) {
+    genChunked(root, { v: "base", anchor: root.offset }, "r");
+    endPos = { v: "base", anchor: root.offset };
   } else {
     const list: string[] = [];
     endPos = genChildren(root, { v: "base", anchor: root.offset }, { kind: "props", list });
