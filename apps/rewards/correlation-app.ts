@@ -99,6 +99,7 @@ function deadlineOf(dk: Uint8Array): number {
 
 const MAX_KEY = new Uint8Array(12).fill(0xff);
 const Q = "Q".charCodeAt(0);
+const FULL_SWEEP_MS = 60_000;
 const R = "R".charCodeAt(0);
 
 /** A binary min-heap of numbers. */
@@ -171,6 +172,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   /** Min-heaps of the deadlines in the index, per state (Q, R, M). */
   private readonly earliest = [new MinHeap(), new MinHeap(), new MinHeap()];
   private readonly sweptLimit = [-Infinity, -Infinity, -Infinity];
+  private readonly fullSweepLimit = [-Infinity, -Infinity, -Infinity];
   private requestsTime = -1;
   private responsesTime = -1;
   private sweptRequestsTime = -1;
@@ -292,7 +294,10 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       frame: ref.bytes,
     });
     this.deadlines.put(deadlineKey(state, deadline, key), EMPTY);
-    this.earliest[state === "Q" ? 0 : 1]!.push(deadline);
+    const i = state === "Q" ? 0 : 1;
+    this.earliest[i]!.push(deadline);
+    // Already due (the other topic is far ahead): let the next sweep run at once.
+    if (deadline <= this.sweptLimit[i]!) this.sweptLimit[i] = Number.NEGATIVE_INFINITY;
   }
 
   private match(
@@ -359,10 +364,13 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     if (limit < 0) return;
     const i = state === "Q" ? 0 : state === "R" ? 1 : 2;
     const heap = this.earliest[i]!;
-    if (heap.size === 0 || heap.peek() > limit) return;
-    // Batch: one index scan per sweep interval of that topic's time, not one per record.
+    // Batch: one index scan per sweep interval of that topic's time, not one per record; and none
+    // while nothing is due (the heap is a hint: a full scan still runs every FULL_SWEEP_MS).
+    const nothingDue = heap.size === 0 || heap.peek() > limit;
+    if (nothingDue && limit - this.fullSweepLimit[i]! < FULL_SWEEP_MS) return;
     if (limit - this.sweptLimit[i]! < this.sweepMs) return;
     this.sweptLimit[i] = limit;
+    if (nothingDue) this.fullSweepLimit[i] = limit;
     while (heap.size > 0 && heap.peek() <= limit) heap.pop();
     const due = this.deadlines.range(
       deadlineKey(state, 0, new Uint8Array(12)),

@@ -49,16 +49,17 @@ export async function feedDay(
       batch.push({ topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp });
       if (batch.length >= 1000) await p.send(batch.splice(0));
     }
-    // One tick per partition, so every task's stream time passes the last window.
+    // A tick per terminal on both topics, so every partition's time passes the last window.
     const last = frames.at(-1)!.timestamp + 3_600_000;
-    for (let part = 0; part < partitions; part++) {
-      batch.push({
-        topic: TOPICS.responses,
-        partition: part,
-        key: enc.encode("0"),
-        value: clockTick(last),
-        timestamp: last,
-      });
+    for (const terminal of new Set(frames.map((f) => f.key))) {
+      for (const topic of [TOPICS.requests, TOPICS.responses]) {
+        batch.push({
+          topic,
+          key: enc.encode(terminal),
+          value: clockTick(last, Number(terminal)),
+          timestamp: last,
+        });
+      }
     }
     await p.send(batch.splice(0));
   } finally {
