@@ -489,3 +489,35 @@ test("global tables load before processing; interactive-query metadata points at
     what: "both instances in ERROR",
   });
 });
+
+test("numStreamThreads: two stream threads share the tasks of one instance", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "lines", partitions: 4 },
+    { name: "counts", partitions: 4 },
+  ]);
+  const app = new KafkaStreams(
+    wordCount(),
+    options(cluster, dir, { applicationId: "threads", numStreamThreads: 2 }),
+  );
+  await app.start();
+  await waitFor(
+    () => app.state === "RUNNING" && app.localThreadsMetadata().every((m) => m.activeTasks.length > 0),
+    { timeoutMs: 30_000, what: "both threads with tasks" },
+  );
+  const md = app.localThreadsMetadata();
+  assert.equal(md.length, 2);
+  assert.equal(md.flatMap((m) => m.activeTasks).length, 8, "4 partitions x 2 sub-topologies");
+  await produce(
+    cluster,
+    "lines",
+    Array.from({ length: 100 }, (_, i) => [null, `w${i % 10}`] as [null, string]),
+  );
+  const out = await readAll(
+    cluster,
+    "counts",
+    (r) => [...latestCounts(r).values()].reduce((x, y) => x + y, 0) === 100,
+  );
+  assert.equal(latestCounts(out).size, 10);
+  await app.close();
+});

@@ -266,7 +266,7 @@ export class StreamThread {
     return out;
   }
 
-  private async onRevoked(_tps: readonly TopicPartition[]): Promise<void> {
+  private async onRevoked(revokedTps: readonly TopicPartition[]): Promise<void> {
     this.setState("PARTITIONS_REVOKED");
     this.host.metrics.rebalances.inc();
     if (this.tasks.size > 0 && !this.dirty) {
@@ -280,8 +280,14 @@ export class StreamThread {
         await this.closeAllDirty();
       }
     }
-    for (const [id, t] of this.tasks) this.suspended.set(id, t);
-    this.tasks.clear();
+    // Only tasks reading a revoked partition are suspended (an eager consumer revokes everything,
+    // a cooperative one only what moves); they are resumed if their partitions come back.
+    const revoked = new Set(revokedTps.map((tp) => `${tp.topic}:${tp.partition}`));
+    for (const [id, t] of [...this.tasks]) {
+      if (!t.inputPartitions().some((tp) => revoked.has(`${tp.topic}:${tp.partition}`))) continue;
+      this.suspended.set(id, t);
+      this.tasks.delete(id);
+    }
     // Buffered records are dropped; the partitions restart from the first unprocessed offset.
     for (const t of this.suspended.values()) {
       for (const tp of t.inputPartitions()) {
@@ -290,16 +296,26 @@ export class StreamThread {
       }
       t.clearBuffers();
     }
-    if (this.pausedTps.size > 0) {
+    const unpause = [...this.pausedTps].filter((k) => revoked.has(k));
+    if (unpause.length > 0) {
       this.consumer.resume(
-        [...this.pausedTps].map((k) => ({
+        unpause.map((k) => ({
           topic: k.slice(0, k.lastIndexOf(":")),
           partition: Number(k.slice(k.lastIndexOf(":") + 1)),
         })),
       );
-      this.pausedTps.clear();
+      for (const k of unpause) this.pausedTps.delete(k);
     }
     this.lag.clear();
+  }
+
+  /** A rebalance that revoked partitions and assigned none: close what did not come back. */
+  private async finishRevocationOnly(): Promise<void> {
+    for (const t of this.suspended.values()) await t.close();
+    this.suspended.clear();
+    this.resumeAt.clear();
+    await this.updateStandbys();
+    this.setState("RUNNING");
   }
 
   private async onLost(_tps: readonly TopicPartition[]): Promise<void> {
@@ -422,6 +438,7 @@ export class StreamThread {
             throw e;
           }
           if (this.stopping) break;
+          if (this.state === "PARTITIONS_REVOKED") await this.finishRevocationOnly();
           if (recs.length > 0) {
             // Group by partition, keeping order; each batch goes to every task reading that topic.
             let start = 0;
