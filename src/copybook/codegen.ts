@@ -1277,7 +1277,11 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
       const p = `p${n.id}`;
       if (nm === null) return pos; // dropped field (FILLER): template bytes stay
       const v = `v${n.id}`;
-      W(`const ${v} = ${fieldValueExpr(n, obj)};`);
+      // Counters are read by their tables, possibly outside the group block: function-scoped.
+      if (counters.has(n)) {
+        hoisted.push(`let ${v};`);
+        W(`${v} = ${fieldValueExpr(n, obj)};`);
+      } else W(`const ${v} = ${fieldValueExpr(n, obj)};`);
       values.set(n, v);
       W(`{ const ${p} = ${posExpr(pos, n.offset)};`);
       W(
@@ -1304,9 +1308,41 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
     return pos;
   };
 
+  // Wide groups are written by module-level chunk functions, as the decoder does (V8 optimises them).
+  const ECHUNK = 32;
+  const hoisted: string[] = [];
+  const counters = new Set<LayoutNode>();
+  for (const x of layout.nodes) if (x.occurs?.dependingOn) counters.add(x.occurs.dependingOn);
+  const encChunkable = (n: LayoutNode, pos: Pos): boolean => {
+    if (pos.v !== "base" || (shift && n.variable)) return false;
+    const kids = n.children.filter((c) => c.level !== 66 && !c.redefines);
+    if (kids.length <= ECHUNK) return false;
+    for (const x of layout.nodes) {
+      if (x === n) continue;
+      let inside = false;
+      for (let p: LayoutNode | null = x.parent; p; p = p.parent) if (p === n) inside = true;
+      if (inside && (x.occurs?.dependingOn || counters.has(x))) return false;
+    }
+    return true;
+  };
   const genChildren = (n: LayoutNode, pos: Pos, obj: string): Pos => {
+    if (encChunkable(n, pos)) {
+      const all = n.children.filter((c) => c.level !== 66 && !c.redefines);
+      for (let i = 0; i < all.length; i += ECHUNK) {
+        const saved = e.lines.splice(0);
+        genKids(n, pos, obj, all.slice(i, i + ECHUNK));
+        const fname = `ECH${e.uid()}`;
+        e.preamble.push(`function ${fname}(b, base, ${obj}) {\n${e.lines.splice(0).join("\n")}\n}`);
+        e.lines.push(...saved);
+        W(`${fname}(b, base, ${obj});`);
+      }
+      return pos;
+    }
+    return genKids(n, pos, obj);
+  };
+  const genKids = (n: LayoutNode, pos: Pos, obj: string, only?: readonly LayoutNode[]): Pos => {
     let cur = pos;
-    const kids = n.children.filter((c) => c.level !== 66);
+    const kids = only ?? n.children.filter((c) => c.level !== 66);
     for (const c of kids) {
       if (c.redefines) continue;
       if (c.redefinedBy.length === 0) {
@@ -1423,7 +1459,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
     end = { v: "base", anchor: 0 };
   } else end = genChildren(root, { v: "base", anchor: root.offset }, "o");
   W(`return ${posExpr(end, endOf(root))} - base;`);
-  return e.build<EncodeFn>("o, b, base", e.lines.join("\n"));
+  return e.build<EncodeFn>("o, b, base", `${hoisted.join(" ")}\n${e.lines.join("\n")}`);
 }
 
 export { BAD };

@@ -579,3 +579,19 @@ describe("record codec: very wide records", () => {
     assert.ok(d.corrupt.some((x) => x.field === "WIDE.P251"));
   });
 });
+
+describe("record codec: wide groups with a counter", () => {
+  it("a counter inside a wide group sizes a table after it (no chunking across them)", () => {
+    const lines = ["01 R.", "  05 HDR."];
+    const hdr: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) {
+      lines.push(`    10 H${i} PIC 9(2).`);
+      hdr[`H${i}`] = i;
+    }
+    lines.push("    10 CNT PIC 9(2).", "  05 T PIC X(2) OCCURS 0 TO 5 DEPENDING ON CNT.");
+    hdr.CNT = 2;
+    const c = compileCopybook(lines.join("\n"), { format: "free" });
+    const rec = { HDR: hdr, T: ["AB", "CD"] };
+    assert.deepEqual(c.decode(c.encode(rec)), rec);
+  });
+});

@@ -169,6 +169,18 @@ function buildLayout(g: Gen, page: string): Built {
       const f = fieldSpec(g, page);
       lines.push(`  05 ${name} ${f.clause} OCCURS ${times} TIMES.`);
       items.push((gg) => [[name, Array.from({ length: times }, () => f.value(gg))]]);
+    } else if (shape === 8 && g.r() < 0.3) {
+      // a wide group (decoded and encoded by chunk functions)
+      const width = 33 + g.int(40);
+      const specs: Array<[string, FieldSpec]> = [];
+      lines.push(`  05 ${name}.`);
+      for (let k = 0; k < width; k++) {
+        const kn = `${name}-W${k}`;
+        const f = fieldSpec(g, page);
+        lines.push(`    10 ${kn} ${f.clause}.`);
+        specs.push([kn, f]);
+      }
+      items.push((gg) => [[name, Object.fromEntries(specs.map(([kn, f]) => [kn, f.value(gg)]))]]);
     } else if (shape < 9) {
       const kids = 1 + g.int(3);
       const specs: Array<[string, FieldSpec]> = [];
@@ -188,12 +200,14 @@ function buildLayout(g: Gen, page: string): Built {
       const cn = `${name}-N`;
       const max = 1 + g.int(5);
       const f = fieldSpec(g, page);
-      lines.push(`  05 ${cn} PIC 9(2) COMP.`);
+      const nested = g.r() < 0.5; // counter inside a group before the table
+      if (nested) lines.push(`  05 ${name}-H.`, `    10 ${cn} PIC 9(2) COMP.`);
+      else lines.push(`  05 ${cn} PIC 9(2) COMP.`);
       lines.push(`  05 ${name} ${f.clause} OCCURS 0 TO ${max} TIMES DEPENDING ON ${cn}.`);
       items.push((gg) => {
         const n = gg.int(max + 1);
         return [
-          [cn, n],
+          nested ? [`${name}-H`, { [cn]: n }] : [cn, n],
           [name, Array.from({ length: n }, () => f.value(gg))],
         ];
       });
