@@ -555,3 +555,89 @@ test("topology validation errors name the problem", () => {
   );
   assert.throws(() => TimeWindows.ofSizeWithNoGrace(0), /window size must be an integer >= 1/);
 });
+
+test("KGroupedTable.reduce with adder and subtractor; windowed reduce; session aggregate with a merger", () => {
+  const b = new StreamsBuilder();
+  b.table("t", { keySerde: S, valueSerde: N })
+    .groupBy((k, v) => [k.slice(0, 1), v] as [string, number], { keySerde: S, valueSerde: N })
+    .reduce(
+      (a, v) => a + v,
+      (a, v) => a - v,
+      { storeName: "sums", valueSerde: N },
+    );
+  b.stream("s", { keySerde: S, valueSerde: N })
+    .groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(10, 0))
+    .reduce((a, v) => Math.max(a, v), { storeName: "max", valueSerde: N, retentionMs: 100 });
+  b.stream("s2", { keySerde: S, valueSerde: N })
+    .groupByKey()
+    .windowedBy(SessionWindows.ofInactivityGapAndGrace(5, 100))
+    .aggregate(
+      () => 0,
+      (_k, v, a) => a + v,
+      (_k, a1, a2) => a1 + a2,
+      { storeName: "sess-sum", valueSerde: N },
+    );
+  const d = new TopologyTestDriver(b.build());
+  const t = d.createInputTopic("t", S, N);
+  t.pipeInput("a1", 5, 1);
+  t.pipeInput("a2", 7, 2);
+  t.pipeInput("a1", 1, 3);
+  t.pipeInput("a2", null, 4);
+  assert.equal(d.getKeyValueStore<string, number>("sums").get("a"), 1);
+  const s = d.createInputTopic("s", S, N);
+  s.pipeInput("k", 3, 1);
+  s.pipeInput("k", 9, 2);
+  s.pipeInput("k", 4, 11);
+  assert.deepEqual(d.getWindowStore<string, number>("max").fetchRange("k", 0, 100), [
+    { key: 0, value: 9 },
+    { key: 10, value: 4 },
+  ]);
+  const s2 = d.createInputTopic("s2", S, N);
+  s2.pipeInput("k", 1, 0);
+  s2.pipeInput("k", 2, 10);
+  s2.pipeInput("k", 4, 5); // merges both sessions: 1 + 2 + 4
+  assert.deepEqual(
+    d
+      .getSessionStore<string, number>("sess-sum")
+      .fetch("k")
+      .map((e) => [e.key.window.start, e.key.window.end, e.value]),
+    [[0, 10, 7]],
+  );
+});
+
+test("windowed cogroup and processValues (key kept, no repartition)", () => {
+  const b = new StreamsBuilder();
+  const a = b.stream("a", { keySerde: S, valueSerde: N }).groupByKey();
+  const c = b.stream("c", { keySerde: S, valueSerde: N }).groupByKey();
+  a.cogroup<number>((_k, v, agg) => agg + v)
+    .cogroup(c, (_k, v, agg) => agg - v)
+    .windowedBy(TimeWindows.ofSizeAndGrace(10, 0))
+    .aggregate(() => 0, { storeName: "net", valueSerde: N, retentionMs: 100 });
+  const pv = b.stream("p", { keySerde: S, valueSerde: S }).processValues(() => {
+    let ctx!: ProcessorContext<string, number>;
+    return {
+      init: (x: ProcessorContext<string, number>) => {
+        ctx = x;
+      },
+      process: (r: Record<string, string>) => ctx.forward(r.withValue(r.value.length)),
+    };
+  });
+  pv.groupByKey().count({ storeName: "pv" });
+  const t = b.build();
+  assert.equal(
+    t.describe().subtopologies.length,
+    2,
+    "cogroup + processValues/groupByKey: no repartition topic",
+  );
+  const d = new TopologyTestDriver(t);
+  d.createInputTopic("a", S, N).pipeInput("k", 10, 1);
+  d.createInputTopic("c", S, N).pipeInput("k", 3, 2);
+  d.createInputTopic("a", S, N).pipeInput("k", 1, 12);
+  assert.deepEqual(d.getWindowStore<string, number>("net").fetchRange("k", 0, 100), [
+    { key: 0, value: 7 },
+    { key: 10, value: 1 },
+  ]);
+  d.createInputTopic("p", S, S).pipeInput("x", "hello", 1);
+  assert.equal(d.getKeyValueStore<string, number>("pv").get("x"), 1);
+});
