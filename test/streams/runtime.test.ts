@@ -521,3 +521,56 @@ test("numStreamThreads: two stream threads share the tasks of one instance", asy
   assert.equal(latestCounts(out).size, 10);
   await app.close();
 });
+
+test("a zombie is fenced: a second incarnation with the same instanceId takes over, outputs stay exactly-once", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "in", partitions: 2 },
+    { name: "out", partitions: 2 },
+  ]);
+  const build = () => {
+    const b = new StreamsBuilder();
+    b.stream("in", { keySerde: S, valueSerde: S })
+      .mapValues((v) => `${v}!`)
+      .to("out", { keySerde: S, valueSerde: S });
+    return b.build();
+  };
+  const errors: string[] = [];
+  const mk = (name: string) =>
+    new KafkaStreams(
+      build(),
+      options(cluster, dir, {
+        applicationId: "zombie",
+        stateDir: join(dir, `state-${name}`),
+        processingGuarantee: "exactly_once_v2",
+        instanceId: "same-instance",
+        uncaughtErrorHandler: (e) => {
+          errors.push(`${name}: ${e.message}`);
+          return "SHUTDOWN_CLIENT";
+        },
+      }),
+    );
+  const a = mk("a");
+  await a.start();
+  await waitFor(() => a.state === "RUNNING", { timeoutMs: 20_000, what: "a running" });
+  let n = 0;
+  const feed = async (count: number) => {
+    const batch: [string, string][] = [];
+    for (let i = 0; i < count; i++, n++) batch.push([`k${n % 7}`, `v${n}`]);
+    await produce(cluster, "in", batch);
+  };
+  await feed(50);
+  const b = mk("b");
+  await b.start();
+  for (let i = 0; i < 10; i++) await feed(20);
+  await waitFor(() => a.state === "ERROR", { timeoutMs: 30_000, what: "the zombie (a) to be fenced" });
+  assert.ok(
+    errors.some((e) => e.startsWith("a:") && /fenc|epoch/i.test(e)),
+    errors.join("; "),
+  );
+  const out = await readAll(cluster, "out", (r) => new Set(r.map((x) => dec(x.value))).size >= n);
+  const values = out.map((r) => dec(r.value)!);
+  assert.equal(values.length, n, "no duplicate output");
+  assert.equal(new Set(values).size, n);
+  await b.close();
+});
