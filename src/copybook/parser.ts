@@ -40,6 +40,9 @@ interface LogicalSource {
 }
 
 /** Turns source lines into one logical text with a (line, column) for every character. */
+/** Lines (1-based, per file) whose code seems to run past the last code column. */
+const cutLines: number[] = [];
+
 function logicalSource(
   src: string,
   file: string,
@@ -82,6 +85,15 @@ function logicalSource(
     }
     const indicator = raw[6]!;
     if (indicator === "*" || indicator === "/" || indicator === "D" || indicator === "d") continue;
+    // Code after the last code column is ignored (sequence/identification area); remember where a
+    // period or word may have been cut, for a hint in syntax errors.
+    if (
+      raw.length > codeEnd &&
+      /[.A-Za-z0-9]/.test(raw.slice(codeEnd, codeEnd + 1)) &&
+      /\S/.test(raw.slice(codeEnd - 1, codeEnd))
+    ) {
+      cutLines.push(lineNo);
+    }
     let code = raw.slice(7, codeEnd);
     const cut = findInlineComment(code);
     if (cut >= 0) code = code.slice(0, cut);
@@ -869,8 +881,26 @@ export function parseCopybookItems(text: string, options: ParseOptions = {}): Pa
       `option format: '${String(options.format)}' is not fixed or free`,
     );
   }
-  const tokens = expandCopies(lex(text, file, options), options, 0, []);
-  const parsed = new Parser(tokens).parse();
+  cutLines.length = 0;
+  let parsed: ParsedCopybook;
+  try {
+    const tokens = expandCopies(lex(text, file, options), options, 0, []);
+    parsed = new Parser(tokens).parse();
+  } catch (e) {
+    // A word or period cut at column 72 is the usual cause of a puzzling error in fixed format.
+    const near = e instanceof CopybookSyntaxError ? cutLines.filter((l) => l <= e.line).pop() : undefined;
+    if (e instanceof CopybookSyntaxError && near !== undefined && (options.format ?? "fixed") === "fixed") {
+      throw new CopybookSyntaxError(
+        e.file,
+        e.line,
+        e.column,
+        e.expected,
+        e.found,
+        `line ${near} has code past column ${options.codeEnd ?? 72}, which fixed format ignores`,
+      );
+    }
+    throw e;
+  }
   if (parsed.records.length === 0) {
     throw new CopybookSyntaxError(file, 1, 1, "at least one data description entry", "none");
   }

@@ -239,3 +239,14 @@ describe("copybook parser", () => {
     });
   });
 });
+
+describe("copybook parser: hints", () => {
+  it("a syntax error after a line cut at column 72 says so", () => {
+    const text = [
+      "       01  TXN.",
+      "           05  TXN-ITEM      PIC X(3) OCCURS 0 TO 4 TIMES DEPENDING ON TXN-COUNT.",
+      "           05  TXN-COUNT     PIC 9(2).",
+    ].join("\n");
+    assert.throws(() => parseCopybook(text), /line 2 has code past column 72, which fixed format ignores/);
+  });
+});
