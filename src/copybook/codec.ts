@@ -309,6 +309,7 @@ export class RecordCodec {
 
   /** Decodes the record in bytes[offset, end). Strict mode throws RecordDecodeError; lenient gives nulls. */
   decode(bytes: Uint8Array, offset = 0, end = bytes.length): Record<string, unknown> {
+    checkRange(bytes, offset, end);
     const ctx = this.ctx;
     ctx.corrupt = null;
     if (end - offset < this.maxSize && this.options.shortRecords === "pad")
@@ -333,6 +334,7 @@ export class RecordCodec {
 
   /** Decodes and also returns the record size and (lenient mode) the corrupt fields. */
   decodeDetailed(bytes: Uint8Array, offset = 0, end = bytes.length): DecodeResult {
+    checkRange(bytes, offset, end);
     const ctx: DecodeContext = { size: 0, corrupt: null };
     const record =
       end - offset < this.maxSize && this.options.shortRecords === "pad"
@@ -343,6 +345,7 @@ export class RecordCodec {
 
   /** Size of the record starting at offset (reads only OCCURS DEPENDING ON counters). */
   sizeOf(bytes: Uint8Array, offset = 0, end = bytes.length): number {
+    checkRange(bytes, offset, end);
     return this.sizeFn ? this.sizeFn(bytes, offset, end) : this.maxSize;
   }
 
@@ -370,6 +373,7 @@ export class RecordCodec {
     const partial: PartialDecoder = {
       fields: [...fields],
       decode: (bytes, offset = 0, end = bytes.length) => {
+        checkRange(bytes, offset, end);
         ctx.corrupt = null;
         return this.wrap(fn(bytes, offset, end, ctx));
       },
@@ -497,6 +501,21 @@ export class RecordCodec {
     };
     walk(this.layout.root, this.unwrap(record));
     return out;
+  }
+}
+
+/** The record bounds must lie inside the bytes: reading past them would yield undefined, not an error. */
+function checkRange(bytes: Uint8Array, offset: number, end: number): void {
+  if (
+    !(
+      offset >= 0 &&
+      end <= bytes.length &&
+      offset <= end &&
+      Number.isInteger(offset) &&
+      Number.isInteger(end)
+    )
+  ) {
+    throw new RangeError(`record bounds [${offset}, ${end}) are outside the ${bytes.length} bytes given`);
   }
 }
 

@@ -595,3 +595,14 @@ describe("record codec: wide groups with a counter", () => {
     assert.deepEqual(c.decode(c.encode(rec)), rec);
   });
 });
+
+describe("record codec: bounds", () => {
+  it("record bounds outside the bytes are a RangeError, never undefined reads", () => {
+    const c = compileCopybook("01 R.\n 05 A PIC 9(4).", { format: "free" });
+    const b = hex("F1F2F3F4");
+    assert.throws(() => c.decode(b, 0, 8), RangeError);
+    assert.throws(() => c.decode(b, -1, 3), RangeError);
+    assert.throws(() => c.pick(["A"]).decode(b, 2, 1), RangeError);
+    assert.deepEqual(c.decode(new Uint8Array([0, ...b, 0]), 1, 5), { A: 1234 });
+  });
+});
