@@ -957,6 +957,11 @@ export class Broker {
           abortedTransactions: null,
           records: Buffer.alloc(0),
         };
+        if (this.closed) {
+          // A long poll ended by close(): clients retry elsewhere / after a metadata refresh.
+          errors = true;
+          return { ...base, errorCode: "NOT_LEADER_OR_FOLLOWER", errorMessage: "the broker is closing" };
+        }
         if (!this.partitionExists(t.name, p.index)) {
           errors = true;
           return { ...base, errorCode: "UNKNOWN_TOPIC_OR_PARTITION" };

@@ -522,3 +522,17 @@ test("bad input gets Kafka error codes, never an exception", async (t) => {
     "INVALID_REQUEST",
   );
 });
+
+test("closing the broker ends a long-polling fetch with a retriable error", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const b = await openBroker(dir);
+  b.createTopics({ topics: [{ name: "t", numPartitions: 1 }] });
+  const waiting = b.fetch({
+    maxWaitMs: 60_000,
+    topics: [{ name: "t", partitions: [{ index: 0, fetchOffset: 0 }] }],
+  });
+  await b.close();
+  const r = await waiting;
+  assert.equal(r.responses[0]!.partitions[0]!.errorCode, "NOT_LEADER_OR_FOLLOWER");
+});
