@@ -11,7 +11,6 @@ import type {
   WindowBytesStore,
   WindowedKey,
 } from "../state/index.ts";
-import { readTimestamp, writeTimestamp } from "../state/index.ts";
 import { StreamsError } from "./errors.ts";
 import { fastSerde } from "./internals/serdes.ts";
 import type { KeyValue } from "./types.ts";
@@ -127,13 +126,27 @@ export function timestampedSerde<V>(innerSerde: Serde<V>): Serde<ValueAndTimesta
       const v = inner.serialize(topic, vt.value);
       const n = v === null ? 0 : v.byteLength;
       const out = new Uint8Array(8 + n);
-      writeTimestamp(out, 0, vt.timestamp);
+      // The state layer's timestamp layout (sign-biased big-endian), written inline.
+      const t = vt.timestamp;
+      const hi = Math.floor(t / 4294967296);
+      const lo = t - hi * 4294967296;
+      const h = (hi + 2147483648) >>> 0;
+      out[0] = h >>> 24;
+      out[1] = (h >>> 16) & 255;
+      out[2] = (h >>> 8) & 255;
+      out[3] = h & 255;
+      out[4] = lo >>> 24;
+      out[5] = (lo >>> 16) & 255;
+      out[6] = (lo >>> 8) & 255;
+      out[7] = lo & 255;
       if (v !== null) out.set(v, 8);
       return out;
     },
     deserialize(topic, data) {
       if (data === null) return null;
-      const timestamp = readTimestamp(data, 0);
+      const h = ((data[0]! << 24) | (data[1]! << 16) | (data[2]! << 8) | data[3]!) >>> 0;
+      const lo = ((data[4]! << 24) | (data[5]! << 16) | (data[6]! << 8) | data[7]!) >>> 0;
+      const timestamp = (h - 2147483648) * 4294967296 + lo;
       const value = inner.deserialize(topic, data.subarray(8)) as V;
       return { value, timestamp };
     },

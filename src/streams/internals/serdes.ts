@@ -69,6 +69,16 @@ export const LongSerde: Serde<number> = {
  * surrogates). Deserializers are kept (they validate UTF-8).
  */
 export function fastSerde<T>(serde: Serde<T>): Serde<T> {
+  if ((serde as unknown) === Serdes.Int64) {
+    // Same bytes as Serdes.Int64 (8-byte big-endian), without BigInt; same safe-integer check.
+    return {
+      serialize: (t, v) => {
+        if (v !== null && !Number.isSafeInteger(v)) return Serdes.Int64.serialize(t, v as number);
+        return LongSerde.serialize(t, v as number | null);
+      },
+      deserialize: serde.deserialize.bind(serde),
+    } as Serde<T>;
+  }
   if ((serde as unknown) === Serdes.String) {
     return {
       serialize: (_t, v) => (v === null ? null : Buffer.from(v as string, "utf8")),

@@ -1,0 +1,44 @@
+// The streams layer's internal serde fast paths give the same bytes as the serde layer's.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Serdes } from "../../src/serde/index.ts";
+import { fastSerde, LongSerde } from "../../src/streams/internals/serdes.ts";
+import { timestampedSerde } from "../../src/streams/index.ts";
+
+test("fast String serializer: same bytes as Serdes.String (ASCII, accents, emoji, lone surrogate)", () => {
+  const f = fastSerde(Serdes.String);
+  for (const s of ["", "hello", "réunion à Vincennes", "🐎🏁", "a\uD800b"]) {
+    assert.deepEqual(Buffer.from(f.serialize("t", s)!), Buffer.from(Serdes.String.serialize("t", s)!), s);
+  }
+});
+
+test("fast Int64 and LongSerde: Kafka's 8-byte big-endian longs, same as Serdes.Int64", () => {
+  const f = fastSerde(Serdes.Int64);
+  for (const n of [
+    0,
+    1,
+    -1,
+    255,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 40 + 7,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+  ]) {
+    const want = Buffer.from(Serdes.Int64.serialize("t", n)!);
+    assert.deepEqual(Buffer.from(f.serialize("t", n)!), want, String(n));
+    assert.deepEqual(Buffer.from(LongSerde.serialize("t", n)!), want, String(n));
+    assert.equal(LongSerde.deserialize("t", want), n);
+  }
+  assert.throws(() => f.serialize("t", 1.5));
+});
+
+test("timestamped values round-trip with negative and large timestamps", () => {
+  const s = timestampedSerde(Serdes.String);
+  for (const timestamp of [0, 1, -5, 1_795_000_000_000, Number.MAX_SAFE_INTEGER]) {
+    assert.deepEqual(s.deserialize("t", s.serialize("t", { value: "v", timestamp })), {
+      value: "v",
+      timestamp,
+    });
+  }
+});
