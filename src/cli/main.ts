@@ -21,8 +21,13 @@ const verbModules = [
 for (const name of verbModules) {
   const url = new URL(`./${name}.ts`, import.meta.url);
   if (!existsSync(url)) continue;
-  const mod = (await import(url.href)) as { register(p: Command): void };
-  mod.register(program);
+  // One broken verb module must not take every other verb down with it.
+  try {
+    const mod = (await import(url.href)) as { register(p: Command): void };
+    mod.register(program);
+  } catch (e) {
+    process.stderr.write(`courant: the '${name}' verbs are unavailable: ${(e as Error).message}\n`);
+  }
 }
 
 await program.parseAsync(process.argv);
