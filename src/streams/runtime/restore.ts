@@ -22,6 +22,44 @@ export function applyChangelogRecord(s: TaskStore, rec: ConsumedRecord): void {
   }
 }
 
+interface BatchRestorable {
+  restoreBatch(records: Iterable<{ key: Uint8Array; value: Uint8Array | null }>, nextOffset?: number): void;
+}
+
+/**
+ * Applies a poll's changelog records store by store: in one batch (one lmdb transaction with its
+ * checkpoint) when the store supports it, else record by record. Returns how many were applied.
+ */
+export function applyChangelogBatch<P extends { s: TaskStore }>(
+  recs: readonly ConsumedRecord[],
+  target: (topic: string, partition: number) => P | undefined,
+  onApplied?: (p: P, n: number) => void,
+): number {
+  let applied = 0;
+  const groups = new Map<P, ConsumedRecord[]>();
+  for (const r of recs) {
+    const p = target(r.topic, r.partition);
+    if (p === undefined || r.key === null) continue;
+    let g = groups.get(p);
+    if (g === undefined) groups.set(p, (g = []));
+    g.push(r);
+  }
+  for (const [p, list] of groups) {
+    const inner = p.s.inner as unknown as Partial<BatchRestorable>;
+    if (typeof inner.restoreBatch === "function") {
+      inner.restoreBatch(
+        list as { key: Uint8Array; value: Uint8Array | null }[],
+        list[list.length - 1]!.offset + 1,
+      );
+    } else {
+      for (const r of list) applyChangelogRecord(p.s, r);
+    }
+    applied += list.length;
+    onApplied?.(p, list.length);
+  }
+  return applied;
+}
+
 /**
  * Brings every logged store of `task` up to the end of its changelog partition. Returns the next
  * changelog offset per store (for checkpoints) and how many records were applied.
@@ -68,13 +106,11 @@ export async function restoreTask(
   let restored = 0;
   while (pending.size > 0) {
     const recs = await consumer.poll({ maxWaitMs: 200, maxRecords: 10_000 });
-    for (const r of recs) {
-      const p = pending.get(r.topic);
-      if (p === undefined) continue;
-      applyChangelogRecord(p.s, r);
-      p.done++;
-      restored++;
-    }
+    restored += applyChangelogBatch(
+      recs,
+      (topic) => pending.get(topic),
+      (p, n) => (p.done += n),
+    );
     for (const [topic, p] of [...pending]) {
       const pos = await consumer.position({ topic, partition: task.partition });
       const done = pos >= p.end;

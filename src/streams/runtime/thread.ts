@@ -26,7 +26,7 @@ import {
 import type { Headers } from "../types.ts";
 import { deadLetterHeaders, type ResolvedOptions } from "./config.ts";
 import type { StreamsMetrics } from "./metrics.ts";
-import { applyChangelogRecord, restoreTask } from "./restore.ts";
+import { applyChangelogBatch, restoreTask } from "./restore.ts";
 import type { TopicLayout } from "./topics.ts";
 
 export interface ThreadHost {
@@ -645,16 +645,16 @@ export class StreamThread {
     if (c === undefined) return;
     const recs = await c.poll({ maxWaitMs: 0, maxRecords: 5000 });
     if (recs.length === 0) return;
-    const byChangelog = new Map<string, { id: string; store: TaskStore }>();
+    const byChangelog = new Map<string, { id: string; s: TaskStore }>();
     for (const [id, t] of this.standbys) {
-      for (const s of t.stores.values())
-        if (s.changelogTopic) byChangelog.set(`${s.changelogTopic}:${t.partition}`, { id, store: s });
+      for (const s of t.stores.values()) {
+        if (s.changelogTopic) byChangelog.set(`${s.changelogTopic}:${t.partition}`, { id, s });
+      }
     }
+    applyChangelogBatch(recs, (topic, partition) => byChangelog.get(`${topic}:${partition}`));
     for (const r of recs) {
       const x = byChangelog.get(`${r.topic}:${r.partition}`);
-      if (x === undefined) continue;
-      applyChangelogRecord(x.store, r);
-      this.standbyPositions.set(`${x.id}.${x.store.def.spec.name}`, r.offset + 1);
+      if (x !== undefined) this.standbyPositions.set(`${x.id}.${x.s.def.spec.name}`, r.offset + 1);
     }
   }
 
