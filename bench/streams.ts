@@ -360,39 +360,48 @@ function e2eTopology(): Topology {
   return b.build();
 }
 
-const E2E = Math.round(200_000 * SCALE);
-for (const guarantee of ["at_least_once", "exactly_once_v2"] as const) {
-  const cluster = await openCluster(`e2e-${guarantee}`);
+const E2E = Math.round(500_000 * SCALE);
+// Alternating runs, best of two per guarantee: single runs swing with JIT warm-up and load.
+const best: Record<string, { cpu: number; wall: number }> = {};
+let e2eRun = 0;
+for (const guarantee of ["at_least_once", "exactly_once_v2", "at_least_once", "exactly_once_v2"] as const) {
+  const id = `e2e-${guarantee}-${e2eRun++}`;
+  const cluster = await openCluster(id);
   await fill(cluster, "e2e-in", 1, E2E);
   await cluster.admin().createTopics([{ name: "e2e-out", partitions: 1 }]);
   const app = new KafkaStreams(e2eTopology(), {
-    applicationId: `e2e-${guarantee}`,
+    applicationId: id,
     cluster,
     processingGuarantee: guarantee,
     commitIntervalMs: 100,
-    stateDir: join(root, `e2e-state-${guarantee}`),
+    stateDir: join(root, `${id}-state`),
     metrics: new MetricsRegistry(),
     logger: undefined,
   });
   const c0 = cpuMs();
   const w0 = performance.now();
   await app.start();
-  await waitFor(() => committedAll(cluster, `e2e-${guarantee}`, "e2e-in", E2E), {
+  await waitFor(() => committedAll(cluster, id, "e2e-in", E2E), {
     timeoutMs: 600_000,
     intervalMs: 20,
     what: "all committed",
   });
-  const wall = performance.now() - w0;
-  const cpu = cpuMs() - c0;
+  const wall = (E2E / (performance.now() - w0)) * 1000;
+  const cpu = (E2E / (cpuMs() - c0)) * 1000;
   await app.close();
   await cluster.close();
+  const b = best[guarantee];
+  if (b === undefined || cpu > b.cpu) best[guarantee] = { cpu, wall };
+}
+for (const guarantee of ["at_least_once", "exactly_once_v2"] as const) {
   const key = guarantee === "at_least_once" ? "alos" : "eos";
-  figures[`e2e_${key}_records_per_s`] = Math.round((E2E / wall) * 1000);
-  figures[`e2e_${key}_records_per_s_per_core`] = Math.round((E2E / cpu) * 1000);
+  const r = best[guarantee]!;
+  figures[`e2e_${key}_records_per_s`] = Math.round(r.wall);
+  figures[`e2e_${key}_records_per_s_per_core`] = Math.round(r.cpu);
   rows.push([
-    `end to end map/filter, ${guarantee}, commit 100 ms (broker in process)`,
-    `${fmt((E2E / cpu) * 1000)} rec/s per core`,
-    `${fmt((E2E / wall) * 1000)} rec/s wall`,
+    `end to end map/filter, ${guarantee}, commit 100 ms (broker in process, best of 2)`,
+    `${fmt(r.cpu)} rec/s per core`,
+    `${fmt(r.wall)} rec/s wall`,
   ]);
 }
 figures.eos_cost_percent =
