@@ -21,16 +21,22 @@ function start(args: string[]) {
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, exited, out: () => out, err: () => err };
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  return { child, exited, out: () => out, err: () => err, done: () => done };
 }
 
 test("broker start serves Kafka and ops HTTP, and stops on SIGTERM", async () => {
   const dir = mkdtempSync(join(tmpdir(), "courant-cli-"));
+  const b = start(["--data", dir, "--port", "0", "--http-port", "0"]);
   try {
-    const b = start(["--data", dir, "--port", "0", "--http-port", "0"]);
-    await waitFor(() => /listening on/.test(b.out()) || b.err().length > 0, {
-      timeoutMs: 20_000,
+    await waitFor(() => /listening on/.test(b.out()) || b.done(), {
+      timeoutMs: 60_000,
       what: "broker start",
     });
     const m = /listening on 127\.0\.0\.1:(\d+) \(PLAINTEXT\).*ops (http:\/\/\S+)/.exec(b.out());
@@ -53,6 +59,9 @@ test("broker start serves Kafka and ops HTTP, and stops on SIGTERM", async () =>
     b.child.kill("SIGTERM");
     assert.equal(await b.exited, 0);
   } finally {
+    // never leave a broker behind: the test process would not exit
+    if (!b.done()) b.child.kill("SIGKILL");
+    await b.exited;
     rmSync(dir, { recursive: true, force: true });
   }
 });
