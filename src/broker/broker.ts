@@ -64,6 +64,8 @@ export interface BrokerOptions {
   /** Create unknown topics on Metadata requests that allow it. Default false. */
   readonly autoCreateTopics?: boolean;
   readonly defaultPartitions?: number;
+  /** Upper bound on a topic's partition count (default 10,000): one bad CreateTopics must not create millions of directories. */
+  readonly maxPartitionsPerTopic?: number;
   /** Broker-level topic config defaults (Kafka's log.* settings), e.g. {"flush.policy": "every-batch"}. */
   readonly defaultTopicConfig?: Readonly<Record<string, string>>;
   readonly clock?: Clock;
@@ -513,6 +515,10 @@ export class Broker {
     return INTERNAL_TOPICS.has(name);
   }
 
+  private maxPartitionsPerTopic(): number {
+    return this.opts.maxPartitionsPerTopic ?? 10_000;
+  }
+
   createTopics(req: { topics: readonly CreatableTopic[]; validateOnly?: boolean }): CreateTopicResult[] {
     return req.topics.map((t) => {
       const fail = (errorCode: string, errorMessage: string): CreateTopicResult => ({
@@ -533,6 +539,11 @@ export class Broker {
           return fail(
             "INVALID_PARTITIONS",
             `topic "${t.name}": number of partitions must be >= 1, got ${t.numPartitions}`,
+          );
+        if (n > this.maxPartitionsPerTopic())
+          return fail(
+            "INVALID_PARTITIONS",
+            `topic "${t.name}": ${n} partitions exceed the broker's limit of ${this.maxPartitionsPerTopic()} (maxPartitionsPerTopic)`,
           );
         const rf = t.replicationFactor ?? -1;
         if (rf !== -1 && rf !== 1)
@@ -615,6 +626,12 @@ export class Broker {
           name,
           errorCode: "INVALID_PARTITIONS",
           errorMessage: `topic "${name}": partition count ${count} is not an integer`,
+        };
+      if (count > this.maxPartitionsPerTopic())
+        return {
+          name,
+          errorCode: "INVALID_PARTITIONS",
+          errorMessage: `topic "${name}": ${count} partitions exceed the broker's limit of ${this.maxPartitionsPerTopic()} (maxPartitionsPerTopic)`,
         };
       if (count <= cur)
         return {

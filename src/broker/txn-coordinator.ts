@@ -202,7 +202,8 @@ export class TxnCoordinator {
     const now = this.o.clock.now();
     let t = this.txns.get(txnId);
     if (!t) {
-      if (askedPid !== -1) return fail("INVALID_PRODUCER_ID_MAPPING");
+      // As Kafka: a transactional id without state gets a fresh producer id whatever id the
+      // client sent (platformatic 2.x sends 0/0 on its first InitProducerId).
       t = {
         transactionalId: txnId,
         producerId: this.allocateProducerId(),
@@ -222,11 +223,7 @@ export class TxnCoordinator {
     }
     if (askedPid !== -1 && (askedPid !== t.producerId || askedEpoch !== t.producerEpoch)) {
       // KIP-360 bump from a producer that is no longer the current one.
-      return fail(
-        askedPid === t.producerId && askedEpoch < t.producerEpoch
-          ? "PRODUCER_FENCED"
-          : "INVALID_PRODUCER_ID_MAPPING",
-      );
+      return fail("PRODUCER_FENCED");
     }
     if (t.state === "PrepareCommit" || t.state === "PrepareAbort") return fail("CONCURRENT_TRANSACTIONS");
     if (t.state === "Ongoing") {

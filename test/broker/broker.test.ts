@@ -536,3 +536,21 @@ test("closing the broker ends a long-polling fetch with a retriable error", asyn
   const r = await waiting;
   assert.equal(r.responses[0]!.partitions[0]!.errorCode, "NOT_LEADER_OR_FOLLOWER");
 });
+
+test("a topic's partition count is capped so one request cannot create millions of directories", async () => {
+  const { dir, cleanup } = tempDir();
+  const b = await openBroker(dir, { maxPartitionsPerTopic: 8 });
+  try {
+    const [r] = b.createTopics({ topics: [{ name: "big", numPartitions: 1_000_000 }] });
+    assert.equal(r!.errorCode, "INVALID_PARTITIONS");
+    assert.match(r!.errorMessage ?? "", /limit of 8/);
+    assert.equal(b.createTopics({ topics: [{ name: "ok", numPartitions: 4 }] })[0]!.errorCode, "NONE");
+    assert.equal(
+      b.createPartitions({ topics: [{ name: "ok", count: 9 }] })[0]!.errorCode,
+      "INVALID_PARTITIONS",
+    );
+  } finally {
+    await b.close();
+    cleanup();
+  }
+});

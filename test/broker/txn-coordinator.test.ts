@@ -229,3 +229,33 @@ test("a restart completes a prepared commit from the persisted record", () => {
   assert.deepEqual(s.committed, ["g:in-0@9"]);
   assert.equal(tc2.describe("tx")!.state, "CompleteCommit");
 });
+
+test("InitProducerId: an unknown transactional id gets a fresh id whatever id the client sent; a stale one is fenced", () => {
+  const s = setup();
+  const tc = s.make();
+  // platformatic 2.x sends producer id 0, epoch 0 on its first call
+  const first = tc.initProducerId({
+    transactionalId: "app-0",
+    transactionTimeoutMs: 60_000,
+    producerId: 0,
+    producerEpoch: 0,
+  });
+  assert.equal(first.errorCode, "NONE");
+  assert.equal(first.producerEpoch, 0);
+  const bumped = tc.initProducerId({ transactionalId: "app-0", transactionTimeoutMs: 60_000 });
+  assert.equal(bumped.producerEpoch, 1);
+  const stale = tc.initProducerId({
+    transactionalId: "app-0",
+    transactionTimeoutMs: 60_000,
+    producerId: first.producerId,
+    producerEpoch: 0,
+  });
+  assert.equal(stale.errorCode, "PRODUCER_FENCED");
+  const other = tc.initProducerId({
+    transactionalId: "app-0",
+    transactionTimeoutMs: 60_000,
+    producerId: first.producerId + 1000,
+    producerEpoch: 3,
+  });
+  assert.equal(other.errorCode, "PRODUCER_FENCED");
+});
