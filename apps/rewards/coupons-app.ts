@@ -42,6 +42,7 @@ export const STORES = {
   pdvDay: "ledger-pdv-day",
   rewards: "ledger-rewards",
   rewardsByPdv: "ledger-rewards-by-pdv",
+  earlyCancels: "ledger-early-cancellations",
 } as const;
 
 /** The repartition topic carrying (campaign, bet | cancellation) pairs to the campaign's owner. */
@@ -183,12 +184,20 @@ class StoreLedger implements LedgerStore {
   /** Index of a PDV's coupons: key only ("pdv|campaign|ticket"), the reward lives in `rewards`. */
   readonly byPdv: KeyValueStore<string, Uint8Array>;
   readonly codes: ReadOnlyKeyValueStore<string, string>;
+  readonly early: KeyValueStore<string, BetCancellation>;
   constructor(ctx: ProcessorContext<unknown, unknown>, tables: ReferenceTables | undefined) {
     this.accounts = ctx.getStateStore(STORES.accounts);
     this.pdvDay = ctx.getStateStore(STORES.pdvDay);
     this.rewards = ctx.getStateStore(STORES.rewards);
     this.byPdv = ctx.getStateStore(STORES.rewardsByPdv);
     this.codes = tables?.coupons ?? ctx.getStateStore(STORES.coupons);
+    this.early = ctx.getStateStore(STORES.earlyCancels);
+  }
+  getEarlyCancel(campaignId: string, ticketId: string): BetCancellation | undefined {
+    return this.early.get(`${campaignId}|${ticketId}`);
+  }
+  putEarlyCancel(campaignId: string, cancellation: BetCancellation | null, ticketId: string): void {
+    this.early.put(`${campaignId}|${ticketId}`, cancellation);
   }
   getAccount(campaignId: string): BudgetAccountState | undefined {
     return this.accounts.get(campaignId);
@@ -223,6 +232,9 @@ export function pushSequence(campaignId: string, couponIndex: number, action: "I
 }
 
 const COUPON_VALIDITY_MS = 30 * 86_400_000;
+/** How long a cancellation waits for a bet that has not reached its campaign's owner yet. */
+const EARLY_CANCEL_TTL_MS = 86_400_000;
+const EARLY_CANCEL_SWEEP_MS = 3_600_000;
 
 export function encodePush(codec: PdvFrameCodec, action: "I" | "C", reward: Reward, at: number): Uint8Array {
   const euros = `${Math.floor(reward.valueCents / 100)},${String(reward.valueCents % 100).padStart(2, "0")} EUR`;
@@ -276,6 +288,7 @@ class LedgerProcessor
     this.store = new StoreLedger(context as ProcessorContext<unknown, unknown>, this.tables);
     this.ledger = new CouponLedger(this.store);
     this.table = this.tables?.campaigns ?? context.getStateStore(STORES.campaigns);
+    context.schedule(EARLY_CANCEL_SWEEP_MS, "streamTime", (t) => this.expireEarlyCancels(t));
   }
 
   process(record: Record<string, CampaignWork>): void {
@@ -305,26 +318,40 @@ class LedgerProcessor
       );
       this.metrics.couponsIssued.labels(campaignId).inc();
       this.observeLatency(record);
+      if (out.canceled) this.emitCancellation(campaignId, out.canceled, record.timestamp);
     } else {
       const out = this.ledger.cancel(campaignId, work.cancellation);
       if (!out.canceled) return;
-      const c = out.cancellation;
-      this.ctx.forward(
-        new Record<string, RewardCancellation>(c.ticketId, c, record.timestamp),
-        SINKS.canceled,
-      );
-      this.ctx.forward(
-        new Record<string, Uint8Array>(
-          String(c.pdvId),
-          encodePush(this.codec, "C", out.reward, c.canceledAt),
-          record.timestamp,
-        ),
-        SINKS.push,
-      );
-      this.metrics.couponsCanceled.labels(campaignId).inc();
+      this.emitCancellation(campaignId, out, record.timestamp);
     }
     const account = this.store.getAccount(campaignId);
     if (account) this.metrics.budgetUsedCents.labels(campaignId).set(account.usedCents);
+  }
+
+  private emitCancellation(
+    campaignId: string,
+    out: Extract<ReturnType<CouponLedger["cancel"]>, { canceled: true }>,
+    timestamp: number,
+  ): void {
+    const c = out.cancellation;
+    this.ctx.forward(new Record<string, RewardCancellation>(c.ticketId, c, timestamp), SINKS.canceled);
+    this.ctx.forward(
+      new Record<string, Uint8Array>(
+        String(c.pdvId),
+        encodePush(this.codec, "C", out.reward, c.canceledAt),
+        timestamp,
+      ),
+      SINKS.push,
+    );
+    this.metrics.couponsCanceled.labels(campaignId).inc();
+  }
+
+  /** Early cancellations whose bet never came (it did not qualify for this campaign) are dropped after a day. */
+  private expireEarlyCancels(streamTime: number): void {
+    const limit = streamTime - EARLY_CANCEL_TTL_MS;
+    for (const { key, value } of this.store.early.all()) {
+      if (value.canceledAt < limit) this.store.early.delete(key);
+    }
   }
 
   private observeLatency(record: Record<string, CampaignWork>): void {
@@ -408,6 +435,7 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
     .addStateStore(kv<number>(STORES.pdvDay, json()), "ledger")
     .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
     .addStateStore(kv<Uint8Array>(STORES.rewardsByPdv, Serdes.Bytes), "ledger")
+    .addStateStore(kv<BetCancellation>(STORES.earlyCancels, json()), "ledger")
     .addSink(SINKS.rewards, TOPICS.rewards, { keySerde: Serdes.String, valueSerde: json<Reward>() }, "ledger")
     .addSink(
       SINKS.canceled,

@@ -38,6 +38,8 @@ function readOnlyLedger(lookup: StoreLookup): LedgerStore {
     getReward: () => undefined,
     putReward: fail,
     couponCode: () => undefined,
+    getEarlyCancel: () => undefined,
+    putEarlyCancel: fail,
   };
 }
 

@@ -308,3 +308,31 @@ test("ledger invariants hold on a random sequence of bets and cancellations", ()
   const codes = [...store.rewards.values()].map((r) => r.couponCode);
   assert.equal(new Set(codes).size, codes.length, "no coupon code handed out twice");
 });
+
+test("ledger: a cancellation that overtakes its bet takes the coupon back as soon as it is issued", () => {
+  const { c, ledger } = setup();
+  const early = {
+    ticketId: "T9",
+    terminalId: 1001,
+    pdvId: 75001,
+    refundedStakeCents: 1000,
+    reasonCode: 1,
+    canceledAt: T0 + 5000,
+  };
+  assert.deepEqual(ledger.cancel(c.id, early), { canceled: false, reason: "not_rewarded" });
+  const out = ledger.issue(c, bet({ ticketId: "T9" }));
+  assert.ok(out.issued);
+  assert.ok(out.canceled?.canceled);
+  assert.equal(out.canceled.cancellation.couponCode, out.reward.couponCode);
+  const b = ledger.budget(c);
+  assert.deepEqual([b.usedCents, b.issuedCount, b.canceledCount], [0, 1, 1]);
+  // Its place under the PDV cap is free: two more coupons fit (cap 2).
+  assert.ok(ledger.issue(c, bet({ ticketId: "U1" })).issued);
+  assert.ok(ledger.issue(c, bet({ ticketId: "U2" })).issued);
+  // Same final state as the usual order (bet, then cancellation).
+  const other = setup().ledger;
+  assert.ok(other.issue(c, bet({ ticketId: "T9" })).issued);
+  assert.ok(other.cancel(c.id, early).canceled);
+  const b2 = other.budget(c);
+  assert.deepEqual([b2.usedCents, b2.issuedCount, b2.canceledCount], [0, 1, 1]);
+});

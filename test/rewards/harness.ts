@@ -43,7 +43,7 @@ export async function feedDay(
         });
       }
     }
-    await p.send(tables);
+    for (let i = 0; i < tables.length; i += 5000) await p.send(tables.slice(i, i + 5000));
     const batch: ProducerRecord[] = [];
     for (const f of frames) {
       batch.push({ topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp });

@@ -22,6 +22,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test("a simulated day through the three apps on the embedded broker equals the oracle's answer", async () => {
   const frames = simulateDay(SMALL_DAY);
   const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
+  for (const c of TEST_CAMPAIGNS) {
+    assert.ok(
+      answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length < CODES,
+      `${c.id}: pool must not bind`,
+    );
+  }
   const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
   let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
   try {

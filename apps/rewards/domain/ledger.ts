@@ -29,6 +29,12 @@ export interface LedgerStore {
   putReward(reward: Reward): void;
   /** The coupon code at `index` of the campaign's pool, if loaded. */
   couponCode(campaignId: string, index: number): string | undefined;
+  /**
+   * Cancellations that arrived before their bet (bets and cancellations travel on two topics, so
+   * one may overtake the other): kept until the bet comes or they expire.
+   */
+  getEarlyCancel(campaignId: string, ticketId: string): BetCancellation | undefined;
+  putEarlyCancel(campaignId: string, cancellation: BetCancellation | null, ticketId: string): void;
 }
 
 /** A campaign's budget: what is spent, what is left. */
@@ -81,7 +87,12 @@ export type SkipReason =
   | "no_coupon_code";
 
 export type IssueOutcome =
-  | { readonly issued: true; readonly reward: Reward }
+  | {
+      readonly issued: true;
+      readonly reward: Reward;
+      /** Set when the bet's cancellation had already arrived: the coupon is taken back at once. */
+      readonly canceled?: Extract<CancelOutcome, { canceled: true }>;
+    }
   | { readonly issued: false; readonly reason: SkipReason };
 
 export type CancelOutcome =
@@ -143,6 +154,12 @@ export class CouponLedger {
     this.store.putReward(reward);
     this.store.putPdvDayCount(campaign.id, bet.pdvId, day, count + 1);
     this.store.putAccount(account.spend(campaign.couponValueCents));
+    const early = this.store.getEarlyCancel(campaign.id, bet.ticketId);
+    if (early !== undefined) {
+      this.store.putEarlyCancel(campaign.id, null, bet.ticketId);
+      const c = this.cancel(campaign.id, early);
+      if (c.canceled) return { issued: true, reward, canceled: c };
+    }
     return { issued: true, reward };
   }
 
@@ -153,7 +170,13 @@ export class CouponLedger {
    */
   cancel(campaignId: string, cancellation: BetCancellation): CancelOutcome {
     const reward = this.store.getReward(campaignId, cancellation.ticketId);
-    if (reward === undefined) return { canceled: false, reason: "not_rewarded" };
+    if (reward === undefined) {
+      // Either the bet did not earn this campaign's coupon, or it has not arrived yet: remember
+      // the cancellation so that the coupon, if it is issued later, is taken back at once. The
+      // outcome is then the same in either order: issued and cancelled.
+      this.store.putEarlyCancel(campaignId, cancellation, cancellation.ticketId);
+      return { canceled: false, reason: "not_rewarded" };
+    }
     if (reward.status === "canceled") return { canceled: false, reason: "already_canceled" };
     const canceled: Reward = { ...reward, status: "canceled", canceledAt: cancellation.canceledAt };
     this.store.putReward(canceled);
@@ -206,6 +229,7 @@ export class MemoryLedgerStore implements LedgerStore {
   readonly pdvDayCounts = new Map<string, number>();
   readonly rewards = new Map<string, Reward>();
   readonly pools = new Map<string, string[]>();
+  readonly earlyCancels = new Map<string, BetCancellation>();
 
   /** Loads coupon codes of a campaign, in pool order. */
   addCoupons(campaignId: string, codes: readonly string[]): void {
@@ -234,5 +258,12 @@ export class MemoryLedgerStore implements LedgerStore {
   }
   couponCode(campaignId: string, index: number): string | undefined {
     return this.pools.get(campaignId)?.[index];
+  }
+  getEarlyCancel(campaignId: string, ticketId: string): BetCancellation | undefined {
+    return this.earlyCancels.get(`${campaignId}|${ticketId}`);
+  }
+  putEarlyCancel(campaignId: string, cancellation: BetCancellation | null, ticketId: string): void {
+    if (cancellation === null) this.earlyCancels.delete(`${campaignId}|${ticketId}`);
+    else this.earlyCancels.set(`${campaignId}|${ticketId}`, cancellation);
   }
 }
