@@ -26,7 +26,10 @@ export interface Attribution {
 
 export function adAttributionTopology(): Topology {
   const b = new StreamsBuilder();
-  const impressions = b.stream("impressions", { keySerde: Serdes.String, valueSerde: Serdes.Json<Impression>() });
+  const impressions = b.stream("impressions", {
+    keySerde: Serdes.String,
+    valueSerde: Serdes.Json<Impression>(),
+  });
   const clicks = b.stream("clicks", { keySerde: Serdes.String, valueSerde: Serdes.Json<Click>() });
   const attributed = impressions.leftJoin(
     clicks,

@@ -39,7 +39,13 @@ if (import.meta.main) {
   process.stdout.write("type lines; Ctrl-D to stop\n");
   for await (const line of createInterface({ input: process.stdin })) {
     await producer.send([{ topic: "text-lines", key: null, value: new TextEncoder().encode(line) }]);
-    setTimeout(() => process.stdout.write(`${JSON.stringify(Object.fromEntries(counts.all().map((e) => [e.key, e.value])))}\n`), 300);
+    setTimeout(
+      () =>
+        process.stdout.write(
+          `${JSON.stringify(Object.fromEntries(counts.all().map((e) => [e.key, e.value])))}\n`,
+        ),
+      300,
+    );
   }
   await producer.close();
   await streams.close();
