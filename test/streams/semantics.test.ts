@@ -212,7 +212,14 @@ for (const mode of ["inner", "left"] as const) {
         .readKeyValuesToList()
         .map((kv) => (kv.value === null ? `(${kv.key},null)` : `(${kv.key},${kv.value})`));
     const steps: [() => void, string[], string[]][] = [
-      [() => (ri.pipeInput(1, "foo"), li.pipeInput("k", 1)), ["(k,1,foo)"], ["(k,1,foo)"]],
+      [
+        () => {
+          ri.pipeInput(1, "foo");
+          li.pipeInput("k", 1);
+        },
+        ["(k,1,foo)"],
+        ["(k,1,foo)"],
+      ],
       [() => li.pipeInput("k", 2), ["(k,null)"], ["(k,2,null)"]],
       [() => li.pipeInput("k", 3), ["(k,null)"], ["(k,3,null)"]],
       [() => ri.pipeInput(3, "bar"), ["(k,3,bar)"], ["(k,3,bar)"]],
