@@ -3,6 +3,7 @@
 import type { Serde } from "../serde/index.ts";
 import { readTimestamp, writeTimestamp } from "../state/index.ts";
 import { StreamsError } from "./errors.ts";
+import { fastSerde } from "./internals/serdes.ts";
 
 export interface Window {
   readonly start: number;
@@ -171,14 +172,28 @@ export const Suppressed = {
 
 /** Serdes for windowed keys as Kafka lays them out: inner key + 8-byte start (+ 8-byte end for sessions). */
 export const WindowedSerdes = {
-  timeWindowed<K>(inner: Serde<K>, windowSizeMs: number): Serde<Windowed<K>> {
+  timeWindowed<K>(innerSerde: Serde<K>, windowSizeMs: number): Serde<Windowed<K>> {
+    const inner = fastSerde(innerSerde);
     return {
       serialize(topic, w) {
         if (w === null) return null;
         const k = inner.serialize(topic, w.key) ?? new Uint8Array(0);
-        const out = new Uint8Array(k.byteLength + 8);
+        const n = k.byteLength;
+        const out = new Uint8Array(n + 8);
         out.set(k, 0);
-        writeTimestamp(out, k.byteLength, w.window.start);
+        // writeTimestamp's layout, inline (no DataView per record).
+        const t = w.window.start;
+        const hi = Math.floor(t / 4294967296);
+        const lo = t - hi * 4294967296;
+        const h = (hi + 2147483648) >>> 0;
+        out[n] = h >>> 24;
+        out[n + 1] = (h >>> 16) & 255;
+        out[n + 2] = (h >>> 8) & 255;
+        out[n + 3] = h & 255;
+        out[n + 4] = lo >>> 24;
+        out[n + 5] = (lo >>> 16) & 255;
+        out[n + 6] = (lo >>> 8) & 255;
+        out[n + 7] = lo & 255;
         return out;
       },
       deserialize(topic, data) {

@@ -42,3 +42,26 @@ test("timestamped values round-trip with negative and large timestamps", () => {
     });
   }
 });
+
+test("fast Int32 serializer and windowed keys: same bytes as the serde layer", async () => {
+  const { WindowedSerdes } = await import("../../src/streams/index.ts");
+  const { writeTimestamp } = await import("../../src/state/index.ts");
+  const f = fastSerde(Serdes.Int32);
+  for (const n of [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 12345]) {
+    assert.deepEqual(
+      Buffer.from(f.serialize("t", n)!),
+      Buffer.from(Serdes.Int32.serialize("t", n)!),
+      String(n),
+    );
+  }
+  assert.throws(() => f.serialize("t", 2 ** 31));
+  const w = WindowedSerdes.timeWindowed(Serdes.String, 10);
+  for (const start of [0, 10, 1_795_000_000_000, -20]) {
+    const b = w.serialize("t", { key: "k", window: { start, end: start + 10 } })!;
+    const want = new Uint8Array(9);
+    want[0] = 107;
+    writeTimestamp(want, 1, start);
+    assert.deepEqual(Buffer.from(b), Buffer.from(want));
+    assert.deepEqual(w.deserialize("t", b), { key: "k", window: { start, end: start + 10 } });
+  }
+});

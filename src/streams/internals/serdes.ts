@@ -79,6 +79,23 @@ export function fastSerde<T>(serde: Serde<T>): Serde<T> {
       deserialize: serde.deserialize.bind(serde),
     } as Serde<T>;
   }
+  if ((serde as unknown) === Serdes.Int32) {
+    // Same bytes as Serdes.Int32 (4-byte big-endian two's complement), without a DataView.
+    return {
+      serialize: (t, v) => {
+        if (v === null) return null;
+        const n = v as number;
+        if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) return Serdes.Int32.serialize(t, n);
+        const out = new Uint8Array(4);
+        out[0] = (n >>> 24) & 255;
+        out[1] = (n >>> 16) & 255;
+        out[2] = (n >>> 8) & 255;
+        out[3] = n & 255;
+        return out;
+      },
+      deserialize: serde.deserialize.bind(serde),
+    } as Serde<T>;
+  }
   if ((serde as unknown) === Serdes.String) {
     return {
       serialize: (_t, v) => (v === null ? null : Buffer.from(v as string, "utf8")),
