@@ -20,14 +20,16 @@ import { type TestRecord, TopologyTestDriver } from "../src/streams/index.ts";
 
 const DAY = "2026-06-14";
 
-
 const terminals = Number(process.env.BENCH_TERMINALS ?? 200);
 const rows: [string, string][] = [];
 const figures: Record<string, number> = {};
 
 const t0 = performance.now();
 const frames = simulateDay({ seed: 1, terminals, pdvs: Math.max(1, Math.floor(terminals / 4)), date: DAY });
-rows.push(["simulated day", `${frames.length} frames, ${terminals} terminals (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s)`]);
+rows.push([
+  "simulated day",
+  `${frames.length} frames, ${terminals} terminals (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+]);
 figures.day_frames = frames.length;
 
 // ---- 1. processing ceiling -------------------------------------------------------------------
@@ -42,7 +44,9 @@ figures.day_frames = frames.length;
   const valid = d1.createOutputTopic(TOPICS.valid, Serdes.String, Serdes.Bytes).readRecordsToList();
   await d1.close();
 
-  const d2 = new TopologyTestDriver(buildCorrelationTopology({ metrics }), { applicationId: "rewards-correlation" });
+  const d2 = new TopologyTestDriver(buildCorrelationTopology({ metrics }), {
+    applicationId: "rewards-correlation",
+  });
   const vin = d2.createInputTopic(TOPICS.valid, Serdes.String, Serdes.Bytes);
   t = performance.now();
   for (const r of valid) vin.pipeInput(r.key, r.value, r.timestamp, r.headers);
@@ -55,7 +59,8 @@ figures.day_frames = frames.length;
   const cin = d3.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String);
   for (const c of BENCH_CAMPAIGNS) cin.pipeInput(c.id, JSON.stringify(c.spec), 0);
   const pool = d3.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
-  for (const c of BENCH_CAMPAIGNS) for (let i = 0; i < bets.length; i++) pool.pipeInput(couponPoolKey(c.id, i), `${c.id}${i}`, 0);
+  for (const c of BENCH_CAMPAIGNS)
+    for (let i = 0; i < bets.length; i++) pool.pipeInput(couponPoolKey(c.id, i), `${c.id}${i}`, 0);
   const bin = d3.createInputTopic(TOPICS.bets, Serdes.String, Serdes.Bytes);
   const xin = d3.createInputTopic(TOPICS.betsCanceled, Serdes.String, Serdes.Bytes);
   const merged: { r: TestRecord<string, Uint8Array>; cancel: boolean }[] = [
