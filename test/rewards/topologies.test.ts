@@ -20,7 +20,7 @@ import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { MetricsRegistry } from "../../src/observe/index.ts";
-import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
+import { PdvFrameCodec } from "../../src/pdv/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../../src/streams/index.ts";
 import { dayAnswer } from "./oracle.ts";
