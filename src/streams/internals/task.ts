@@ -39,7 +39,7 @@ export interface StoreProvider {
 
 export const memoryStoreProvider: StoreProvider = {
   keyValue: (name) => inMemoryKeyValueStore(name),
-  window: (name, _p, _t, o) => overwritingWindowStore(inMemoryWindowStore(name, o), o.retainDuplicates),
+  window: (name, _p, _t, o) => inMemoryWindowStore(name, o),
   session: (name, _p, _t, o) => inMemorySessionStore(name, o),
 };
 
@@ -48,7 +48,8 @@ export const memoryStoreProvider: StoreProvider = {
  * (key, window) adds a second entry instead of replacing it: delete first. Harmless once fixed.
  */
 function overwritingWindowStore(inner: WindowBytesStore, duplicates: boolean): WindowBytesStore {
-  if (duplicates) return inner;
+  if (duplicates || (inner as { overwriteGuarded?: boolean }).overwriteGuarded) return inner;
+  (inner as { overwriteGuarded?: boolean }).overwriteGuarded = true;
   const put = inner.put.bind(inner);
   inner.put = (key, value, windowStart) => {
     if (value !== null && inner.fetch(key, windowStart) !== undefined) put(key, null, windowStart);
@@ -160,7 +161,9 @@ export class StreamTask {
         retentionMs: s.retentionMs!,
         retainDuplicates: s.retainDuplicates ?? false,
       };
-      const raw = p.window(s.name, s.persistent, this.id, o);
+      const made = p.window(s.name, s.persistent, this.id, o);
+      // In-memory window stores (any provider) get the overwrite guard (see overwritingWindowStore).
+      const raw = made.persistent ? made : overwritingWindowStore(made, o.retainDuplicates);
       inner = raw;
       let w: WindowBytesStore = logging
         ? new LoggedWindowStore(raw, topic, this.partition, this.ctx, o.retainDuplicates)
