@@ -110,7 +110,7 @@ export class MemoryWindowStore implements EntryLoggedWindowStore {
 
   private insert(w: KeyWindows, start: number, seq: number, value: Uint8Array): void {
     const n = w.starts.length;
-    if (n === 0 || w.starts[n - 1]! < start || (w.starts[n - 1] === start && w.seqs[n - 1]! <= seq)) {
+    if (n === 0 || w.starts[n - 1]! < start || (w.starts[n - 1] === start && w.seqs[n - 1]! < seq)) {
       w.starts.push(start);
       w.seqs.push(seq);
       w.values.push(value);

@@ -15,3 +15,12 @@ test("memory stores refuse use after close with STORE_CLOSED", () => {
     (e: Error & { code?: string }) => e.code === "STORE_CLOSED" && /closed-kv/.test(e.message),
   );
 });
+
+test("memory window: a second put to the latest (key, window) replaces the value (regression)", () => {
+  const st = inMemoryWindowStore("win", { windowSizeMs: 10, retentionMs: 1000 });
+  st.put(b("k"), b("1"), 100);
+  st.put(b("k"), b("2"), 100);
+  assert.equal(Buffer.from(st.fetch(b("k"), 100)!).toString(), "2");
+  assert.equal([...st.fetchRange(b("k"), 0, 1000)].length, 1);
+  assert.equal(st.approximateNumEntries(), 1);
+});
