@@ -680,7 +680,10 @@ export class EmbeddedConsumer implements Consumer {
 
   private startHeartbeats(): void {
     if (this.heartbeatTimer) return;
-    const interval = this.opts.heartbeatIntervalMs ?? 3000;
+    // Kafka's default is 3 s; with a short session timeout that would expire the member, so the
+    // default never exceeds a third of the session timeout.
+    const interval =
+      this.opts.heartbeatIntervalMs ?? Math.min(3000, Math.floor((this.opts.sessionTimeoutMs ?? 45_000) / 3));
     this.heartbeatTimer = setInterval(() => this.heartbeat(), interval);
     this.heartbeatTimer.unref();
   }
