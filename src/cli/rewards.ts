@@ -243,8 +243,12 @@ export function registerRun(rewards: Command): void {
       }
       const cluster = await openCluster(opts).catch(fail);
       const stop = new AbortController();
-      process.once("SIGINT", () => stop.abort());
-      process.once("SIGTERM", () => stop.abort());
+      const onSignal = () => {
+        if (stop.signal.aborted) process.exit(130); // second Ctrl-C: do not wait any longer
+        stop.abort();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       try {
         const apps = await startRewardsApps({
           cluster,
@@ -266,6 +270,13 @@ export function registerRun(rewards: Command): void {
         if (opts.untilIdle) waits.push(waitUntilIdle(cluster, apps, { signal: stop.signal }));
         await Promise.race(waits);
         console.log("stopping");
+        // A clean close commits and leaves the groups; if the broker is gone it cannot, so give up
+        // after a while (the next start recovers from the last commit, as after a crash).
+        const giveUp = setTimeout(() => {
+          console.error("could not stop cleanly within 20 s (broker unreachable?); exiting");
+          process.exit(1);
+        }, 20_000);
+        giveUp.unref();
         await apps.close();
       } catch (e) {
         await cluster.close().catch(() => {});
