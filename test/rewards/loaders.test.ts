@@ -73,6 +73,28 @@ test("coupon file (CSV) -> coupons topic, keyed by campaign and position; bad ro
   assert.deepEqual([...t2.entries()].sort(), [...t.entries()].sort());
 });
 
+test("a Parquet coupon file from the data lake loads the same way", async () => {
+  const path = join(dir, "lake.parquet");
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  await c.run(
+    `COPY (SELECT 'PQ' AS campaign_id, 'PQ-' || i AS code FROM range(2500) t(i) ORDER BY i) TO '${path}' (FORMAT parquet)`,
+  );
+  c.closeSync();
+  db.closeSync();
+  const fractions: number[] = [];
+  const s = await loadCouponFile(cluster, path, {
+    topic: "lake-coupons",
+    onProgress: (p) => fractions.push(p.fraction),
+  });
+  assert.deepEqual(s.campaigns, { PQ: 2500 });
+  assert.equal(s.rowsRejected, 0);
+  assert.equal(fractions.at(-1), 1);
+  const t = await table("lake-coupons");
+  assert.equal(t.get(couponPoolKey("PQ", 2499)), "PQ-2499");
+});
+
 test("the demo coupon file loads completely", async () => {
   const s = await loadCouponFile(cluster, "apps/rewards/demo/coupons.csv", { topic: "demo-coupons" });
   assert.equal(s.rowsRejected, 0);
