@@ -6,7 +6,12 @@ import { join } from "node:path";
 import type { Cluster } from "../../src/cluster/index.ts";
 import { createLogger, type Logger, MetricsRegistry } from "../../src/observe/index.ts";
 import { OpsServer, QueryError, type ReadinessReport } from "../../src/server/index.ts";
-import { KafkaStreams, type KafkaStreamsState, type Topology } from "../../src/streams/index.ts";
+import {
+  KafkaStreams,
+  type KafkaStreamsState,
+  type RestoreProgress,
+  type Topology,
+} from "../../src/streams/index.ts";
 import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
 import { buildCouponsTopology, type ReferenceTables, STORES } from "./coupons-app.ts";
 import { buildFramesTopology } from "./frames-app.ts";
@@ -118,18 +123,26 @@ function topologyOf(
   }
 }
 
-function readiness(streams: KafkaStreams): () => ReadinessReport {
+/** Restores in progress, per "<task>/<store>", as reported by the runtime. */
+type RestoreBoard = Map<string, RestoreProgress>;
+
+function readiness(streams: KafkaStreams, restores: RestoreBoard): () => ReadinessReport {
   return () => {
     const state: KafkaStreamsState = streams.state;
     const running = state === "RUNNING";
+    const pending = [...restores.values()].filter((r) => !r.done);
     return {
       ready: running,
       checks: [
         {
-          name: "state restored and consumer group joined",
-          ok: running,
-          detail: running ? "RUNNING" : `state ${state}`,
+          name: "state restored",
+          ok: pending.length === 0,
+          detail:
+            pending.length === 0
+              ? "all stores restored"
+              : pending.map((r) => `${r.store} (task ${r.taskId}): ${r.restored}/${r.total}`).join(", "),
         },
+        { name: "consumer group joined", ok: running, detail: `state ${state}` },
       ],
     };
   };
@@ -155,6 +168,7 @@ export async function startRewardsApps(options: RewardsAppsOptions): Promise<Rew
     for (const name of names) {
       const applicationId = APP_IDS[name];
       const registry = new MetricsRegistry({ app: applicationId });
+      const restores: RestoreBoard = new Map();
       const metrics = rewardsMetrics(registry);
       const streams = new KafkaStreams(topologyOf(name, options, metrics, log, tables), {
         applicationId,
@@ -166,13 +180,14 @@ export async function startRewardsApps(options: RewardsAppsOptions): Promise<Rew
         numStreamThreads: options.numStreamThreads,
         metrics: registry,
         logger: log.child({ app: applicationId }),
+        onRestore: (p) => restores.set(`${p.taskId}/${p.store}/${p.partition}`, p),
       });
       const ops = new OpsServer({
         name: applicationId,
         host: options.host,
         port,
         metrics: registry,
-        ready: readiness(streams),
+        ready: readiness(streams, restores),
         ...(options.livenessWorker ? { livenessPort: 0 } : {}),
       });
       if (name === "coupons") {

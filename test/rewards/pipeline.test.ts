@@ -70,7 +70,16 @@ test("a simulated day through the three apps on the embedded broker equals the o
     // Ops endpoints of every app.
     for (const a of apps.apps) {
       assert.equal((await fetch(`${a.url}/health`)).status, 200);
-      assert.equal((await fetch(`${a.url}/ready`)).status, 200);
+      const ready = await fetch(`${a.url}/ready`);
+      assert.equal(ready.status, 200);
+      const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+      assert.deepEqual(
+        body.checks.map((c) => [c.name, c.ok]),
+        [
+          ["state restored", true],
+          ["consumer group joined", true],
+        ],
+      );
     }
     const coupons = apps.get("coupons")!;
     const metricsText = await (await fetch(`${coupons.url}/metrics`)).text();
