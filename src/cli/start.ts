@@ -101,13 +101,20 @@ export async function runStart(flags: StartFlags): Promise<void> {
       say(`coupons             already loaded (courant rewards coupons load FILE adds more)`);
     }
 
-    apps = await startRewardsApps({
+    const appOptions = {
       cluster,
       stateDir: rewardsStateDir(data),
       partitions: flags.partitions,
       basePort: flags.port,
       livenessWorker: true,
-    });
+    };
+    try {
+      apps = await startRewardsApps(appOptions);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "OPS_LISTEN_FAILED" || flags.port === 0) throw e;
+      say(`ops ports           ${flags.port}.. are busy (${(e as Error).message}); using free ports`);
+      apps = await startRewardsApps({ ...appOptions, basePort: 0 });
+    }
     for (const a of apps.apps) {
       const live = a.ops.livenessUrl ? `  liveness ${a.ops.livenessUrl}/health` : "";
       say(`${a.applicationId.padEnd(20)}${a.url}/metrics  ${a.url}/ready${live}`);
