@@ -17,9 +17,10 @@
 #   -f FILE        test list file for `allow` (default test/compat/librdkafka-suite/tests.allow)
 #
 # Environment: COURANT_CACHE (default ~/.cache/courant), TEST_KAFKA_VERSION (default 3.9.0, the
-# protocol version the broker's codecs are generated from), RDKAFKA_SUITE_ARGS (default "-E -L": no socket
-# emulation, broker tests only; NOT -Q: quick mode skips every SUB_TEST() not marked quick, so many tests
-# "pass" without doing anything), TEST_MAX_REPLICATION_FACTOR (default 1, see patches/),
+# protocol version the broker's codecs are generated from), RDKAFKA_SUITE_ARGS (default "-L": broker
+# tests only; socket-emulation tests included, sockem proxies the real connection; NOT -Q: quick mode
+# skips every SUB_TEST() not marked quick, so many tests "pass" without doing anything),
+# TEST_MAX_REPLICATION_FACTOR (default 1, see patches/), SUBTESTS (librdkafka's sub-test filter),
 # COURANT_BROKER_ARGS (extra `broker start` flags).
 #
 # Build: only tests/ is compiled; it links against Debian's librdkafka 2.0.2 shared library
@@ -98,7 +99,12 @@ build_runner() {
     cd "$SRC"
     # configure only generates Makefile.config/config.h (it finds RapidJSON, which the statistics tests
     # 0053/0110 need); the library itself is not built.
-    ./configure --disable-curl
+    # Re-run only when our configure options change (a re-run rewrites config.h: full rebuild).
+    local cfg="--disable-curl"
+    if [[ "$(cat .courant-configured 2>/dev/null)" != "$cfg rapidjson" ]]; then
+      ./configure $cfg
+      echo "$cfg rapidjson" >.courant-configured
+    fi
     # test.o depends on ../src/librdkafka.a: -o treats it as up to date, and the runner links against
     # the system librdkafka.so.1 / librdkafka++.so.1 instead.
     make -j"$(nproc)" -C tests -o ../src/librdkafka.a -o ../src-cpp/librdkafka++.a build
@@ -180,7 +186,7 @@ start_broker() {
   # wait for it, bounded (30 s).
   local i addr
   for i in $(seq 1 300); do
-    addr="$(grep -oE 'listening on [^ ]+:[0-9]+' "$LOGDIR/broker.log" | head -1 | cut -d' ' -f3 || true)"
+    addr="$(grep -soE 'listening on [^ ]+:[0-9]+' "$LOGDIR/broker.log" | head -1 | cut -d' ' -f3 || true)"
     if [[ -n "$addr" ]]; then
       BOOTSTRAP="$addr"
       log "broker pid $BROKER_PID on $BOOTSTRAP (log: $LOGDIR/broker.log)"
@@ -215,20 +221,22 @@ run_one() {
     # shellcheck disable=SC2086
     TESTS="$num" RDKAFKA_TEST_CONF="$LOGDIR/test.conf" TEST_KAFKA_VERSION="${TEST_KAFKA_VERSION:-3.9.0}" \
       TEST_MAX_REPLICATION_FACTOR="${TEST_MAX_REPLICATION_FACTOR:-1}" \
-      timeout -k 10 "$TIMEOUT" ./test-runner -p1 -s "$SCENARIO" ${RDKAFKA_SUITE_ARGS:--E -L}
+      timeout -k 10 "$TIMEOUT" ./test-runner -p1 -s "$SCENARIO" ${RDKAFKA_SUITE_ARGS:--L}
   ) >"$logf" 2>&1 || rc=$?
   # Summary rows look like: "| 0012_produce_consume  |     PASSED |   4.123s | ..." (possibly coloured)
   local rows
   rows="$(sed -E 's/\x1b\[[0-9;]*m//g' "$logf" | grep -E "^\| ${num}_[A-Za-z0-9_]+ +\| +[A-Z]+ " || true)"
-  if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+  if [[ $rc -ne 0 ]]; then
     verdict=FAIL
-    detail="timeout after ${TIMEOUT}s"
-  elif [[ $rc -ne 0 ]]; then
-    verdict=FAIL
-    # The first failure: '### Test "NAME (subtest)" failed at FILE:LINE:FUNC() at DATE: ###' + reason.
+    # The first failure: '### Test "NAME (subtest)" failed at FILE:LINE:FUNC() at DATE: ###' + reason
+    # (the suite's own per-test timeouts are reported this way too).
     detail="$(sed -E 's/\x1b\[[0-9;]*m//g' "$logf" | grep -m1 -A1 -E '^### Test ' |
       sed -E 's/ at [A-Z][a-z]{2} [A-Z][a-z]{2} .*: ###$//; s/^### //' | paste -sd' ' | cut -c1-300 || true)"
-    [[ -n "$detail" ]] || detail="exit $rc"
+    if [[ -z "$detail" && ($rc -eq 124 || $rc -eq 137) ]]; then
+      detail="killed by the ${TIMEOUT}s timeout of this script"
+    elif [[ -z "$detail" ]]; then
+      detail="exit $rc: $(tail -c 200 "$logf" | tr '\n' ' ')"
+    fi
   elif grep -qE '\| +PASSED ' <<<"$rows"; then
     verdict=PASS
     # Sub-tests that ran and passed ("[ do_test_x:123: PASS (1.20s) ]"), so a vacuous pass shows.

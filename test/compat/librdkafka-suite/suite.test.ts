@@ -4,7 +4,7 @@
 // scripts/librdkafka-suite.sh setup; this file builds it only when COURANT_LIBRDKAFKA_SUITE=1, and
 // skips otherwise. FINDINGS.md explains every test that is not in the allow-list.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -29,10 +29,14 @@ export interface AllowedTest {
   readonly num: string;
   /** Part of the default (quick) set; the others run with COURANT_SOAK=1. */
   readonly core: boolean;
+  /** librdkafka's `noautocreate` scenario: run against a broker without topic auto-creation. */
+  readonly noAutoCreate: boolean;
   readonly note: string;
 }
 
-/** Parses tests.allow: `NUM [core] [# note]` per line, `#` comments. */
+const TAGS = ["core", "noautocreate"];
+
+/** Parses tests.allow: `NUM [core] [noautocreate] [# note]` per line, `#` comments. */
 export function parseAllowList(text: string): AllowedTest[] {
   const out: AllowedTest[] = [];
   text.split("\n").forEach((raw, i) => {
@@ -44,9 +48,16 @@ export function parseAllowList(text: string): AllowedTest[] {
       throw new Error(`tests.allow line ${i + 1}: expected a 4-digit test number, got "${raw}"`);
     }
     for (const t of tags) {
-      if (t !== "core") throw new Error(`tests.allow line ${i + 1}: unknown tag "${t}" (known: core)`);
+      if (!TAGS.includes(t)) {
+        throw new Error(`tests.allow line ${i + 1}: unknown tag "${t}" (known: ${TAGS.join(", ")})`);
+      }
     }
-    out.push({ num, core: tags.includes("core"), note: rest.join("#").trim() });
+    out.push({
+      num,
+      core: tags.includes("core"),
+      noAutoCreate: tags.includes("noautocreate"),
+      note: rest.join("#").trim(),
+    });
   });
   return out;
 }
@@ -95,82 +106,112 @@ const selected = allow.filter((t) => SOAK || t.core);
 const skipReason = await unavailable();
 if (skipReason !== undefined) console.log(`# skipping librdkafka suite: ${skipReason}`);
 
-describe("librdkafka 2.0.2 integration suite against courant broker start", { skip: skipReason }, () => {
-  let broker: ChildProcess | undefined;
-  let dataDir = "";
-  let bootstrap = "";
-  let brokerLog = "";
+/** A `courant broker start` child process on a temp dir and a free port. */
+interface BrokerProcess {
+  readonly bootstrap: string;
+  alive(): boolean;
+  log(): string;
+  stop(): Promise<void>;
+}
 
-  before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "courant-rdk-suite-"));
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, "bin", "courant.js"),
-        "broker",
-        "start",
-        "--data",
-        join(dataDir, "data"),
-        "--port",
-        "0",
-        "--http-port",
-        "0",
-        "--partitions",
-        "4",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, COURANT_LOG_LEVEL: "warn" } },
-    );
-    broker = child;
-    child.stdout?.on("data", (d: Buffer) => {
-      brokerLog = (brokerLog + d.toString("utf8")).slice(-20_000);
-    });
-    child.stderr?.on("data", (d: Buffer) => {
-      brokerLog = (brokerLog + d.toString("utf8")).slice(-20_000);
-    });
-    // `broker start` prints "courant broker listening on HOST:PORT ..." once it accepts connections.
-    let address = "";
+async function startBroker(extraArgs: string[]): Promise<BrokerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "courant-rdk-suite-"));
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, "bin", "courant.js"),
+      "broker",
+      "start",
+      "--data",
+      join(dataDir, "data"),
+      "--port",
+      "0",
+      "--http-port",
+      "0",
+      "--partitions",
+      "4",
+      ...extraArgs,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, COURANT_LOG_LEVEL: "warn" } },
+  );
+  let output = "";
+  const collect = (d: Buffer) => {
+    output = (output + d.toString("utf8")).slice(-20_000);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  // `broker start` prints "courant broker listening on HOST:PORT ..." once it accepts connections.
+  let address = "";
+  try {
     await waitFor(
       () => {
-        if (child.exitCode !== null) throw new Error(`broker exited at start:\n${brokerLog}`);
-        address = /listening on (\S+:\d+)/.exec(brokerLog)?.[1] ?? "";
+        if (child.exitCode !== null) throw new Error(`broker exited at start:\n${output}`);
+        address = /listening on (\S+:\d+)/.exec(output)?.[1] ?? "";
         return address !== "";
       },
       { timeoutMs: 30_000, intervalMs: 50, what: "courant broker start to print its address" },
     );
-    bootstrap = address;
-  });
-
-  after(async () => {
-    if (broker && broker.exitCode === null) {
-      const exited = new Promise((r) => broker?.once("exit", r));
-      broker.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (broker.exitCode === null) broker.kill("SIGKILL");
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  for (const t of selected) {
-    test(`${t.num}${t.note ? ` (${t.note})` : ""}`, async () => {
-      const timeoutS = SOAK ? 300 : 150;
-      const r = await exec(
-        ["run", "-b", bootstrap, "-t", String(timeoutS), "-l", LOG_DIR, t.num],
-        (timeoutS + 30) * 1000,
-      );
-      const line = r.out.split("\n").find((l) => l.startsWith(`${t.num} `)) ?? "";
-      assert.ok(
-        broker?.exitCode === null,
-        `broker died during ${t.num}: exit ${broker?.exitCode}\n${brokerLog.slice(-3000)}`,
-      );
-      // SKIP is a failure too: an allow-listed test that no longer runs proves nothing.
-      assert.match(
-        line,
-        new RegExp(`^${t.num} PASS `),
-        `librdkafka test ${t.num} did not pass against the broker:\n${r.out.slice(-3000)}\n(full log: ${join(LOG_DIR, `${t.num}.log`)})`,
-      );
-    });
+  } catch (e) {
+    await stop();
+    throw e;
   }
-});
+  return {
+    bootstrap: address,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    log: () => output,
+    stop,
+  };
+}
+
+function suite(title: string, tests: AllowedTest[], scenario: "default" | "noautocreate"): void {
+  describe(title, { skip: skipReason ?? (tests.length === 0 ? "no tests selected" : undefined) }, () => {
+    let broker: BrokerProcess | undefined;
+    before(async () => {
+      broker = await startBroker(scenario === "noautocreate" ? ["--no-auto-create-topics"] : []);
+    });
+    after(async () => {
+      await broker?.stop();
+    });
+    for (const t of tests) {
+      test(`${t.num}${t.note ? ` (${t.note})` : ""}`, async () => {
+        assert.ok(broker, "broker not started");
+        const timeoutS = SOAK ? 300 : 150;
+        const r = await exec(
+          ["run", "-s", scenario, "-b", broker.bootstrap, "-t", String(timeoutS), "-l", LOG_DIR, t.num],
+          (timeoutS + 30) * 1000,
+        );
+        const line = r.out.split("\n").find((l) => l.startsWith(`${t.num} `)) ?? "";
+        assert.ok(broker.alive(), `broker died during ${t.num}:\n${broker.log().slice(-3000)}`);
+        // SKIP is a failure too: an allow-listed test that no longer runs proves nothing.
+        assert.match(
+          line,
+          new RegExp(`^${t.num} PASS `),
+          `librdkafka test ${t.num} did not pass against the broker:\n${r.out.slice(-3000)}\n(full log: ${join(LOG_DIR, `${t.num}${scenario === "default" ? "" : `.${scenario}`}.log`)})`,
+        );
+      });
+    }
+  });
+}
+
+suite(
+  "librdkafka 2.0.2 integration suite against courant broker start",
+  selected.filter((t) => !t.noAutoCreate),
+  "default",
+);
+suite(
+  "librdkafka 2.0.2 integration suite, scenario noautocreate (broker start --no-auto-create-topics)",
+  selected.filter((t) => t.noAutoCreate),
+  "noautocreate",
+);
 
 test("tests.allow parses and every listed test is unique", () => {
   const nums = allow.map((t) => t.num);
@@ -181,8 +222,8 @@ test("tests.allow parses and every listed test is unique", () => {
   );
   assert.throws(() => parseAllowList("12ab core\n"), /4-digit/);
   assert.throws(() => parseAllowList("0012 fast\n"), /unknown tag "fast"/);
-  assert.deepEqual(parseAllowList("# c\n0012 core # produce\n0030\n"), [
-    { num: "0012", core: true, note: "produce" },
-    { num: "0030", core: false, note: "" },
+  assert.deepEqual(parseAllowList("# c\n0012 core # produce\n0030 noautocreate\n"), [
+    { num: "0012", core: true, noAutoCreate: false, note: "produce" },
+    { num: "0030", core: false, noAutoCreate: true, note: "" },
   ]);
 });
