@@ -97,32 +97,38 @@ function deadlineOf(dk: Uint8Array): number {
   return dv.getUint32(1) * 2 ** 32 + dv.getUint32(5);
 }
 
-const MAX_KEY = new Uint8Array(12).fill(0xff);
 const Q = "Q".charCodeAt(0);
-const FULL_SWEEP_MS = 60_000;
+/** Least wall-clock time between two index sweeps driven by records. */
+const MIN_SWEEP_GAP_MS = 25;
 const R = "R".charCodeAt(0);
 
-/** A binary min-heap of numbers. */
-class MinHeap {
-  private readonly a: number[] = [];
+/** An index entry waiting in memory: its deadline and correlation key. */
+interface Due {
+  readonly d: number;
+  readonly k: Uint8Array;
+}
+
+/** A binary min-heap of index entries by deadline. */
+class DeadlineHeap {
+  private readonly a: Due[] = [];
   get size(): number {
     return this.a.length;
   }
-  peek(): number {
+  peek(): Due {
     return this.a[0]!;
   }
-  push(x: number): void {
+  push(x: Due): void {
     const a = this.a;
     let i = a.push(x) - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]! <= x) break;
+      if (a[p]!.d <= x.d) break;
       a[i] = a[p]!;
       i = p;
     }
     a[i] = x;
   }
-  pop(): number {
+  pop(): Due {
     const a = this.a;
     const top = a[0]!;
     const last = a.pop()!;
@@ -132,8 +138,8 @@ class MinHeap {
         const l = 2 * i + 1;
         if (l >= a.length) break;
         const r = l + 1;
-        const c = r < a.length && a[r]! < a[l]! ? r : l;
-        if (a[c]! >= last) break;
+        const c = r < a.length && a[r]!.d < a[l]!.d ? r : l;
+        if (a[c]!.d >= last.d) break;
         a[i] = a[c]!;
         i = c;
       }
@@ -170,12 +176,11 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   private readonly dupQ: Counter;
   /** Highest event time seen from each source topic (not persisted: it only delays expiry after a restart). */
   /** Min-heaps of the deadlines in the index, per state (Q, R, M). */
-  private readonly earliest = [new MinHeap(), new MinHeap(), new MinHeap()];
-  private readonly sweptLimit = [-Infinity, -Infinity, -Infinity];
-  private readonly fullSweepLimit = [-Infinity, -Infinity, -Infinity];
+  private readonly earliest = [new DeadlineHeap(), new DeadlineHeap(), new DeadlineHeap()];
   private requestsTime = -1;
   private responsesTime = -1;
   private sweptRequestsTime = -1;
+  private lastSweepWallMs = 0;
   private sweptResponsesTime = -1;
   private readonly dupR: Counter;
 
@@ -192,11 +197,15 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     this.ctx = context;
     this.pending = context.getStateStore(CORRELATION_STORE);
     this.deadlines = context.getStateStore(DEADLINE_STORE);
-    // Earliest deadlines in memory, so a sweep with nothing due never touches the store. Rebuilt
-    // from the (restored) index: init runs after restore.
-    for (const { key } of this.deadlines.all())
-      this.earliest[key[0] === Q ? 0 : key[0] === R ? 1 : 2]!.push(deadlineOf(key));
+    // Every index entry also sits in memory, by deadline, so sweeps never scan the store.
+    // Rebuilt from the (restored) index: init runs after restore.
+    for (const { key } of this.deadlines.all()) {
+      this.earliest[key[0] === Q ? 0 : key[0] === R ? 1 : 2]!.push({ d: deadlineOf(key), k: key.slice(9) });
+    }
     context.schedule(this.sweepMs, "streamTime", (t) => this.sweep(t));
+    context.schedule(MIN_SWEEP_GAP_MS * 4, "wallClockTime", (t) => {
+      if (this.timeMoved()) this.sweep(t);
+    });
   }
 
   process(record: Record<string, Uint8Array>): void {
@@ -212,10 +221,10 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     } else if (record.timestamp > this.responsesTime) this.responsesTime = record.timestamp;
     // Task stream time is the max over both topics and may not move when the lagging topic
     // catches up, so the sweep also runs when either topic's own time has moved enough.
-    if (
-      this.requestsTime - this.sweptRequestsTime >= this.sweepMs ||
-      this.responsesTime - this.sweptResponsesTime >= this.sweepMs
-    ) {
+    // When a backlog replays hours of event time per second, sweeping every sweepMs of event time
+    // would scan the index on almost every record: sweeps are also spaced in wall-clock time (a
+    // wall-clock punctuation catches up when records stop).
+    if (this.timeMoved() && this.ctx.currentSystemTimeMs() - this.lastSweepWallMs >= MIN_SWEEP_GAP_MS) {
       this.sweep(record.timestamp);
     }
     if (isOneWay(h.type)) {
@@ -234,7 +243,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       this.wait(key, "Q", ref);
     } else if (entry.state === "R") {
       if (Math.abs(entry.timestamp - ref.timestamp) <= w) {
-        this.match(key, record, ref, this.refOf(entry));
+        this.match(key, record, ref, this.refOf(entry), entry);
       } else {
         this.unmatched(
           record.key,
@@ -259,7 +268,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       this.wait(key, "R", ref);
     } else if (entry.state === "Q") {
       if (Math.abs(ref.timestamp - entry.timestamp) <= w) {
-        this.match(key, record, this.refOf(entry), ref);
+        this.match(key, record, this.refOf(entry), ref, entry);
       } else {
         // Too late for its request: the request stays pending and will expire as unmatched.
         const late: PendingFrame = {
@@ -294,10 +303,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       frame: ref.bytes,
     });
     this.deadlines.put(deadlineKey(state, deadline, key), EMPTY);
-    const i = state === "Q" ? 0 : 1;
-    this.earliest[i]!.push(deadline);
-    // Already due (the other topic is far ahead): let the next sweep run at once.
-    if (deadline <= this.sweptLimit[i]!) this.sweptLimit[i] = Number.NEGATIVE_INFINITY;
+    this.earliest[state === "Q" ? 0 : 1]!.push({ d: deadline, k: key });
   }
 
   private match(
@@ -305,12 +311,15 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     record: Record<string, Uint8Array>,
     request: FrameRef,
     response: FrameRef,
+    waiting: PendingFrame,
   ): void {
+    // The waiting side's deadline entry is obsolete: drop it now rather than meet it in a sweep.
+    this.deadlines.delete(deadlineKey(waiting.state, waiting.deadline, key));
     // Remember the match for one more window: retries of this exchange are recognised and dropped.
     const deadline = Math.max(request.timestamp, response.timestamp) + this.windowMs;
     this.pending.put(key, { state: "M", timestamp: request.timestamp, deadline, source: "", frame: EMPTY });
     this.deadlines.put(deadlineKey("M", deadline, key), EMPTY);
-    this.earliest[2]!.push(deadline);
+    this.earliest[2]!.push({ d: deadline, k: key });
     this.ctx.forward(
       new Record<string, Correlated>(
         record.key,
@@ -352,7 +361,15 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
    * requests have. Each topic is in order per partition, so the outcome does not depend on how
    * the two were interleaved (nor on a crash and replay), only when it is emitted.
    */
+  private timeMoved(): boolean {
+    return (
+      this.requestsTime - this.sweptRequestsTime >= this.sweepMs ||
+      this.responsesTime - this.sweptResponsesTime >= this.sweepMs
+    );
+  }
+
   private sweep(_streamTime: number): void {
+    this.lastSweepWallMs = this.ctx.currentSystemTimeMs();
     this.sweptRequestsTime = this.requestsTime;
     this.sweptResponsesTime = this.responsesTime;
     this.sweepState("Q", this.responsesTime - this.graceMs);
@@ -361,32 +378,18 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   }
 
   private sweepState(state: PendingFrame["state"], limit: number): void {
-    if (limit < 0) return;
-    const i = state === "Q" ? 0 : state === "R" ? 1 : 2;
-    const heap = this.earliest[i]!;
-    // Batch: one index scan per sweep interval of that topic's time, not one per record; and none
-    // while nothing is due (the heap is a hint: a full scan still runs every FULL_SWEEP_MS).
-    const nothingDue = heap.size === 0 || heap.peek() > limit;
-    if (nothingDue && limit - this.fullSweepLimit[i]! < FULL_SWEEP_MS) return;
-    if (limit - this.sweptLimit[i]! < this.sweepMs) return;
-    this.sweptLimit[i] = limit;
-    if (nothingDue) this.fullSweepLimit[i] = limit;
-    while (heap.size > 0 && heap.peek() <= limit) heap.pop();
-    const due = this.deadlines.range(
-      deadlineKey(state, 0, new Uint8Array(12)),
-      deadlineKey(state, limit, MAX_KEY),
-    );
-    for (const { key: dk } of due) {
-      this.deadlines.delete(dk);
-      const deadline = deadlineOf(dk);
-      const key = dk.slice(9);
-      const e = this.pending.get(key);
-      if (e === undefined || e.deadline !== deadline || e.state !== state) continue; // superseded
-      this.pending.delete(key);
+    // The heap holds every index entry (rebuilt from the index when the task starts), so what is
+    // due is known without scanning the store: work is proportional to what expires.
+    const heap = this.earliest[state === "Q" ? 0 : state === "R" ? 1 : 2]!;
+    while (heap.size > 0 && heap.peek().d <= limit) {
+      const { d, k } = heap.pop();
+      this.deadlines.delete(deadlineKey(state, d, k));
+      const e = this.pending.get(k);
+      if (e === undefined || e.deadline !== d || e.state !== state) continue; // superseded
+      this.pending.delete(k);
       if (e.state === "M") continue;
-      const terminal = String(terminalOf(key));
       this.unmatched(
-        terminal,
+        String(terminalOf(k)),
         e,
         e.state === "Q" ? `no response within ${this.windowMs} ms` : "response without a request",
       );
