@@ -429,14 +429,30 @@ function num(v: unknown): number {
   return typeof v === "number" ? v : Number(v);
 }
 
+/** Whether `v` holds a bigint or bytes (or nests too deep to tell cheaply). */
+function needsReplacer(v: unknown, depth: number): boolean {
+  if (typeof v === "bigint") return true;
+  if (v === null || typeof v !== "object") return false;
+  if (depth > 8 || v instanceof Uint8Array) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (needsReplacer(v[i], depth + 1)) return true;
+    return false;
+  }
+  for (const k in v) if (needsReplacer((v as { [k: string]: unknown })[k], depth + 1)) return true;
+  return false;
+}
+
 /** JSON for decoded records: bigint as a decimal string, bytes as base64 (decoded bodies may hold both). */
 function decodedJson<T>(): Serde<T> {
-  const enc = new TextEncoder();
   const replacer = (_k: string, v: unknown): unknown =>
     typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? toBase64(v) : v;
   const inner = json<T>();
   return {
-    serialize: (_t, v) => (v === null ? null : enc.encode(JSON.stringify(v, replacer))),
+    // A replacer costs a call per key; decoded bodies rarely hold bigint or bytes, so look first.
+    serialize: (_t, v) =>
+      v === null
+        ? null
+        : Buffer.from(needsReplacer(v, 0) ? JSON.stringify(v, replacer) : JSON.stringify(v), "utf8"),
     deserialize: (t, d) => inner.deserialize(t, d),
   };
 }

@@ -17,7 +17,6 @@ import { TOPICS } from "./topics.ts";
 
 const VALID_SINK = "frames-valid-sink";
 const DLQ_SINK = "frames-dlq-sink";
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
 class HeaderDecoder
@@ -75,7 +74,7 @@ class HeaderDecoder
     if (!PDV_CATALOG.has(header.type)) this.metrics.unknownTypes.labels(header.type).inc();
     this.ctx.forward(
       new Record<string, Uint8Array>(String(header.terminalId), bytes, eventTime, [
-        { key: SOURCE_HEADER, value: utf8.encode(sourceOf(topic, partition, offset)) },
+        { key: SOURCE_HEADER, value: Buffer.from(sourceOf(topic, partition, offset), "utf8") },
         { key: INGEST_HEADER, value: ingestHeaderValue(this.now()) },
       ]),
       VALID_SINK,

@@ -107,5 +107,5 @@ export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
 export const INGEST_HEADER = "courant.ingest";
 
 export function ingestHeaderValue(ms: number): Uint8Array {
-  return new TextEncoder().encode(String(ms));
+  return Buffer.from(String(ms), "latin1"); // digits only: same bytes as UTF-8
 }
