@@ -15,6 +15,9 @@
 #   -t SECONDS     per-test timeout (default 300)
 #   -l DIR         where per-test logs go (default $CACHE/logs)
 #   -f FILE        test list file for `allow` (default test/compat/librdkafka-suite/tests.allow)
+#   -s SCENARIO    librdkafka scenario: default, or noautocreate (own broker: --no-auto-create-topics)
+#   -S MECHANISM   connect with SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) as $COURANT_SASL_USER /
+#                  $COURANT_SASL_PASSWORD (default courant / courant-secret; own broker: --users)
 #
 # Environment: COURANT_CACHE (default ~/.cache/courant), TEST_KAFKA_VERSION (default 3.9.0, the
 # protocol version the broker's codecs are generated from), RDKAFKA_SUITE_ARGS (default "-L": broker
@@ -161,6 +164,9 @@ TIMEOUT=300
 LOGDIR="$CACHE/logs"
 LISTFILE="$ALLOW_DEFAULT"
 SCENARIO="default"
+SASL_MECH=""
+SASL_USER="${COURANT_SASL_USER:-courant}"
+SASL_PASSWORD="${COURANT_SASL_PASSWORD:-courant-secret}"
 BROKER_PID=""
 BROKER_DATA=""
 
@@ -175,10 +181,15 @@ stop_broker() {
 
 start_broker() {
   BROKER_DATA="$(mktemp -d "${TMPDIR:-/tmp}/courant-rdk-suite.XXXXXX")"
+  local users=""
+  if [[ -n "$SASL_MECH" ]]; then
+    printf '{"users":[{"name":"%s","password":"%s"}]}\n' "$SASL_USER" "$SASL_PASSWORD" >"$BROKER_DATA/users.json"
+    users="--users $BROKER_DATA/users.json"
+  fi
   export PATH="$ROOT/node_modules/.bin:$PATH"
   # shellcheck disable=SC2086
   node "$ROOT/bin/courant.js" broker start --data "$BROKER_DATA/data" --port 0 --http-port 0 \
-    --partitions 4 $([[ $SCENARIO == noautocreate ]] && echo --no-auto-create-topics) \
+    --partitions 4 $([[ $SCENARIO == noautocreate ]] && echo --no-auto-create-topics) $users \
     ${COURANT_BROKER_ARGS:-} >"$LOGDIR/broker.log" 2>&1 &
   BROKER_PID=$!
   trap stop_broker EXIT
@@ -200,13 +211,14 @@ start_broker() {
 
 parse_opts() {
   OPTIND=1
-  while getopts "b:t:l:f:s:" o; do
+  while getopts "b:t:l:f:s:S:" o; do
     case "$o" in
     b) BOOTSTRAP="$OPTARG" ;;
     t) TIMEOUT="$OPTARG" ;;
     l) LOGDIR="$OPTARG" ;;
     f) LISTFILE="$OPTARG" ;;
     s) SCENARIO="$OPTARG" ;;
+    S) SASL_MECH="$OPTARG" ;;
     *) die "unknown option" ;;
     esac
   done
@@ -215,7 +227,7 @@ parse_opts() {
 # One test number: PASS when the test runner exits 0 and at least one broker test entry of that number
 # PASSED; SKIP when it exits 0 but every entry was skipped (version, scenario, needs RapidJSON...).
 run_one() {
-  local num="$1" logf="$LOGDIR/$1$([[ $SCENARIO != default ]] && echo ".$SCENARIO").log" t0=$SECONDS rc=0 verdict detail
+  local num="$1" logf="$LOGDIR/$1$([[ $SCENARIO != default ]] && echo ".$SCENARIO")${SASL_MECH:+.$SASL_MECH}.log" t0=$SECONDS rc=0 verdict detail
   (
     cd "$TESTS_DIR"
     # shellcheck disable=SC2086
@@ -259,6 +271,10 @@ cmd_run() {
   mkdir -p "$LOGDIR"
   [[ -n "$BOOTSTRAP" ]] || start_broker
   printf 'bootstrap.servers=%s\nbroker.address.family=v4\n' "$BOOTSTRAP" >"$LOGDIR/test.conf"
+  if [[ -n "$SASL_MECH" ]]; then
+    printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=%s\nsasl.username=%s\nsasl.password=%s\n' \
+      "$SASL_MECH" "$SASL_USER" "$SASL_PASSWORD" >>"$LOGDIR/test.conf"
+  fi
   local pass=0 fail=0 skip=0 line
   for num in "$@"; do
     if line="$(run_one "$num")"; then
@@ -282,15 +298,20 @@ main() {
   list) cmd_list ;;
   run) cmd_run "$@" ;;
   allow)
-    # Two passes: tests tagged `noautocreate` need a broker without topic auto-creation.
+    # Three passes: tests tagged `noautocreate` need a broker without topic auto-creation, tests
+    # tagged `sasl` one with SASL users (their own brokers; -b applies to the first pass only).
     parse_opts "$@"
-    local rc=0 def nac
-    def="$(grep -E '^[0-9]{4}' "$LISTFILE" | grep -v noautocreate | cut -c1-4 | paste -sd' ' || true)"
-    nac="$(grep -E '^[0-9]{4}' "$LISTFILE" | grep noautocreate | cut -c1-4 | paste -sd' ' || true)"
+    local rc=0 def nac sasl entries
+    entries="$(grep -E '^[0-9]{4}' "$LISTFILE" | sed 's/#.*//')"
+    def="$(grep -vE 'noautocreate|sasl' <<<"$entries" | cut -c1-4 | paste -sd' ' || true)"
+    nac="$(grep noautocreate <<<"$entries" | cut -c1-4 | paste -sd' ' || true)"
+    sasl="$(grep sasl <<<"$entries" | cut -c1-4 | paste -sd' ' || true)"
     # shellcheck disable=SC2086
     [[ -z "$def" ]] || "$0" run ${BOOTSTRAP:+-b "$BOOTSTRAP"} -t "$TIMEOUT" -l "$LOGDIR" $def || rc=1
     # shellcheck disable=SC2086
     [[ -z "$nac" ]] || "$0" run -s noautocreate -t "$TIMEOUT" -l "$LOGDIR" $nac || rc=1
+    # shellcheck disable=SC2086
+    [[ -z "$sasl" ]] || "$0" run -S SCRAM-SHA-256 -t "$TIMEOUT" -l "$LOGDIR" $sasl || rc=1
     return $rc
     ;;
   all)

@@ -5,7 +5,7 @@
 // skips otherwise. FINDINGS.md explains every test that is not in the allow-list.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -31,12 +31,15 @@ export interface AllowedTest {
   readonly core: boolean;
   /** librdkafka's `noautocreate` scenario: run against a broker without topic auto-creation. */
   readonly noAutoCreate: boolean;
+  /** Run against a broker with SASL users (SCRAM-SHA-256), connecting with SASL_PLAINTEXT. */
+  readonly sasl: boolean;
   readonly note: string;
 }
 
-const TAGS = ["core", "noautocreate"];
+const TAGS = ["core", "noautocreate", "sasl"];
+const SASL_MECHANISM = "SCRAM-SHA-256";
 
-/** Parses tests.allow: `NUM [core] [noautocreate] [# note]` per line, `#` comments. */
+/** Parses tests.allow: `NUM [core] [noautocreate] [sasl] [# note]` per line, `#` comments. */
 export function parseAllowList(text: string): AllowedTest[] {
   const out: AllowedTest[] = [];
   text.split("\n").forEach((raw, i) => {
@@ -52,10 +55,14 @@ export function parseAllowList(text: string): AllowedTest[] {
         throw new Error(`tests.allow line ${i + 1}: unknown tag "${t}" (known: ${TAGS.join(", ")})`);
       }
     }
+    if (tags.includes("noautocreate") && tags.includes("sasl")) {
+      throw new Error(`tests.allow line ${i + 1}: noautocreate and sasl cannot be combined`);
+    }
     out.push({
       num,
       core: tags.includes("core"),
       noAutoCreate: tags.includes("noautocreate"),
+      sasl: tags.includes("sasl"),
       note: rest.join("#").trim(),
     });
   });
@@ -67,9 +74,12 @@ interface Exec {
   out: string;
 }
 
-function exec(args: string[], timeoutMs: number): Promise<Exec> {
+function exec(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Exec> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [SCRIPT, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [SCRIPT, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString("utf8");
@@ -172,30 +182,61 @@ async function startBroker(extraArgs: string[]): Promise<BrokerProcess> {
   };
 }
 
-function suite(title: string, tests: AllowedTest[], scenario: "default" | "noautocreate"): void {
+interface Setup {
+  readonly scenario: "default" | "noautocreate";
+  readonly sasl: boolean;
+}
+
+const SASL_USER = "courant-suite";
+const SASL_PASSWORD = "suite-secret";
+
+function suite(title: string, tests: AllowedTest[], setup: Setup): void {
   describe(title, { skip: skipReason ?? (tests.length === 0 ? "no tests selected" : undefined) }, () => {
     let broker: BrokerProcess | undefined;
+    let usersDir = "";
     before(async () => {
-      broker = await startBroker(scenario === "noautocreate" ? ["--no-auto-create-topics"] : []);
+      const args: string[] = [];
+      if (setup.scenario === "noautocreate") args.push("--no-auto-create-topics");
+      if (setup.sasl) {
+        usersDir = mkdtempSync(join(tmpdir(), "courant-rdk-users-"));
+        const file = join(usersDir, "users.json");
+        writeFileSync(file, JSON.stringify({ users: [{ name: SASL_USER, password: SASL_PASSWORD }] }));
+        args.push("--users", file);
+      }
+      broker = await startBroker(args);
     });
     after(async () => {
       await broker?.stop();
+      if (usersDir) rmSync(usersDir, { recursive: true, force: true });
     });
     for (const t of tests) {
       test(`${t.num}${t.note ? ` (${t.note})` : ""}`, async () => {
         assert.ok(broker, "broker not started");
         const timeoutS = SOAK ? 300 : 150;
-        const r = await exec(
-          ["run", "-s", scenario, "-b", broker.bootstrap, "-t", String(timeoutS), "-l", LOG_DIR, t.num],
-          (timeoutS + 30) * 1000,
-        );
+        const args = [
+          "run",
+          "-s",
+          setup.scenario,
+          "-b",
+          broker.bootstrap,
+          "-t",
+          String(timeoutS),
+          "-l",
+          LOG_DIR,
+        ];
+        if (setup.sasl) args.push("-S", SASL_MECHANISM);
+        const r = await exec([...args, t.num], (timeoutS + 30) * 1000, {
+          COURANT_SASL_USER: SASL_USER,
+          COURANT_SASL_PASSWORD: SASL_PASSWORD,
+        });
         const line = r.out.split("\n").find((l) => l.startsWith(`${t.num} `)) ?? "";
         assert.ok(broker.alive(), `broker died during ${t.num}:\n${broker.log().slice(-3000)}`);
+        const logName = `${t.num}${setup.scenario === "default" ? "" : `.${setup.scenario}`}${setup.sasl ? `.${SASL_MECHANISM}` : ""}.log`;
         // SKIP is a failure too: an allow-listed test that no longer runs proves nothing.
         assert.match(
           line,
           new RegExp(`^${t.num} PASS `),
-          `librdkafka test ${t.num} did not pass against the broker:\n${r.out.slice(-3000)}\n(full log: ${join(LOG_DIR, `${t.num}${scenario === "default" ? "" : `.${scenario}`}.log`)})`,
+          `librdkafka test ${t.num} did not pass against the broker:\n${r.out.slice(-3000)}\n(full log: ${join(LOG_DIR, logName)})`,
         );
       });
     }
@@ -204,13 +245,18 @@ function suite(title: string, tests: AllowedTest[], scenario: "default" | "noaut
 
 suite(
   "librdkafka 2.0.2 integration suite against courant broker start",
-  selected.filter((t) => !t.noAutoCreate),
-  "default",
+  selected.filter((t) => !t.noAutoCreate && !t.sasl),
+  { scenario: "default", sasl: false },
 );
 suite(
   "librdkafka 2.0.2 integration suite, scenario noautocreate (broker start --no-auto-create-topics)",
-  selected.filter((t) => t.noAutoCreate),
-  "noautocreate",
+  selected.filter((t) => t.noAutoCreate && !t.sasl),
+  { scenario: "noautocreate", sasl: false },
+);
+suite(
+  `librdkafka 2.0.2 integration suite over SASL ${SASL_MECHANISM} (broker start --users)`,
+  selected.filter((t) => t.sasl),
+  { scenario: "default", sasl: true },
 );
 
 test("tests.allow parses and every listed test is unique", () => {
@@ -222,8 +268,9 @@ test("tests.allow parses and every listed test is unique", () => {
   );
   assert.throws(() => parseAllowList("12ab core\n"), /4-digit/);
   assert.throws(() => parseAllowList("0012 fast\n"), /unknown tag "fast"/);
-  assert.deepEqual(parseAllowList("# c\n0012 core # produce\n0030 noautocreate\n"), [
-    { num: "0012", core: true, noAutoCreate: false, note: "produce" },
-    { num: "0030", core: false, noAutoCreate: true, note: "" },
+  assert.throws(() => parseAllowList("0012 noautocreate sasl\n"), /cannot be combined/);
+  assert.deepEqual(parseAllowList("# c\n0012 core # produce\n0030 sasl\n"), [
+    { num: "0012", core: true, noAutoCreate: false, sasl: false, note: "produce" },
+    { num: "0030", core: false, noAutoCreate: false, sasl: true, note: "" },
   ]);
 });
