@@ -71,9 +71,12 @@ const utf8 = new TextDecoder();
  */
 function correlationKey(frame: Uint8Array): Uint8Array {
   const k = new Uint8Array(12);
-  k.set(frame.subarray(0, 4), 0);
-  k.set(frame.subarray(7, 11), 4);
-  k.set(frame.subarray(15, 19), 8);
+  // Byte by byte: three subarray() views per frame cost more than the copy.
+  for (let i = 0; i < 4; i++) {
+    k[i] = frame[i]!;
+    k[4 + i] = frame[7 + i]!;
+    k[8 + i] = frame[15 + i]!;
+  }
   return k;
 }
 
@@ -84,10 +87,18 @@ function correlationKey(frame: Uint8Array): Uint8Array {
 function deadlineKey(state: PendingFrame["state"], deadline: number, key: Uint8Array): Uint8Array {
   const d = Math.max(0, Math.floor(deadline));
   const k = new Uint8Array(21);
-  const dv = new DataView(k.buffer);
   k[0] = state.charCodeAt(0);
-  dv.setUint32(1, Math.floor(d / 2 ** 32));
-  dv.setUint32(5, d >>> 0);
+  // Big-endian without a DataView per key.
+  const hi = Math.floor(d / 2 ** 32);
+  const lo = d >>> 0;
+  k[1] = hi >>> 24;
+  k[2] = (hi >>> 16) & 0xff;
+  k[3] = (hi >>> 8) & 0xff;
+  k[4] = hi & 0xff;
+  k[5] = lo >>> 24;
+  k[6] = (lo >>> 16) & 0xff;
+  k[7] = (lo >>> 8) & 0xff;
+  k[8] = lo & 0xff;
   k.set(key, 9);
   return k;
 }
