@@ -324,7 +324,7 @@ main() {
     return $rc
     ;;
   *)
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
     [[ -z "$cmd" ]] && exit 0 || exit 2
     ;;
   esac
