@@ -204,6 +204,20 @@ export class TopologyTestDriver {
     return this.outputs.get(topic)?.shift();
   }
 
+  /** @internal Takes every captured record of `topic` at once (shift() per record is quadratic). */
+  takeAllOutput(topic: string): Captured[] {
+    const list = this.outputs.get(topic);
+    if (list === undefined || list.length === 0) return [];
+    this.outputs.set(topic, []);
+    return list;
+  }
+
+  /** @internal Puts back records taken by takeAllOutput but not consumed, ahead of any newer ones. */
+  returnOutput(topic: string, records: Captured[]): void {
+    if (records.length === 0) return;
+    this.outputs.set(topic, records.concat(this.outputs.get(topic) ?? []));
+  }
+
   /** @internal */
   outputSize(topic: string): number {
     return this.outputs.get(topic)?.length ?? 0;
@@ -380,6 +394,9 @@ export class TestOutputTopic<K, V> {
   readRecord(): TestRecord<K, V> {
     const c = this.driver.takeOutput(this.name);
     if (c === undefined) throw new StreamsError("ILLEGAL_STATE", `output topic ${this.name} is empty`);
+    return this.toTestRecord(c);
+  }
+  private toTestRecord(c: Captured): TestRecord<K, V> {
     return {
       key: c.key === null ? null : this.keySerde.deserialize(this.name, c.key, c.headers),
       value: c.value === null ? null : this.valueSerde.deserialize(this.name, c.value, c.headers),
@@ -395,8 +412,17 @@ export class TestOutputTopic<K, V> {
     return this.readRecord().value;
   }
   readRecordsToList(): TestRecord<K, V>[] {
+    const all = this.driver.takeAllOutput(this.name);
     const out: TestRecord<K, V>[] = [];
-    while (!this.isEmpty()) out.push(this.readRecord());
+    for (let i = 0; i < all.length; i++) {
+      try {
+        out.push(this.toTestRecord(all[i]!));
+      } catch (e) {
+        // As readRecord() one by one: the failing record is consumed, the rest stay queued.
+        this.driver.returnOutput(this.name, all.slice(i + 1));
+        throw e;
+      }
+    }
     return out;
   }
   readKeyValuesToList(): KeyValue<K | null, V | null>[] {
