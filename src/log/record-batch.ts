@@ -255,8 +255,24 @@ interface EncodeFields {
   recordCount: number;
 }
 
+/** UTF-8 length of a header key; short ASCII keys (the usual case) without a call into C++. */
+function keyByteLength(s: string): number {
+  if (s.length <= 64) {
+    let i = 0;
+    while (i < s.length && s.charCodeAt(i) < 0x80) i++;
+    if (i === s.length) return i;
+  }
+  return Buffer.byteLength(s);
+}
+
+/** Writes a header key of `byteLength` UTF-8 bytes at `p` (ASCII byte by byte: same bytes). */
+function writeKey(out: Buffer, s: string, p: number, byteLength: number): void {
+  if (byteLength === s.length) for (let i = 0; i < byteLength; i++) out[p + i] = s.charCodeAt(i);
+  else out.write(s, p, "utf8");
+}
+
 function headerSize(h: RecordHeader): number {
-  const k = Buffer.byteLength(h.key);
+  const k = keyByteLength(h.key);
   const v = h.value === null ? -1 : h.value.length;
   return varintSize(k) + k + varintSize(v) + Math.max(v, 0);
 }
@@ -320,9 +336,9 @@ export function encodeRecords(
     p = writeVarint(out, hs ? hs.length : 0, p);
     if (hs) {
       for (const h of hs) {
-        const kl = Buffer.byteLength(h.key);
+        const kl = keyByteLength(h.key);
         p = writeVarint(out, kl, p);
-        out.write(h.key, p, "utf8");
+        writeKey(out, h.key, p, kl);
         p += kl;
         if (h.value === null) p = writeVarint(out, -1, p);
         else {
