@@ -202,8 +202,14 @@ class StoreLedger implements LedgerStore {
   getAccount(campaignId: string): BudgetAccountState | undefined {
     return this.accounts.get(campaignId);
   }
+  /** The account state last written (read back for the budget gauge without a store read). */
+  lastPutAccount: BudgetAccountState | undefined = undefined;
   putAccount(state: BudgetAccountState): void {
     this.accounts.put(state.campaignId, state);
+    this.lastPutAccount = state;
+  }
+  forgetLastPutAccount(): void {
+    this.lastPutAccount = undefined;
   }
   getPdvDayCount(campaignId: string, pdvId: number, day: string): number {
     return this.pdvDay.get(`${campaignId}|${pdvId}|${day}`) ?? 0;
@@ -295,6 +301,7 @@ class LedgerProcessor
     const work = record.value;
     const campaignId = record.key;
     if (work === null || typeof work !== "object") return;
+    this.store.forgetLastPutAccount();
     const campaign = this.view.refresh(this.table).get(campaignId);
     if (work.kind === "bet") {
       if (campaign === undefined) {
@@ -324,7 +331,8 @@ class LedgerProcessor
       if (!out.canceled) return;
       this.emitCancellation(campaignId, out, record.timestamp);
     }
-    const account = this.store.getAccount(campaignId);
+    const written = this.store.lastPutAccount;
+    const account = written?.campaignId === campaignId ? written : this.store.getAccount(campaignId);
     if (account) this.metrics.budgetUsedCents.labels(campaignId).set(account.usedCents);
   }
 
