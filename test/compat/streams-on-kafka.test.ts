@@ -8,7 +8,12 @@ import { after, before, describe, test } from "node:test";
 import { type Cluster, type ConsumedRecord, KafkaCluster } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
-import { KafkaStreams, type KafkaStreamsOptions, StreamsBuilder, type Topology } from "../../src/streams/index.ts";
+import {
+  KafkaStreams,
+  type KafkaStreamsOptions,
+  StreamsBuilder,
+  type Topology,
+} from "../../src/streams/index.ts";
 import { startBroker, type TestBroker } from "./harness.ts";
 
 const S = Serdes.String;
@@ -27,7 +32,10 @@ function wordCount(): Topology {
   return b.build();
 }
 
-async function readCounts(cluster: Cluster, until: (m: Map<string, number>) => boolean): Promise<Map<string, number>> {
+async function readCounts(
+  cluster: Cluster,
+  until: (m: Map<string, number>) => boolean,
+): Promise<Map<string, number>> {
   const c = await cluster.createConsumer({ isolationLevel: "read_committed" });
   const tps = [0, 1].map((partition) => ({ topic: "counts", partition }));
   c.assign(tps);
