@@ -101,6 +101,10 @@ function exec(args: string[], timeoutMs: number, env: Record<string, string> = {
 
 /** Why the suite cannot run here, or undefined when it can (building it first if allowed). */
 async function unavailable(): Promise<string | undefined> {
+  // Opt-in: the suite takes 3-4 minutes and its timing-sensitive tests flake when npm test runs
+  // other files beside it (0015/0017/0018 seen failing that way), so it runs on demand only.
+  if (!BUILD_ALLOWED && !SOAK)
+    return "opt-in: set COURANT_LIBRDKAFKA_SUITE=1 (builds the suite if needed) or COURANT_SOAK=1";
   const status = await exec(["status"], 30_000);
   if (status.code === 0) return undefined;
   if (!BUILD_ALLOWED) {
