@@ -933,7 +933,6 @@ export class GroupCoordinator {
     if (g.members.size === 0) {
       g.state = "Empty";
       g.protocolName = null;
-      g.protocolType = null;
       g.leaderId = null;
       this.persistGroup(g);
       return;

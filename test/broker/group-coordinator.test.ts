@@ -328,3 +328,10 @@ test("a member rejoining with a new subscription while others wait in SyncGroup 
     "the leader sees the new subscription",
   );
 });
+
+test("an Empty group keeps its protocol type, as Kafka does (librdkafka 0081 lists it as a consumer group)", async () => {
+  const { gc } = setup();
+  const a = await stableSingle(gc);
+  gc.leaveGroup({ groupId: "g", members: [{ memberId: a.memberId }] });
+  assert.deepEqual(gc.listGroups(), [{ groupId: "g", protocolType: "consumer", groupState: "Empty" }]);
+});
