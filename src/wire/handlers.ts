@@ -65,6 +65,7 @@ export const SUPPORTED: Readonly<Record<string, ApiSupport>> = {
   SaslAuthenticate: { min: 0, max: 2, lowestServed: 0 },
   CreatePartitions: { min: 0, max: 3, lowestServed: 0 },
   DeleteGroups: { min: 0, max: 2, lowestServed: 0 },
+  OffsetDelete: { min: 0, max: 0, lowestServed: 0 },
   IncrementalAlterConfigs: { min: 0, max: 1, lowestServed: 0 },
 };
 
@@ -414,6 +415,27 @@ export function brokerHandlers(broker: Broker, address: () => WireAddress): Map<
       .deleteGroups({ groupIds: req.groupsNames })
       .map((r) => ({ groupId: r.groupId, errorCode: errorCode(r.errorCode) })),
   }));
+
+  on<G.OffsetDeleteRequest, G.OffsetDeleteResponse>("OffsetDelete", (req) => {
+    const r = broker.offsetDelete({
+      groupId: req.groupId,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => p.partitionIndex),
+      })),
+    });
+    return {
+      errorCode: errorCode(r.errorCode),
+      throttleTimeMs: 0,
+      topics: r.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: errorCode(p.errorCode),
+        })),
+      })),
+    };
+  });
 
   on<G.CreateTopicsRequest, G.CreateTopicsResponse>("CreateTopics", (req) => {
     const res = broker.createTopics({
