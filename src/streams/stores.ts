@@ -174,13 +174,14 @@ function de<T>(serde: Serde<T>, topic: string, b: Uint8Array): T {
   return serde.deserialize(topic, b) as T;
 }
 
-export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
+/** What every typed store view shares: the inner byte store, its serdes and a one-key cache. */
+abstract class SerdeBoundStore<K, V, S extends { readonly name: string }> {
   readonly name: string;
-  readonly inner: KeyValueBytesStore;
-  private readonly keySerde: Serde<K>;
-  private readonly valueSerde: Serde<V>;
-  private readonly topic: string;
-  constructor(inner: KeyValueBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
+  readonly inner: S;
+  protected readonly keySerde: Serde<K>;
+  protected readonly valueSerde: Serde<V>;
+  protected readonly topic: string;
+  constructor(inner: S, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
     this.name = inner.name;
     this.inner = inner;
     this.keySerde = fastSerde(keySerde);
@@ -204,6 +205,12 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   decodeValue(b: Uint8Array): V {
     return de(this.valueSerde, this.topic, b);
   }
+}
+
+export class TypedKeyValueStore<K, V>
+  extends SerdeBoundStore<K, V, KeyValueBytesStore>
+  implements KeyValueStore<K, V>
+{
   get(key: K): V | undefined {
     const b = this.inner.get(this.keyBytes(key));
     return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
@@ -262,36 +269,10 @@ export class TypedKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 }
 
-export class TypedWindowStore<K, V> implements WindowStore<K, V> {
-  readonly name: string;
-  readonly inner: WindowBytesStore;
-  private readonly keySerde: Serde<K>;
-  private readonly valueSerde: Serde<V>;
-  private readonly topic: string;
-  constructor(inner: WindowBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
-    this.name = inner.name;
-    this.inner = inner;
-    this.keySerde = fastSerde(keySerde);
-    this.valueSerde = fastSerde(valueSerde);
-    this.topic = topic;
-  }
-  private lastKey: unknown = undefined;
-  private lastKeyBytes: Uint8Array | undefined;
-  /** Serialized key; the last one is remembered (a record touches its key several times). */
-  keyBytes(key: K): Uint8Array {
-    if (key === this.lastKey && this.lastKeyBytes !== undefined && typeof key !== "object")
-      return this.lastKeyBytes;
-    const b = ser(this.keySerde, this.topic, key, "key", this.name);
-    this.lastKey = key;
-    this.lastKeyBytes = b;
-    return b;
-  }
-  decodeKey(b: Uint8Array): K {
-    return de(this.keySerde, this.topic, b);
-  }
-  decodeValue(b: Uint8Array): V {
-    return de(this.valueSerde, this.topic, b);
-  }
+export class TypedWindowStore<K, V>
+  extends SerdeBoundStore<K, V, WindowBytesStore>
+  implements WindowStore<K, V>
+{
   put(key: K, value: V | null, windowStart: number): void {
     this.inner.put(
       this.keyBytes(key),
@@ -331,30 +312,10 @@ export class TypedWindowStore<K, V> implements WindowStore<K, V> {
   }
 }
 
-export class TypedSessionStore<K, V> implements SessionStore<K, V> {
-  readonly name: string;
-  readonly inner: SessionBytesStore;
-  private readonly keySerde: Serde<K>;
-  private readonly valueSerde: Serde<V>;
-  private readonly topic: string;
-  constructor(inner: SessionBytesStore, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
-    this.name = inner.name;
-    this.inner = inner;
-    this.keySerde = fastSerde(keySerde);
-    this.valueSerde = fastSerde(valueSerde);
-    this.topic = topic;
-  }
-  private lastKey: unknown = undefined;
-  private lastKeyBytes: Uint8Array | undefined;
-  /** Serialized key; the last one is remembered (a record touches its key several times). */
-  keyBytes(key: K): Uint8Array {
-    if (key === this.lastKey && this.lastKeyBytes !== undefined && typeof key !== "object")
-      return this.lastKeyBytes;
-    const b = ser(this.keySerde, this.topic, key, "key", this.name);
-    this.lastKey = key;
-    this.lastKeyBytes = b;
-    return b;
-  }
+export class TypedSessionStore<K, V>
+  extends SerdeBoundStore<K, V, SessionBytesStore>
+  implements SessionStore<K, V>
+{
   private decode(it: Iterable<KeyValue<WindowedKey<Bytes>, Bytes>>): KeyValue<Windowed<K>, V>[] {
     const out: KeyValue<Windowed<K>, V>[] = [];
     for (const e of it) {
