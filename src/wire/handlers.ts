@@ -69,6 +69,40 @@ export const SUPPORTED: Readonly<Record<string, ApiSupport>> = {
   IncrementalAlterConfigs: { min: 0, max: 1, lowestServed: 0 },
 };
 
+/** Commit requests (OffsetCommit, TxnOffsetCommit) carry the same per-partition offsets. */
+function committedOffsets(
+  topics: readonly {
+    name: string;
+    partitions: readonly {
+      partitionIndex: number;
+      committedOffset: number;
+      committedLeaderEpoch: number;
+      committedMetadata: string | null;
+    }[];
+  }[],
+) {
+  return topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partitionIndex,
+      committedOffset: p.committedOffset,
+      committedLeaderEpoch: p.committedLeaderEpoch,
+      committedMetadata: p.committedMetadata,
+    })),
+  }));
+}
+
+/** The per-partition error list several responses share: the broker's names mapped to codes. */
+function partitionErrors(
+  topics: readonly { name: string; partitions: readonly { partitionIndex: number; errorCode: string }[] }[],
+  code: (name: string) => number,
+) {
+  return topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: code(p.errorCode) })),
+  }));
+}
+
 const CONFIG_TOPIC = 2;
 const CONFIG_BROKER = 4;
 // DescribeConfigs config sources
@@ -330,25 +364,11 @@ export function brokerHandlers(broker: Broker, address: () => WireAddress): Map<
       generationId: ctx.apiVersion >= 1 ? req.generationIdOrMemberEpoch : -1,
       memberId: req.memberId,
       groupInstanceId: ctx.apiVersion >= 7 ? req.groupInstanceId : null,
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          committedOffset: p.committedOffset,
-          committedLeaderEpoch: p.committedLeaderEpoch,
-          committedMetadata: p.committedMetadata,
-        })),
-      })),
+      topics: committedOffsets(req.topics),
     });
     return {
       throttleTimeMs: 0,
-      topics: res.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: errorCode(p.errorCode),
-        })),
-      })),
+      topics: partitionErrors(res, errorCode),
     };
   });
 
@@ -427,13 +447,7 @@ export function brokerHandlers(broker: Broker, address: () => WireAddress): Map<
     return {
       errorCode: errorCode(r.errorCode),
       throttleTimeMs: 0,
-      topics: r.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: errorCode(p.errorCode),
-        })),
-      })),
+      topics: partitionErrors(r.topics, errorCode),
     };
   });
 
@@ -673,25 +687,11 @@ export function brokerHandlers(broker: Broker, address: () => WireAddress): Map<
       generationId: ctx.apiVersion >= 3 ? req.generationId : undefined,
       memberId: ctx.apiVersion >= 3 ? req.memberId : undefined,
       groupInstanceId: ctx.apiVersion >= 3 ? req.groupInstanceId : null,
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          committedOffset: p.committedOffset,
-          committedLeaderEpoch: p.committedLeaderEpoch,
-          committedMetadata: p.committedMetadata,
-        })),
-      })),
+      topics: committedOffsets(req.topics),
     });
     return {
       throttleTimeMs: 0,
-      topics: res.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: fencedCompat(p.errorCode, ctx.apiVersion, 3),
-        })),
-      })),
+      topics: partitionErrors(res, (e) => fencedCompat(e, ctx.apiVersion, 3)),
     };
   });
 
