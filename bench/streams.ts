@@ -109,6 +109,14 @@ function taskRun(
 const N = Math.round(1_000_000 * SCALE);
 const keys = Array.from({ length: 10_000 }, (_, i) => enc.encode(`key-${i}`));
 const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some-payload`));
+/** Record i: keys and values taken in turn, event time i * step ms. */
+const cycling =
+  (step: number) =>
+  (i: number, rec: MutableRecord): void => {
+    rec.key = keys[i % keys.length]!;
+    rec.value = values[i % values.length]!;
+    rec.timestamp = i * step;
+  };
 
 // 1. Stateless map/filter (strings in and out).
 {
@@ -117,22 +125,14 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
     .mapValues((v) => v.toUpperCase())
     .filter((_k, v) => v.length > 3)
     .to("out", { keySerde: S, valueSerde: S });
-  const r = taskRun("stateless mapValues+filter (String serdes)", b.build(), N, (i, rec) => {
-    rec.key = keys[i % keys.length]!;
-    rec.value = values[i % values.length]!;
-    rec.timestamp = i;
-  });
+  const r = taskRun("stateless mapValues+filter (String serdes)", b.build(), N, cycling(1));
   figures.stateless_records_per_s_per_core = Math.round(r.cpu);
   const b2 = new StreamsBuilder();
   b2.stream("in", { keySerde: Serdes.Bytes, valueSerde: Serdes.Bytes })
     .mapValues((v) => v)
     .filter((_k, v) => v.length > 3)
     .to("out", { keySerde: Serdes.Bytes, valueSerde: Serdes.Bytes });
-  const r2 = taskRun("stateless mapValues+filter (Bytes serdes)", b2.build(), N, (i, rec) => {
-    rec.key = keys[i % keys.length]!;
-    rec.value = values[i % values.length]!;
-    rec.timestamp = i;
-  });
+  const r2 = taskRun("stateless mapValues+filter (Bytes serdes)", b2.build(), N, cycling(1));
   figures.stateless_bytes_records_per_s_per_core = Math.round(r2.cpu);
 }
 
@@ -144,17 +144,9 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
     .count({ storeName: "counts" })
     .toStream()
     .to("out", { keySerde: S, valueSerde: Serdes.Int64 });
-  const r = taskRun(
-    "count per key on lmdb (no record cache)",
-    b.build(),
-    Math.round(N / 2),
-    (i, rec) => {
-      rec.key = keys[i % keys.length]!;
-      rec.value = values[i % values.length]!;
-      rec.timestamp = i;
-    },
-    { persistent: true },
-  );
+  const r = taskRun("count per key on lmdb (no record cache)", b.build(), Math.round(N / 2), cycling(1), {
+    persistent: true,
+  });
   figures.count_lmdb_records_per_s_per_core = Math.round(r.cpu);
   const b2 = new StreamsBuilder();
   b2.stream("in", { keySerde: S, valueSerde: S })
@@ -166,11 +158,7 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
     "count per key on lmdb (10 MB record cache, commit every 10k)",
     b2.build(),
     Math.round(N / 2),
-    (i, rec) => {
-      rec.key = keys[i % keys.length]!;
-      rec.value = values[i % values.length]!;
-      rec.timestamp = i;
-    },
+    cycling(1),
     { persistent: true, cacheBytes: 10 * 1024 * 1024 },
   );
   figures.count_lmdb_cached_records_per_s_per_core = Math.round(r2.cpu);
@@ -185,17 +173,9 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
     .count({ storeName: "tumbling" })
     .toStream()
     .to("out", { keySerde: WindowedSerdes.timeWindowed(S, 60_000), valueSerde: Serdes.Int64 });
-  const r = taskRun(
-    "tumbling window count on lmdb",
-    b.build(),
-    Math.round(N / 2),
-    (i, rec) => {
-      rec.key = keys[i % keys.length]!;
-      rec.value = values[i % values.length]!;
-      rec.timestamp = i;
-    },
-    { persistent: true },
-  );
+  const r = taskRun("tumbling window count on lmdb", b.build(), Math.round(N / 2), cycling(1), {
+    persistent: true,
+  });
   figures.tumbling_records_per_s_per_core = Math.round(r.cpu);
 }
 
@@ -212,17 +192,9 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
     )
     .toStream()
     .to("out", { keySerde: WindowedSerdes.timeWindowed(S, 10_000), valueSerde: Serdes.Int32 });
-  const r = taskRun(
-    "sliding window aggregate on lmdb",
-    b.build(),
-    Math.round(N / 4),
-    (i, rec) => {
-      rec.key = keys[i % keys.length]!;
-      rec.value = values[i % values.length]!;
-      rec.timestamp = i * 10;
-    },
-    { persistent: true },
-  );
+  const r = taskRun("sliding window aggregate on lmdb", b.build(), Math.round(N / 4), cycling(10), {
+    persistent: true,
+  });
   figures.sliding_records_per_s_per_core = Math.round(r.cpu);
   const r2 = taskRun(
     "sliding window aggregate in memory",
@@ -241,11 +213,7 @@ const values = Array.from({ length: 100 }, (_, i) => enc.encode(`value-${i}-some
       return b2.build();
     })(),
     Math.round(N / 4),
-    (i, rec) => {
-      rec.key = keys[i % keys.length]!;
-      rec.value = values[i % values.length]!;
-      rec.timestamp = i * 10;
-    },
+    cycling(10),
   );
   figures.sliding_memory_records_per_s_per_core = Math.round(r2.cpu);
 }
