@@ -29,7 +29,6 @@ import {
 import { TOPICS } from "./topics.ts";
 
 export const CORRELATION_STORE = "correlation-pending";
-export const DEADLINE_STORE = "correlation-deadlines";
 export const TERMINAL_STORE = "terminals";
 
 const DECODER = "decode-pair";
@@ -80,40 +79,10 @@ function correlationKey(frame: Uint8Array): Uint8Array {
   return k;
 }
 
-/**
- * Deadline index key: the entry's state ("Q", "R", "M"), the deadline as 8 big-endian bytes, then
- * the correlation key: one time-ordered range per state.
- */
-function deadlineKey(state: PendingFrame["state"], deadline: number, key: Uint8Array): Uint8Array {
-  const d = Math.max(0, Math.floor(deadline));
-  const k = new Uint8Array(21);
-  k[0] = state.charCodeAt(0);
-  // Big-endian without a DataView per key.
-  const hi = Math.floor(d / 2 ** 32);
-  const lo = d >>> 0;
-  k[1] = hi >>> 24;
-  k[2] = (hi >>> 16) & 0xff;
-  k[3] = (hi >>> 8) & 0xff;
-  k[4] = hi & 0xff;
-  k[5] = lo >>> 24;
-  k[6] = (lo >>> 16) & 0xff;
-  k[7] = (lo >>> 8) & 0xff;
-  k[8] = lo & 0xff;
-  k.set(key, 9);
-  return k;
-}
-
-function deadlineOf(dk: Uint8Array): number {
-  const dv = new DataView(dk.buffer, dk.byteOffset, dk.byteLength);
-  return dv.getUint32(1) * 2 ** 32 + dv.getUint32(5);
-}
-
-const Q = "Q".charCodeAt(0);
 /** Least wall-clock time between two index sweeps driven by records. */
 const MIN_SWEEP_GAP_MS = 25;
-const R = "R".charCodeAt(0);
 
-/** An index entry waiting in memory: its deadline and correlation key. */
+/** A pending entry as the sweep sees it: its deadline and correlation key. */
 interface Due {
   readonly d: number;
   readonly k: Uint8Array;
@@ -179,14 +148,13 @@ function isOneWay(type: string): boolean {
 class Correlator implements Processor<string, Uint8Array, string, Correlated | UnmatchedFrame> {
   private ctx!: ProcessorContext<string, Correlated | UnmatchedFrame>;
   private pending!: KeyValueStore<Uint8Array, PendingFrame>;
-  private deadlines!: KeyValueStore<Uint8Array, Uint8Array>;
   private readonly windowMs: number;
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly metrics: RewardsMetrics;
   private readonly dupQ: Counter;
   /** Highest event time seen from each source topic (not persisted: it only delays expiry after a restart). */
-  /** Min-heaps of the deadlines in the index, per state (Q, R, M). */
+  /** Min-heaps of the pending entries' deadlines, per state (Q, R, M). */
   private readonly earliest = [new DeadlineHeap(), new DeadlineHeap(), new DeadlineHeap()];
   private requestsTime = -1;
   private responsesTime = -1;
@@ -207,11 +175,14 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   init(context: ProcessorContext<string, Correlated | UnmatchedFrame>): void {
     this.ctx = context;
     this.pending = context.getStateStore(CORRELATION_STORE);
-    this.deadlines = context.getStateStore(DEADLINE_STORE);
-    // Every index entry also sits in memory, by deadline, so sweeps never scan the store.
-    // Rebuilt from the (restored) index: init runs after restore.
-    for (const { key } of this.deadlines.all()) {
-      this.earliest[key[0] === Q ? 0 : key[0] === R ? 1 : 2]!.push({ d: deadlineOf(key), k: key.slice(9) });
+    // Every pending entry's deadline sits in memory, in a min-heap per state, so sweeps never
+    // scan the store. Rebuilt from the (restored) store: init runs after restore. (No persisted
+    // deadline index: it cost four changelog writes per exchange for what one scan at start gives.)
+    for (const { key, value } of this.pending.all()) {
+      this.earliest[value.state === "Q" ? 0 : value.state === "R" ? 1 : 2]!.push({
+        d: value.deadline,
+        k: key,
+      });
     }
     context.schedule(this.sweepMs, "streamTime", (t) => this.sweep(t));
     context.schedule(MIN_SWEEP_GAP_MS * 4, "wallClockTime", (t) => {
@@ -254,7 +225,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       this.wait(key, "Q", ref);
     } else if (entry.state === "R") {
       if (Math.abs(entry.timestamp - ref.timestamp) <= w) {
-        this.match(key, record, ref, this.refOf(entry), entry);
+        this.match(key, record, ref, this.refOf(entry));
       } else {
         this.unmatched(
           record.key,
@@ -279,7 +250,7 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       this.wait(key, "R", ref);
     } else if (entry.state === "Q") {
       if (Math.abs(ref.timestamp - entry.timestamp) <= w) {
-        this.match(key, record, this.refOf(entry), ref, entry);
+        this.match(key, record, this.refOf(entry), ref);
       } else {
         // Too late for its request: the request stays pending and will expire as unmatched.
         const late: PendingFrame = {
@@ -313,7 +284,6 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       source: ref.source,
       frame: ref.bytes,
     });
-    this.deadlines.put(deadlineKey(state, deadline, key), EMPTY);
     this.earliest[state === "Q" ? 0 : 1]!.push({ d: deadline, k: key });
   }
 
@@ -322,14 +292,11 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
     record: Record<string, Uint8Array>,
     request: FrameRef,
     response: FrameRef,
-    waiting: PendingFrame,
   ): void {
-    // The waiting side's deadline entry is obsolete: drop it now rather than meet it in a sweep.
-    this.deadlines.delete(deadlineKey(waiting.state, waiting.deadline, key));
+    // The waiting side's heap entry is now obsolete: the sweep skips it (state/deadline differ).
     // Remember the match for one more window: retries of this exchange are recognised and dropped.
     const deadline = Math.max(request.timestamp, response.timestamp) + this.windowMs;
     this.pending.put(key, { state: "M", timestamp: request.timestamp, deadline, source: "", frame: EMPTY });
-    this.deadlines.put(deadlineKey("M", deadline, key), EMPTY);
     this.earliest[2]!.push({ d: deadline, k: key });
     this.ctx.forward(
       new Record<string, Correlated>(
@@ -389,12 +356,11 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
   }
 
   private sweepState(state: PendingFrame["state"], limit: number): void {
-    // The heap holds every index entry (rebuilt from the index when the task starts), so what is
+    // The heap holds every pending entry (rebuilt from the store when the task starts), so what is
     // due is known without scanning the store: work is proportional to what expires.
     const heap = this.earliest[state === "Q" ? 0 : state === "R" ? 1 : 2]!;
     while (heap.size > 0 && heap.peek().d <= limit) {
       const { d, k } = heap.pop();
-      this.deadlines.delete(deadlineKey(state, d, k));
       const e = this.pending.get(k);
       if (e === undefined || e.deadline !== d || e.state !== state) continue; // superseded
       this.pending.delete(k);
@@ -670,10 +636,6 @@ export function buildCorrelationTopology(options: CorrelationAppOptions): Topolo
         keySerde: Serdes.Bytes,
         valueSerde: pendingFrameSerde,
       }),
-      "correlate",
-    )
-    .addStateStore(
-      Stores.keyValueStore({ name: DEADLINE_STORE, keySerde: Serdes.Bytes, valueSerde: Serdes.Bytes }),
       "correlate",
     )
     .addStateStore(
