@@ -5,7 +5,7 @@ export { isCompressionSupported } from "./compression.ts";
 export { parseTopicConfig, TOPIC_CONFIG_DEFAULTS, validateTopicName } from "./config.ts";
 export { isLogError, LogError, type LogErrorCode } from "./errors.ts";
 export { LogManager, type LogManagerOptions } from "./log-manager.ts";
-export { type ControlMarker, PartitionLog } from "./partition-log.ts";
+export { type ControlMarker, decodeFetchedRecords, PartitionLog } from "./partition-log.ts";
 export {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,

@@ -724,7 +724,6 @@ export class PartitionLog {
    */
   readRecords(fetchOffset: number, options: ReadRecordsOptions = {}): ReadRecordsResult {
     const isolation: IsolationLevel = options.isolation ?? "read_uncommitted";
-    const committed = isolation === "read_committed";
     const maxBytes = options.maxBytes ?? 1024 * 1024;
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
     const out: LogRecord[] = [];
@@ -741,41 +740,9 @@ export class PartitionLog {
       lso = r.lastStableOffset;
       if (r.records.length === 0) break;
       bytes += r.records.length;
-      const aborted = committed
-        ? [...(r.abortedTransactions ?? [])].sort((a, b) => a.firstOffset - b.firstOffset)
-        : [];
-      const abortedProducers = new Set<number>();
-      let ai = 0;
-      let full = false;
-      for (let p = 0; p < r.records.length && !full; ) {
-        const h = readBatchHeader(r.records, p);
-        if (committed) {
-          while (ai < aborted.length && aborted[ai]!.firstOffset <= h.lastOffset) {
-            abortedProducers.add(aborted[ai]!.producerId);
-            ai++;
-          }
-        }
-        if (h.isControl) {
-          if (committed && abortedProducers.has(h.producerId)) {
-            const [rec] = decodeBatchRecords(r.records, p);
-            if (rec && parseControlRecord(rec.key, rec.value).type === "abort")
-              abortedProducers.delete(h.producerId);
-          }
-        } else if (!(committed && h.isTransactional && abortedProducers.has(h.producerId))) {
-          const recs = decodeBatchRecords(r.records, p, next);
-          for (const rec of recs) {
-            if (out.length >= maxRecords) {
-              full = true;
-              next = rec.offset;
-              break;
-            }
-            out.push(rec);
-          }
-        }
-        if (!full) next = Math.max(next, h.lastOffset + 1);
-        p += h.sizeInBytes;
-      }
-      if (full) break;
+      const d = decodeFetchedRecords(r, next, isolation, maxRecords, out);
+      next = d.nextOffset;
+      if (d.full) break;
     }
     return {
       records: out,
@@ -1394,4 +1361,62 @@ export class PartitionLog {
     }
     return from;
   }
+}
+
+/**
+ * The consumer's filtering of fetched batch bytes (one read(), here or in another thread): appends to
+ * `out` the data records at offsets >= fetchOffset until `out` holds maxRecords; skips control batches
+ * and, for read_committed, the batches of aborted transactions (from `abortedTransactions`). Starts at
+ * byte `startPosition` (a batch boundary; 0 when aborted transactions are listed, whose state starts
+ * at the first batch). Returns where to fetch next, the byte position of the batch holding that offset,
+ * and whether it stopped because `out` was full.
+ */
+export function decodeFetchedRecords(
+  fetched: {
+    readonly records: Uint8Array;
+    readonly abortedTransactions: readonly AbortedTransaction[] | null;
+  },
+  fetchOffset: number,
+  isolation: IsolationLevel,
+  maxRecords: number,
+  out: LogRecord[],
+  startPosition = 0,
+): { nextOffset: number; position: number; full: boolean } {
+  const committed = isolation === "read_committed";
+  const records = fetched.records;
+  const aborted = committed
+    ? [...(fetched.abortedTransactions ?? [])].sort((a, b) => a.firstOffset - b.firstOffset)
+    : [];
+  const abortedProducers = new Set<number>();
+  let next = fetchOffset;
+  let ai = 0;
+  let p = startPosition;
+  while (p < records.length) {
+    const h = readBatchHeader(records, p);
+    if (committed) {
+      while (ai < aborted.length && aborted[ai]!.firstOffset <= h.lastOffset) {
+        abortedProducers.add(aborted[ai]!.producerId);
+        ai++;
+      }
+    }
+    if (h.isControl) {
+      if (committed && abortedProducers.has(h.producerId)) {
+        const [rec] = decodeBatchRecords(records, p);
+        if (rec && parseControlRecord(rec.key, rec.value).type === "abort")
+          abortedProducers.delete(h.producerId);
+      }
+    } else if (
+      h.lastOffset >= next &&
+      !(committed && h.isTransactional && abortedProducers.has(h.producerId))
+    ) {
+      const recs = decodeBatchRecords(records, p, next);
+      for (const rec of recs) {
+        if (out.length >= maxRecords) return { nextOffset: rec.offset, position: p, full: true };
+        out.push(rec);
+      }
+    }
+    next = Math.max(next, h.lastOffset + 1);
+    p += h.sizeInBytes;
+  }
+  return { nextOffset: next, position: p, full: false };
 }
