@@ -46,7 +46,13 @@ export interface LmdbEnvironmentOptions {
   readonly maxDbs?: number;
   /** Buffered writes across all stores before an early spill to lmdb. Default 500,000. */
   readonly maxBufferedEntries?: number;
-  /** Write `<dir>/.checkpoint` (JSON mirror of the offsets) at each flush. Default true. */
+  /**
+   * Also mirror the offsets to `<dir>/.checkpoint` (JSON, atomically renamed, fsynced) at each
+   * flush that changes them. Default false: the offsets already commit in the same lmdb
+   * transaction as the data, which is what restore reads; the mirror cost an open + write +
+   * fsync + rename per commit (about a third of the commit's CPU). With the default, a stale
+   * mirror left by an older version is deleted at open so no tool trusts it.
+   */
   readonly checkpointFile?: boolean;
 }
 
@@ -273,7 +279,7 @@ export class LmdbEnvironment {
   private constructor(path: string, options: LmdbEnvironmentOptions) {
     this.path = path;
     this.maxBufferedEntries = options.maxBufferedEntries ?? 500_000;
-    this.writeCheckpoint = options.checkpointFile ?? true;
+    this.writeCheckpoint = options.checkpointFile ?? false;
     mkdirSync(path, { recursive: true });
     checkDataFile(path);
     try {
@@ -290,7 +296,12 @@ export class LmdbEnvironment {
     }
     this.meta = this.root.openDB<number | boolean, string>(META_DB, { encoding: "json" });
     this.needsFullRestore = this.meta.get("dirty") === true;
+    this.dirtyOnDisk = this.needsFullRestore;
+    if (!this.writeCheckpoint) rmSync(join(path, CHECKPOINT_FILE_NAME), { force: true });
   }
+
+  /** The `dirty` meta flag is set in lmdb (a spill since the last flush): the next flush clears it. */
+  private dirtyOnDisk: boolean;
 
   static open(path: string, options: LmdbEnvironmentOptions = {}): LmdbEnvironment {
     return new LmdbEnvironment(path, options);
@@ -384,6 +395,7 @@ export class LmdbEnvironment {
       this.meta.putSync("dirty", true);
       for (const d of this.databases.values()) d.applyBuffered();
     });
+    this.dirtyOnDisk = true;
     this.buffered = 0;
   }
 
@@ -401,7 +413,8 @@ export class LmdbEnvironment {
 
   /**
    * Commits every store's buffered writes and the given checkpoints (store -> next changelog
-   * offset) in one lmdb transaction, fsyncs, then mirrors the checkpoints to `.checkpoint`.
+   * offset) in one lmdb transaction and fsyncs (then mirrors the checkpoints to `.checkpoint`
+   * when the `checkpointFile` option asks for it).
    */
   async flush(checkpoints?: ReadonlyMap<string, number>): Promise<void> {
     this.checkOpen();
@@ -411,8 +424,9 @@ export class LmdbEnvironment {
     this.root.transactionSync(() => {
       for (const d of this.databases.values()) d.applyBuffered();
       for (const [k, v] of meta) this.meta.putSync(k, v);
-      this.meta.removeSync("dirty");
+      if (this.dirtyOnDisk) this.meta.removeSync("dirty");
     });
+    this.dirtyOnDisk = false;
     this.buffered = 0;
     const root = this.root as unknown as { sync(cb: (err: unknown) => void): void };
     await new Promise<void>((resolve, reject) =>

@@ -152,8 +152,28 @@ test("lmdb kv: data flushed before close survives reopen; unflushed writes are l
     ],
   );
   assert.equal(st.checkpoint(), 42);
-  assert.deepEqual(readCheckpointFile(join(dir, ".checkpoint")), new Map([["counts", 42]]));
+  // The offsets live in lmdb, committed with the data; no file is written by default.
+  assert.throws(() => readFileSync(join(dir, ".checkpoint")), { code: "ENOENT" });
   assert.equal(env.needsFullRestore, false);
+});
+
+test("lmdb checkpoint file: mirrored only on request; a stale mirror is deleted at open and never trusted", async () => {
+  const dir = join(root, "mirror");
+  let env = LmdbEnvironment.open(dir, { checkpointFile: true });
+  const st = lmdbKeyValueStore(env, "counts");
+  st.put(b("x"), b("1"));
+  await env.flush(new Map([["counts", 7]]));
+  assert.deepEqual(readCheckpointFile(join(dir, ".checkpoint")), new Map([["counts", 7]]));
+  await env.close();
+  // An older version's file, ahead of what lmdb committed: restore must follow lmdb.
+  writeFileSync(join(dir, ".checkpoint"), `${JSON.stringify({ version: 1, offsets: { counts: 99 } })}\n`);
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  assert.equal(lmdbKeyValueStore(env, "counts").checkpoint(), 7);
+  assert.throws(() => readFileSync(join(dir, ".checkpoint")), { code: "ENOENT" });
+  await env.flush(new Map([["counts", 8]]));
+  assert.throws(() => readFileSync(join(dir, ".checkpoint")), { code: "ENOENT" });
+  assert.equal(lmdbKeyValueStore(env, "counts").checkpoint(), 8);
 });
 
 test("lmdb kv: keys over lmdb's size limit are refused with the store name and sizes", () => {
