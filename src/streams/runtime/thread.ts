@@ -426,13 +426,16 @@ export class StreamThread {
       while (!this.stopping) {
         try {
           const buffered = this.bufferedRecords();
+          let maxWaitMs =
+            buffered > 0 && !this.idleLastRound ? 0 : buffered > 0 ? Math.min(o.pollMs, 10) : o.pollMs;
+          // Processed but uncommitted work must not wait for the next input to be committed: with
+          // exactly-once, downstream apps see it only then (each hop of a pipeline would add a
+          // poll wait to the end-to-end latency).
+          if (maxWaitMs > 0 && this.hasUncommittedWork())
+            maxWaitMs = Math.max(0, Math.min(maxWaitMs, this.lastCommit + o.commitIntervalMs - Date.now()));
           let recs: Awaited<ReturnType<Consumer["poll"]>>;
           try {
-            recs = await this.consumer.poll({
-              maxWaitMs:
-                buffered > 0 && !this.idleLastRound ? 0 : buffered > 0 ? Math.min(o.pollMs, 10) : o.pollMs,
-              signal: this.abort.signal,
-            });
+            recs = await this.consumer.poll({ maxWaitMs, signal: this.abort.signal });
           } catch (e) {
             if (this.stopping) break;
             throw e;
@@ -676,6 +679,12 @@ export class StreamThread {
   /** Task ids of the standby copies this thread keeps. */
   standbyTaskIds(): string[] {
     return [...this.standbys.keys()];
+  }
+
+  private hasUncommittedWork(): boolean {
+    if (this.inTransaction) return true;
+    for (const t of this.tasks.values()) if (t.consumed.size > 0) return true;
+    return false;
   }
 
   private bufferedRecords(): number {
