@@ -42,6 +42,13 @@ export interface LogManagerOptions {
   readonly flushCheckIntervalMs?: number;
   /** Default true: check each batch's CRC when serving reads, so a corrupt record is never served. */
   readonly verifyOnRead?: boolean;
+  /**
+   * How often a partition's recovery point is written to its partition.json when only the recovery
+   * point moved (Kafka's log.flush.offset.checkpoint.interval.ms); default 60 000 ms. A stale recovery
+   * point only means more of the log is CRC-scanned after a crash. A moved log start is written at once,
+   * and everything at a clean close.
+   */
+  readonly recoveryPointCheckpointIntervalMs?: number;
   /** Fault injection for tests: called before each storage operation; throwing fails it. */
   readonly faultHook?: StorageFaultHook;
   readonly logger?: Logger;
@@ -137,6 +144,7 @@ export class LogManager {
       logger: this.logger,
       cleanShutdown,
       verifyOnRead: options.verifyOnRead ?? true,
+      checkpointIntervalMs: options.recoveryPointCheckpointIntervalMs ?? 60_000,
       onEvent: (event, log) => {
         if (event === "storage-error") this.m.storageErrors.inc({ topic: log.topic });
         else this.m.truncations.inc({ topic: log.topic });

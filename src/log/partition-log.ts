@@ -78,6 +78,8 @@ export interface PartitionContext {
   readonly cleanShutdown: boolean;
   /** Check each batch's CRC when serving a read (a corrupt record is never served). */
   readonly verifyOnRead: boolean;
+  /** Minimum time between checkpoint writes that only move the recovery point. */
+  readonly checkpointIntervalMs: number;
   readonly onAppend: (log: PartitionLog) => void;
   /** Counts storage failures and recovery truncations (metrics). */
   readonly onEvent?: (event: "storage-error" | "recovery-truncation", log: PartitionLog) => void;
@@ -871,27 +873,28 @@ export class PartitionLog {
           this.failure = this.storageError("fsync of rolled segments", e);
         }
       }
-    } else if (nowMs - this.lastCheckpointMs >= 1000) {
-      this.writeCheckpoint();
     }
+    // A recovery point that moved without a checkpoint write (throttled, or every-batch appends)
+    if (nowMs - this.lastCheckpointMs >= this.ctx.checkpointIntervalMs) this.writeCheckpoint(false);
   }
 
   private advanceRecoveryPoint(offset: number): void {
     if (offset > this.recoveryPoint) this.recoveryPoint = offset;
-    this.writeCheckpoint();
+    this.writeCheckpoint(false);
   }
 
-  private writeCheckpoint(): void {
+  /**
+   * Writes partition.json when it differs from what is stored. A moved log start is written at once
+   * (and fsynced: it must survive a power loss); a recovery point that alone moved is written at most
+   * every `checkpointIntervalMs` (like Kafka's recovery-point checkpoint), or when `force`d (close):
+   * a stale one only means more of the log is scanned after a crash, never lost or wrong data.
+   */
+  private writeCheckpoint(force = true): void {
     const cp = { logStartOffset: this._logStartOffset, recoveryPoint: this.recoveryPoint };
-    if (
-      cp.logStartOffset === this.checkpointed.logStartOffset &&
-      cp.recoveryPoint === this.checkpointed.recoveryPoint
-    ) {
-      return;
-    }
-    // The recovery point is only a hint (a stale one means more to scan): fsync the file only when the
-    // log start moved, which must survive a power loss.
-    const durable = cp.logStartOffset !== this.checkpointed.logStartOffset && this.cfg.flushMode !== "os";
+    const startMoved = cp.logStartOffset !== this.checkpointed.logStartOffset;
+    if (!startMoved && cp.recoveryPoint === this.checkpointed.recoveryPoint) return;
+    if (!startMoved && !force && Date.now() - this.lastCheckpointMs < this.ctx.checkpointIntervalMs) return;
+    const durable = startMoved && this.cfg.flushMode !== "os";
     try {
       this.io.writeFileAtomic(path.join(this.dir, CHECKPOINT_FILE), JSON.stringify(cp), durable);
       this.checkpointed = cp;
@@ -1109,6 +1112,7 @@ export class PartitionLog {
     if (!this.failure) {
       try {
         if (this.cfg.flushMode !== "os") this.flush();
+        this.writeCheckpoint(true);
         const act = this.active;
         act.writeIndexFiles(this.io, this.cfg.flushMode !== "os");
         act.writeTxnIndex(this.io, this.abortedIn(act), this.cfg.flushMode !== "os");

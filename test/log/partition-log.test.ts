@@ -517,3 +517,46 @@ describe("flush policies", () => {
     assert.equal(fsyncs.get("os") ?? 0, 0, "os: not even at close");
   });
 });
+
+describe("recovery-point checkpoint", () => {
+  async function run(intervalMs: number | undefined) {
+    const d = dir();
+    let logFsyncs = 0;
+    let checkpointWrites = 0;
+    const { mgr } = await openManager(d, {
+      flushCheckIntervalMs: 5,
+      ...(intervalMs === undefined ? {} : { recoveryPointCheckpointIntervalMs: intervalMs }),
+      faultHook: (op, p) => {
+        if (op === "fsync" && p.endsWith(".log")) logFsyncs++;
+        if (op === "write" && p.endsWith("partition.json")) checkpointWrites++;
+      },
+    });
+    mgr.createTopic("iv", 1, { "flush.policy": "interval", "flush.ms": "5" });
+    const log = mgr.partition("iv", 0);
+    const atCreate = checkpointWrites;
+    const { waitFor } = await import("../../src/observe/index.ts");
+    for (let i = 1; i <= 3; i++) {
+      log.append(batch(2));
+      await waitFor(() => logFsyncs >= i, { timeoutMs: 5000, what: `interval fsync ${i}` });
+    }
+    const beforeClose = checkpointWrites - atCreate;
+    const cpFile = path.join(d, "topics", "iv", "0", "partition.json");
+    const before = JSON.parse(fs.readFileSync(cpFile, "utf8")) as { recoveryPoint: number };
+    await mgr.close();
+    const closed = JSON.parse(fs.readFileSync(cpFile, "utf8")) as { recoveryPoint: number };
+    return { beforeClose, before, closed };
+  }
+
+  test("by default the recovery point is not rewritten on every interval flush, and is written at close", async () => {
+    const r = await run(undefined);
+    assert.equal(r.beforeClose, 0, "no checkpoint write per flush");
+    assert.equal(r.before.recoveryPoint, 0);
+    assert.equal(r.closed.recoveryPoint, 6, "clean close writes the recovery point");
+  });
+
+  test("with a 0 ms interval every flush writes it (the old behaviour)", async () => {
+    const r = await run(0);
+    assert.ok(r.beforeClose >= 3, `checkpoint written per flush (${r.beforeClose})`);
+    assert.equal(r.before.recoveryPoint, 6);
+  });
+});
