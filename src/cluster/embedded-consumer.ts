@@ -2,9 +2,9 @@
 // membership runs the real protocol (JoinGroup/SyncGroup with client-side assignors and Kafka's
 // ConsumerProtocol bytes, heartbeats on a timer); records are read straight from the partition logs and
 // poll() waits on the log's data hook instead of polling.
-import type { Broker } from "../broker/index.ts";
 import { kafkaError } from "../broker/index.ts";
 import type { LogRecord } from "../log/index.ts";
+import type { ClientBroker, ClientPartitionLog } from "./client-broker.ts";
 import { ASSIGNORS, type AssignorMember, type ConsumerAssignor } from "./assignors.ts";
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -37,7 +37,7 @@ interface PartitionState {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class EmbeddedConsumer implements Consumer {
-  private readonly broker: Broker;
+  private readonly broker: ClientBroker;
   private readonly opts: ConsumerOptions;
   private readonly isolation: "read_committed" | "read_uncommitted";
   private readonly assignors: ConsumerAssignor[];
@@ -62,7 +62,7 @@ export class EmbeddedConsumer implements Consumer {
   private leaderMetadata: Map<string, number | undefined> | null = null;
   private readonly onClose: () => void;
 
-  constructor(broker: Broker, opts: ConsumerOptions = {}, onClose: () => void = () => {}) {
+  constructor(broker: ClientBroker, opts: ConsumerOptions = {}, onClose: () => void = () => {}) {
     this.broker = broker;
     this.opts = opts;
     this.isolation = opts.isolationLevel ?? "read_uncommitted";
@@ -171,7 +171,7 @@ export class EmbeddedConsumer implements Consumer {
     for (let i = 0; i < states.length && out.length < max; i++) {
       const s = states[(start + i) % states.length]!;
       if (s.paused || s.position === null) continue;
-      let log: ReturnType<Broker["partitionLog"]>;
+      let log: ClientPartitionLog;
       try {
         log = this.broker.partitionLog(s.tp.topic, s.tp.partition);
       } catch {
@@ -181,7 +181,9 @@ export class EmbeddedConsumer implements Consumer {
       try {
         r = log.readRecords(s.position, { isolation: this.isolation, maxRecords: max - out.length });
       } catch (e) {
-        if ((e as { code?: string }).code === "OFFSET_OUT_OF_RANGE") {
+        const code = (e as { code?: string }).code;
+        if (code === "UNKNOWN_TOPIC_OR_PARTITION") continue; // deleted meanwhile (a linked broker learns it here)
+        if (code === "OFFSET_OUT_OF_RANGE") {
           s.position = this.resetPosition(s.tp, e);
           i--; // read this partition again from its reset position
           if (s.position === null) i++;

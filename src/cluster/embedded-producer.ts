@@ -1,9 +1,9 @@
 // The in-process producer: Kafka's client semantics (murmur2 partitioner, idempotence by default,
 // transactions with sendOffsetsToTransaction) over the Broker's API, without sockets. Batches are built
 // with the log's v2 codec and appended synchronously, so order per partition is call order.
-import type { Broker } from "../broker/index.ts";
 import { isRetriable, kafkaError } from "../broker/index.ts";
 import { encodeRecordBatch } from "../log/index.ts";
+import type { ClientBroker } from "./client-broker.ts";
 import { partitionForKey, StickyPartitionCache } from "./partitioner.ts";
 import type {
   ConsumerGroupMetadata,
@@ -27,7 +27,7 @@ const FATAL = new Set([
 const SEQ_MOD = 2 ** 31;
 
 export class EmbeddedProducer implements Producer {
-  private readonly broker: Broker;
+  private readonly broker: ClientBroker;
   private readonly opts: ProducerOptions;
   private readonly transactionalId: string | null;
   private readonly idempotent: boolean;
@@ -43,7 +43,7 @@ export class EmbeddedProducer implements Producer {
   private closed = false;
   private readonly onClose: () => void;
 
-  private constructor(broker: Broker, opts: ProducerOptions, onClose: () => void) {
+  private constructor(broker: ClientBroker, opts: ProducerOptions, onClose: () => void) {
     this.broker = broker;
     this.opts = opts;
     this.transactionalId = opts.transactionalId ?? null;
@@ -52,7 +52,7 @@ export class EmbeddedProducer implements Producer {
   }
 
   static async create(
-    broker: Broker,
+    broker: ClientBroker,
     opts: ProducerOptions = {},
     onClose: () => void = () => {},
   ): Promise<EmbeddedProducer> {

@@ -1,10 +1,13 @@
 // EmbeddedCluster: the Cluster seam implemented in-process over a Broker (no sockets, no copies of
 // stored records beyond decoding). It can own its broker (EmbeddedCluster.open) or wrap one that a
 // process also serves over the wire (EmbeddedCluster.wrap).
+import type { MessagePort } from "node:worker_threads";
 import { Broker, type BrokerOptions, kafkaError } from "../broker/index.ts";
 import { decodeAssignment } from "./consumer-protocol.ts";
 import { EmbeddedConsumer } from "./embedded-consumer.ts";
 import { EmbeddedProducer } from "./embedded-producer.ts";
+import { LinkedCluster, type LinkedClusterOptions } from "./link-client.ts";
+import { ClusterLink } from "./link-server.ts";
 import type {
   Admin,
   Cluster,
@@ -32,6 +35,7 @@ export class EmbeddedCluster implements Cluster {
   readonly broker: Broker;
   private readonly ownsBroker: boolean;
   private readonly clients = new Set<{ close(): Promise<void> }>();
+  private readonly links = new Set<ClusterLink>();
   private closed = false;
 
   private constructor(broker: Broker, ownsBroker: boolean) {
@@ -47,6 +51,33 @@ export class EmbeddedCluster implements Cluster {
   /** A cluster over an already open broker; close() leaves the broker open. */
   static wrap(broker: Broker): EmbeddedCluster {
     return new EmbeddedCluster(broker, false);
+  }
+
+  /**
+   * For a worker thread: a Cluster over the embedded broker that another thread serves on `port` (see
+   * serveLink), with the same producer, consumer and admin semantics as a local EmbeddedCluster.
+   */
+  static attach(port: MessagePort, options?: LinkedClusterOptions): LinkedCluster {
+    return new LinkedCluster(port, options);
+  }
+
+  /**
+   * Serves this cluster's broker to the worker thread holding the other end of `port` (a MessageChannel
+   * port; the worker calls EmbeddedCluster.attach on its end). The link closes when the worker's cluster
+   * closes or its thread ends, on link.close(), and when this cluster closes.
+   */
+  serveLink(port: MessagePort): ClusterLink {
+    this.check();
+    const link = new ClusterLink(this.broker, new EmbeddedAdmin(this.broker), port, (l) =>
+      this.links.delete(l),
+    );
+    this.links.add(link);
+    return link;
+  }
+
+  /** Links being served (see serveLink). */
+  get activeLinks(): readonly ClusterLink[] {
+    return [...this.links];
   }
 
   admin(): Admin {
@@ -77,6 +108,8 @@ export class EmbeddedCluster implements Cluster {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Workers first: their calls fail at once (BROKER_NOT_AVAILABLE) instead of racing the shutdown.
+    for (const l of [...this.links]) l.close();
     for (const c of [...this.clients]) await c.close().catch(() => {});
     if (this.ownsBroker) await this.broker.close();
   }

@@ -1,0 +1,56 @@
+// The broker as the embedded clients see it: the part of the Broker's API that EmbeddedProducer and
+// EmbeddedConsumer call, and the partition-log reads the consumer does. The Broker itself satisfies it
+// (the in-process fast path: direct, synchronous, no copies); a worker thread gets a LinkedBroker that
+// forwards the same calls over a MessagePort to the thread owning the broker (link-client.ts).
+import type { Broker } from "../broker/index.ts";
+import type { IsolationLevel, LogRecord, WaitForDataOptions } from "../log/index.ts";
+
+/** What the consumer reads from one partition's log. */
+export interface ClientPartitionLog {
+  readonly logStartOffset: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  /**
+   * Decoded data records from `fetchOffset` (no control records; with read_committed, no aborted ones)
+   * and where to read next. Throws OFFSET_OUT_OF_RANGE outside the log, UNKNOWN_TOPIC_OR_PARTITION when
+   * the partition is gone.
+   */
+  readRecords(
+    fetchOffset: number,
+    options?: {
+      readonly isolation?: IsolationLevel;
+      readonly maxRecords?: number;
+      readonly maxBytes?: number;
+    },
+  ): { readonly records: LogRecord[]; readonly nextOffset: number };
+  /** Resolves true once data past `offset` is readable, false on timeout, abort or close. */
+  waitForData(offset: number, options?: WaitForDataOptions): Promise<boolean>;
+}
+
+/** The Broker calls the embedded clients make (all synchronous but the group rendezvous). */
+export type ClientBrokerCalls = Pick<
+  Broker,
+  | "partitionCount"
+  | "partitionExists"
+  | "metadata"
+  | "initProducerId"
+  | "addPartitionsToTxn"
+  | "produceSync"
+  | "addOffsetsToTxn"
+  | "txnOffsetCommit"
+  | "endTxn"
+  | "joinGroup"
+  | "syncGroup"
+  | "heartbeat"
+  | "leaveGroup"
+  | "offsetCommit"
+  | "offsetFetch"
+>;
+
+export interface ClientBroker extends ClientBrokerCalls {
+  readonly isClosed: boolean;
+  /** Aborts when the broker (or the link to it) closes: waits end at once. */
+  readonly closeSignal: AbortSignal;
+  /** The partition's log; throws UNKNOWN_TOPIC_OR_PARTITION if it does not exist (a linked broker may throw on first use instead). */
+  partitionLog(topic: string, partition: number): ClientPartitionLog;
+}

@@ -1,0 +1,494 @@
+// The worker's end of a cluster link: a full Cluster (LinkedCluster) whose producers and consumers are
+// the embedded ones (one implementation of the client logic), over a LinkedBroker that forwards their
+// broker calls to the thread owning the broker. Calls the clients make synchronously block the worker
+// on a shared flag until answered (Atomics.wait, then receiveMessageOnPort); the group rendezvous, long
+// polls and admin calls are plain asynchronous messages. Reads fetch stored batch bytes (one copy, moved
+// not cloned) and decode them here with the log's own decoding, keeping what the consumer did not take
+// yet for its next poll, as Kafka's fetch buffer does.
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:worker_threads";
+import { type Broker, kafkaError } from "../broker/index.ts";
+import {
+  decodeFetchedRecords,
+  type IsolationLevel,
+  type LogRecord,
+  type WaitForDataOptions,
+} from "../log/index.ts";
+import type { ClientBroker, ClientPartitionLog } from "./client-broker.ts";
+import { EmbeddedConsumer } from "./embedded-consumer.ts";
+import { EmbeddedProducer } from "./embedded-producer.ts";
+import {
+  type FromBrokerMessage,
+  fromWireError,
+  LINK_BROKER_CLOSED,
+  LINK_OPEN,
+  type LinkFetch,
+  ownedBytes,
+  type ReplyMessage,
+  STATE_CLOSED,
+  STATE_REPLIES,
+} from "./link-protocol.ts";
+import type {
+  Admin,
+  Cluster,
+  Consumer,
+  ConsumerOptions,
+  GroupDescription,
+  GroupListing,
+  NewTopic,
+  Offset,
+  OffsetAndMetadata,
+  OffsetSpec,
+  PartitionLag,
+  Producer,
+  ProducerOptions,
+  TopicConfig,
+  TopicDescription,
+  TopicPartition,
+} from "./types.ts";
+import type { KafkaError } from "./types.ts";
+
+export interface LinkedClusterOptions {
+  /**
+   * Longest wait for the answer to a synchronous call (default 30 s): the broker's thread answers
+   * from its event loop, so only a thread stuck for that long makes a call fail (REQUEST_TIMED_OUT).
+   */
+  readonly callTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+/** The worker's side of the port: synchronous and asynchronous calls, close detection. */
+class LinkTransport {
+  private readonly port: MessagePort;
+  private readonly syncReplies: MessagePort;
+  private readonly state: Int32Array;
+  private readonly callTimeoutMs: number;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly closeController = new AbortController();
+  private closedReason: string | null = null;
+
+  constructor(port: MessagePort, options: LinkedClusterOptions) {
+    this.port = port;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    const { port1, port2 } = new MessageChannel();
+    this.syncReplies = port1;
+    this.state = new Int32Array(new SharedArrayBuffer(8));
+    port.on("message", (m: FromBrokerMessage) => this.onMessage(m));
+    port.on("close", () => this.shutdown("the link to the broker's thread is closed"));
+    // Only calls in flight keep the worker alive, as a socket with no request would not.
+    port.unref();
+    port.postMessage({ k: "hello", syncPort: port2, state: this.state }, [port2]);
+  }
+
+  get isClosed(): boolean {
+    return this.closedReason !== null || Atomics.load(this.state, STATE_CLOSED) !== LINK_OPEN;
+  }
+
+  get closeSignal(): AbortSignal {
+    if (!this.closeController.signal.aborted && this.isClosed) this.shutdown(this.reasonFromState());
+    return this.closeController.signal;
+  }
+
+  private reasonFromState(): string {
+    return Atomics.load(this.state, STATE_CLOSED) === LINK_BROKER_CLOSED
+      ? "the embedded broker is closed"
+      : "the link to the broker's thread is closed";
+  }
+
+  closedError(): KafkaError {
+    return kafkaError("BROKER_NOT_AVAILABLE", `${this.closedReason ?? this.reasonFromState()}`);
+  }
+
+  /** One call answered before it returns; the worker blocks meanwhile. */
+  callSync<T>(method: string, args: readonly unknown[], transfer?: ArrayBuffer[]): T {
+    if (this.isClosed) throw this.closedError();
+    const id = this.nextId++;
+    let seen = Atomics.load(this.state, STATE_REPLIES);
+    this.port.postMessage({ k: "call", id, m: method, a: args, sync: true }, transfer ?? []);
+    const deadline = performance.now() + this.callTimeoutMs;
+    for (;;) {
+      for (
+        let r = receiveMessageOnPort(this.syncReplies);
+        r !== undefined;
+        r = receiveMessageOnPort(this.syncReplies)
+      ) {
+        const reply = r.message as ReplyMessage;
+        if (reply.id !== id) continue; // the late answer of a call that timed out
+        if (reply.e) throw fromWireError(reply.e);
+        return reply.v as T;
+      }
+      if (Atomics.load(this.state, STATE_CLOSED) !== LINK_OPEN) throw this.closedError();
+      const left = deadline - performance.now();
+      if (left <= 0)
+        throw kafkaError(
+          "REQUEST_TIMED_OUT",
+          `the broker's thread did not answer ${method} within ${this.callTimeoutMs} ms`,
+        );
+      Atomics.wait(this.state, STATE_REPLIES, seen, left);
+      seen = Atomics.load(this.state, STATE_REPLIES);
+    }
+  }
+
+  /** An asynchronous call; `signal` cancels it (the promise then resolves with `onAbort`). */
+  call<T>(method: string, args: readonly unknown[], signal?: AbortSignal, onAbort?: T): Promise<T> {
+    if (this.isClosed) return Promise.reject(this.closedError());
+    if (signal?.aborted) return Promise.resolve(onAbort as T);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const abort = () => {
+        if (!this.pending.delete(id)) return;
+        this.settled();
+        try {
+          this.port.postMessage({ k: "cancel", id });
+        } catch {
+          // closed meanwhile
+        }
+        resolve(onAbort as T);
+      };
+      signal?.addEventListener("abort", abort, { once: true });
+      this.pending.set(id, {
+        resolve: (v) => {
+          signal?.removeEventListener("abort", abort);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", abort);
+          reject(e);
+        },
+      });
+      if (this.pending.size === 1) this.port.ref();
+      this.port.postMessage({ k: "call", id, m: method, a: args, sync: false });
+    });
+  }
+
+  private settled(): void {
+    if (this.pending.size === 0) this.port.unref();
+  }
+
+  private onMessage(m: FromBrokerMessage): void {
+    if (m.k === "closed") {
+      this.shutdown(
+        m.state === LINK_BROKER_CLOSED
+          ? "the embedded broker is closed"
+          : "the link to the broker's thread is closed",
+      );
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return; // cancelled
+    this.pending.delete(m.id);
+    this.settled();
+    if (m.e) p.reject(fromWireError(m.e));
+    else p.resolve(m.v);
+  }
+
+  private shutdown(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    this.closeController.abort();
+    const err = this.closedError();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
+    this.port.close();
+    this.syncReplies.close();
+  }
+
+  /** Tells the broker's thread this end is done (it forgets the link), then closes the ports. */
+  close(): void {
+    if (this.closedReason !== null) return;
+    try {
+      this.port.postMessage({ k: "bye" });
+    } catch {
+      // already gone
+    }
+    this.shutdown("the cluster is closed");
+  }
+}
+
+/** The stored bytes of one fetch, kept until the consumer has taken every record of them. */
+interface FetchedChunk extends LinkFetch {
+  readonly isolation: IsolationLevel;
+  /** Offset the consumer continues from, and the byte position of the batch holding it. */
+  resumeOffset: number;
+  position: number;
+}
+
+/** A partition's log seen through the link, with the rest of the last fetch buffered. */
+class LinkedPartitionLog implements ClientPartitionLog {
+  private readonly transport: LinkTransport;
+  private readonly topic: string;
+  private readonly partition: number;
+  private chunk: FetchedChunk | null = null;
+
+  constructor(transport: LinkTransport, topic: string, partition: number) {
+    this.transport = transport;
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  private offsets(): [number, number, number] {
+    return this.transport.callSync("offsets", [this.topic, this.partition]);
+  }
+  get logStartOffset(): number {
+    return this.offsets()[0];
+  }
+  get highWatermark(): number {
+    return this.offsets()[1];
+  }
+  get lastStableOffset(): number {
+    return this.offsets()[2];
+  }
+
+  readRecords(
+    fetchOffset: number,
+    options: {
+      readonly isolation?: IsolationLevel;
+      readonly maxRecords?: number;
+      readonly maxBytes?: number;
+    } = {},
+  ): { records: LogRecord[]; nextOffset: number } {
+    const isolation = options.isolation ?? "read_uncommitted";
+    const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
+    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    const out: LogRecord[] = [];
+    let next = fetchOffset;
+    let fetchedBytes = 0;
+    while (out.length < maxRecords) {
+      let c = this.chunk;
+      if (!c || c.isolation !== isolation || c.resumeOffset !== next) {
+        // One fetch per call once it gave records; more only to get past control or aborted batches.
+        if (out.length > 0 || fetchedBytes >= maxBytes) break;
+        const f = this.transport.callSync<LinkFetch>("fetch", [
+          this.topic,
+          this.partition,
+          next,
+          maxBytes - fetchedBytes,
+          isolation,
+        ]);
+        this.chunk = null;
+        if (f.records.length === 0) break;
+        fetchedBytes += f.records.length;
+        const records = Buffer.from(f.records.buffer, f.records.byteOffset, f.records.byteLength);
+        c = { ...f, records, isolation, resumeOffset: next, position: 0 };
+      }
+      // With aborted transactions listed, their state builds up from the first batch: decode from there.
+      const start = c.abortedTransactions && c.abortedTransactions.length > 0 ? 0 : c.position;
+      const d = decodeFetchedRecords(c, next, isolation, maxRecords, out, start);
+      next = d.nextOffset;
+      if (d.position < c.records.length) {
+        c.resumeOffset = next;
+        c.position = d.position;
+        this.chunk = c;
+      } else this.chunk = null;
+      if (d.full) break;
+    }
+    return { records: out, nextOffset: next };
+  }
+
+  waitForData(offset: number, options: WaitForDataOptions = {}): Promise<boolean> {
+    const c = this.chunk;
+    if (c && c.resumeOffset === offset && c.position < c.records.length) return Promise.resolve(true);
+    return this.transport.call<boolean>(
+      "waitForData",
+      [this.topic, this.partition, offset, options.isolation ?? "read_uncommitted", options.timeoutMs],
+      options.signal,
+      false,
+    );
+  }
+}
+
+type Req<K extends keyof Broker> = Broker[K] extends (req: infer R) => unknown ? R : never;
+type Res<K extends keyof Broker> = Broker[K] extends (...a: never[]) => infer R ? R : never;
+
+/** The Broker calls of one client, forwarded over the link (one per client: each keeps its own fetch buffers). */
+export class LinkedBroker implements ClientBroker {
+  private readonly transport: LinkTransport;
+  private readonly logs = new Map<string, LinkedPartitionLog>();
+
+  constructor(transport: LinkTransport) {
+    this.transport = transport;
+  }
+
+  get isClosed(): boolean {
+    return this.transport.isClosed;
+  }
+  get closeSignal(): AbortSignal {
+    return this.transport.closeSignal;
+  }
+
+  partitionLog(topic: string, partition: number): ClientPartitionLog {
+    const k = `${topic}:${partition}`;
+    let l = this.logs.get(k);
+    if (!l) this.logs.set(k, (l = new LinkedPartitionLog(this.transport, topic, partition)));
+    return l;
+  }
+
+  partitionCount(topic: string): number | undefined {
+    return this.transport.callSync("partitionCount", [topic]);
+  }
+  partitionExists(topic: string, partition: number): boolean {
+    return this.transport.callSync("partitionExists", [topic, partition]);
+  }
+  metadata(req: Req<"metadata">): Res<"metadata"> {
+    return this.transport.callSync("metadata", [req]);
+  }
+  initProducerId(req: Req<"initProducerId">): Res<"initProducerId"> {
+    return this.transport.callSync("initProducerId", [req]);
+  }
+  addPartitionsToTxn(req: Req<"addPartitionsToTxn">): Res<"addPartitionsToTxn"> {
+    return this.transport.callSync("addPartitionsToTxn", [req]);
+  }
+  produceSync(req: Req<"produceSync">): Res<"produceSync"> {
+    // The encoded batches move to the broker's thread instead of being cloned.
+    const transfer: ArrayBuffer[] = [];
+    const moved = {
+      ...req,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          index: p.index,
+          records: p.records === null ? null : ownedBytes(p.records, transfer),
+        })),
+      })),
+    };
+    return this.transport.callSync("produceSync", [moved], transfer);
+  }
+  addOffsetsToTxn(req: Req<"addOffsetsToTxn">): Res<"addOffsetsToTxn"> {
+    return this.transport.callSync("addOffsetsToTxn", [req]);
+  }
+  txnOffsetCommit(req: Req<"txnOffsetCommit">): Res<"txnOffsetCommit"> {
+    return this.transport.callSync("txnOffsetCommit", [req]);
+  }
+  endTxn(req: Req<"endTxn">): Res<"endTxn"> {
+    return this.transport.callSync("endTxn", [req]);
+  }
+  joinGroup(req: Req<"joinGroup">): Res<"joinGroup"> {
+    return this.transport.call("joinGroup", [req]);
+  }
+  syncGroup(req: Req<"syncGroup">): Res<"syncGroup"> {
+    return this.transport.call("syncGroup", [req]);
+  }
+  heartbeat(req: Req<"heartbeat">): Res<"heartbeat"> {
+    return this.transport.callSync("heartbeat", [req]);
+  }
+  leaveGroup(req: Req<"leaveGroup">): Res<"leaveGroup"> {
+    return this.transport.callSync("leaveGroup", [req]);
+  }
+  offsetCommit(req: Req<"offsetCommit">): Res<"offsetCommit"> {
+    return this.transport.callSync("offsetCommit", [req]);
+  }
+  offsetFetch(req: Req<"offsetFetch">): Res<"offsetFetch"> {
+    return this.transport.callSync("offsetFetch", [req]);
+  }
+}
+
+/** The EmbeddedAdmin of the broker's thread, called over the link. */
+class LinkedAdmin implements Admin {
+  private readonly transport: LinkTransport;
+  constructor(transport: LinkTransport) {
+    this.transport = transport;
+  }
+  private call<T>(name: keyof Admin, args: unknown[]): Promise<T> {
+    return this.transport.call<T>("admin", [name, args]);
+  }
+  createTopics(topics: readonly NewTopic[], options?: { readonly ifNotExists?: boolean }): Promise<void> {
+    return this.call("createTopics", [topics, options]);
+  }
+  deleteTopics(names: readonly string[]): Promise<void> {
+    return this.call("deleteTopics", [names]);
+  }
+  listTopics(options?: { readonly includeInternal?: boolean }): Promise<string[]> {
+    return this.call("listTopics", [options]);
+  }
+  describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
+    return this.call("describeTopics", [names]);
+  }
+  alterTopicConfig(name: string, config: TopicConfig): Promise<void> {
+    return this.call("alterTopicConfig", [name, config]);
+  }
+  createPartitions(name: string, totalCount: number): Promise<void> {
+    return this.call("createPartitions", [name, totalCount]);
+  }
+  deleteRecords(partition: TopicPartition, beforeOffset: Offset): Promise<Offset> {
+    return this.call("deleteRecords", [partition, beforeOffset]);
+  }
+  listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<Map<string, Offset>> {
+    return this.call("listOffsets", [partitions, spec]);
+  }
+  listGroups(): Promise<GroupListing[]> {
+    return this.call("listGroups", []);
+  }
+  describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    return this.call("describeGroups", [groupIds]);
+  }
+  listGroupOffsets(groupId: string): Promise<OffsetAndMetadata[]> {
+    return this.call("listGroupOffsets", [groupId]);
+  }
+  describeLag(groupId: string): Promise<PartitionLag[]> {
+    return this.call("describeLag", [groupId]);
+  }
+  deleteGroups(groupIds: readonly string[]): Promise<void> {
+    return this.call("deleteGroups", [groupIds]);
+  }
+}
+
+/**
+ * A Cluster in a worker thread over the embedded broker of another thread (EmbeddedCluster.attach).
+ * Same semantics as EmbeddedCluster: its producers and consumers are the embedded ones.
+ */
+export class LinkedCluster implements Cluster {
+  readonly kind = "embedded" as const;
+  private readonly transport: LinkTransport;
+  private readonly clients = new Set<{ close(): Promise<void> }>();
+  private closed = false;
+
+  constructor(port: MessagePort, options: LinkedClusterOptions = {}) {
+    this.transport = new LinkTransport(port, options);
+  }
+
+  /** False once the link is down (broker closed, link closed, or this cluster closed). */
+  get isConnected(): boolean {
+    return !this.transport.isClosed;
+  }
+
+  admin(): Admin {
+    return new LinkedAdmin(this.transport);
+  }
+
+  async createProducer(options?: ProducerOptions): Promise<Producer> {
+    this.check();
+    let p: EmbeddedProducer | undefined;
+    p = await EmbeddedProducer.create(new LinkedBroker(this.transport), options, () => {
+      if (p) this.clients.delete(p);
+    });
+    this.clients.add(p);
+    return p;
+  }
+
+  async createConsumer(options?: ConsumerOptions): Promise<Consumer> {
+    this.check();
+    const c: EmbeddedConsumer = new EmbeddedConsumer(new LinkedBroker(this.transport), options, () =>
+      this.clients.delete(c),
+    );
+    this.clients.add(c);
+    return c;
+  }
+
+  private check(): void {
+    if (this.closed) throw kafkaError("INVALID_STATE", "the cluster is closed");
+    if (this.transport.isClosed) throw this.transport.closedError();
+  }
+
+  /** Closes its producers and consumers (consumers leave their groups), then the link. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.clients]) await c.close().catch(() => {});
+    this.transport.close();
+  }
+}
