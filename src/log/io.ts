@@ -65,6 +65,24 @@ export class LogIo {
     this.onFsync((performance.now() - t0) / 1000);
   }
 
+  /**
+   * fsync on the libuv thread pool: the event loop goes on while the device syncs. `done` gets the
+   * error, if any (a fault hook's throw included). The caller must keep `fd` open until `done`.
+   */
+  fsyncInBackground(fd: number, path: string, done: (err: Error | null) => void): void {
+    try {
+      this.check("fsync", path);
+    } catch (e) {
+      queueMicrotask(() => done(e as Error));
+      return;
+    }
+    const t0 = performance.now();
+    fs.fsync(fd, (err) => {
+      if (!err) this.onFsync?.((performance.now() - t0) / 1000);
+      done(err);
+    });
+  }
+
   truncate(fd: number, path: string, size: number): void {
     this.check("truncate", path);
     fs.ftruncateSync(fd, size);

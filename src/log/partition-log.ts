@@ -128,6 +128,8 @@ export class PartitionLog {
   private closed = false;
   private lastFlushMs: number;
   private lastCheckpointMs = 0;
+  /** Background (interval policy) fsyncs under way. */
+  private backgroundFlushes = 0;
   private readonly listeners = new Set<(log: PartitionLog) => void>();
   private waiters: Waiter[] = [];
   /** Set while the cleaner works on this log; retention leaves its segments alone meanwhile. */
@@ -836,7 +838,9 @@ export class PartitionLog {
     if (this.closed || this.failure) return;
     try {
       for (const seg of this.segments) {
-        if (seg.unflushed && seg.fd >= 0) {
+        // a segment whose background fsync is still under way is synced again here: flush() returns
+        // only once everything written is durable
+        if ((seg.unflushed || seg.syncsInFlight > 0) && seg.fd >= 0) {
           this.io.fsync(seg.fd, seg.logPath);
           seg.unflushed = false;
         }
@@ -855,8 +859,8 @@ export class PartitionLog {
     if (this.closed || this.failure) return;
     const mode = this.cfg.flushMode;
     if (mode === "interval") {
-      if (nowMs - this.lastFlushMs >= this.cfg.flushMs) {
-        if (this.segments.some((s) => s.unflushed)) this.flush();
+      if (nowMs - this.lastFlushMs >= this.cfg.flushMs && this.backgroundFlushes === 0) {
+        if (this.segments.some((s) => s.unflushed)) this.flushInBackground(nowMs);
         else this.lastFlushMs = nowMs;
       }
     } else if (mode === "os") {
@@ -876,6 +880,45 @@ export class PartitionLog {
     }
     // A recovery point that moved without a checkpoint write (throttled, or every-batch appends)
     if (nowMs - this.lastCheckpointMs >= this.ctx.checkpointIntervalMs) this.writeCheckpoint(false);
+  }
+
+  /**
+   * The interval policy's flush: fsyncs the unflushed segments on the thread pool, so the event loop
+   * (appends, reads) goes on meanwhile; the recovery point advances to the log end as of the start once
+   * all are done. A failure takes the log offline, as a failed synchronous fsync does.
+   */
+  private flushInBackground(nowMs: number): void {
+    const target = this._logEndOffset;
+    const segs = this.segments.filter((s) => s.unflushed && s.fd >= 0);
+    this.lastFlushMs = nowMs;
+    let failed: unknown = null;
+    for (const seg of segs) {
+      seg.unflushed = false;
+      seg.syncsInFlight++;
+      this.backgroundFlushes++;
+      this.io.fsyncInBackground(seg.fd, seg.logPath, (err) => {
+        seg.onSyncDone(this.io);
+        this.backgroundFlushes--;
+        if (err) {
+          seg.unflushed = true;
+          failed ??= err;
+        }
+        if (this.backgroundFlushes > 0 || this.closed) return;
+        if (failed) {
+          if (!this.failure) {
+            this.failure = this.storageError("fsync", failed);
+            this.ctx.logger?.error({ err: this.failure }, "partition log offline");
+          }
+          return;
+        }
+        if (this.failure) return;
+        try {
+          this.advanceRecoveryPoint(target);
+        } catch (e) {
+          this.ctx.logger?.error({ err: e }, `${this.where}: checkpoint write failed`);
+        }
+      });
+    }
   }
 
   private advanceRecoveryPoint(offset: number): void {

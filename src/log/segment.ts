@@ -106,6 +106,9 @@ export class Segment {
   indexDirty = true;
   /** Written since the last fsync. */
   unflushed = false;
+  /** Background fsyncs under way on `fd`; the fd is closed only once they are done. */
+  syncsInFlight = 0;
+  private fdsToClose: number[] = [];
 
   /** "" for a live segment; ".cleaned" for the cleaner's output before it is swapped in. */
   suffix: string;
@@ -150,8 +153,21 @@ export class Segment {
   }
 
   close(io: LogIo): void {
-    if (this.fd >= 0) io.close(this.fd);
+    if (this.fd >= 0) {
+      // a background fsync still uses the fd: close it when that is done (never reuse a closed number)
+      if (this.syncsInFlight > 0) this.fdsToClose.push(this.fd);
+      else io.close(this.fd);
+    }
     this.fd = -1;
+  }
+
+  /** A background fsync on this segment finished: close fds whose close waited for it. */
+  onSyncDone(io: LogIo): void {
+    this.syncsInFlight--;
+    if (this.syncsInFlight === 0 && this.fdsToClose.length > 0) {
+      for (const fd of this.fdsToClose) io.close(fd);
+      this.fdsToClose = [];
+    }
   }
 
   /** Records a batch appended at `position` in the in-memory indexes. */

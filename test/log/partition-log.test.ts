@@ -560,3 +560,48 @@ describe("recovery-point checkpoint", () => {
     assert.equal(r.before.recoveryPoint, 6);
   });
 });
+
+describe("interval flush in the background", () => {
+  test("a failed background fsync takes the log offline: later appends are refused, nothing is acknowledged", async () => {
+    let failFsync = false;
+    const { mgr } = await openManager(dir(), {
+      flushCheckIntervalMs: 5,
+      faultHook: (op, p) => {
+        if (failFsync && op === "fsync" && p.endsWith(".log")) {
+          throw Object.assign(new Error("injected EIO"), { code: "EIO" });
+        }
+      },
+    });
+    mgr.createTopic("iv", 1, { "flush.policy": "interval", "flush.ms": "5" });
+    const log = mgr.partition("iv", 0);
+    log.append(batch(2));
+    failFsync = true;
+    const { waitFor } = await import("../../src/observe/index.ts");
+    await waitFor(() => log.storageFailure !== null, { timeoutMs: 5000, what: "background fsync failure" });
+    assert.match(log.storageFailure!.message, /fsync failed \(EIO\)/);
+    assert.throws(() => log.append(batch(1)), code("KAFKA_STORAGE_ERROR", /offline/));
+    await mgr.close();
+  });
+
+  test("flush() while a background fsync is under way syncs again before returning; close then reopen keeps all", async () => {
+    const d = dir();
+    const fsyncs: string[] = [];
+    const { mgr } = await openManager(d, {
+      flushCheckIntervalMs: 100_000,
+      faultHook: (op, p) => {
+        if (op === "fsync" && p.endsWith(".log")) fsyncs.push(p);
+      },
+    });
+    mgr.createTopic("iv", 1, { "flush.policy": "interval", "flush.ms": "1" });
+    const log = mgr.partition("iv", 0);
+    log.append(batch(3));
+    log.maybeFlush(Date.now() + 10); // starts a background fsync
+    assert.equal(fsyncs.length, 1);
+    log.flush(); // must not trust the one under way
+    assert.equal(fsyncs.length, 2);
+    await mgr.close();
+    const { mgr: m2 } = await openManager(d);
+    assert.equal(m2.partition("iv", 0).logEndOffset, 3);
+    await m2.close();
+  });
+});
