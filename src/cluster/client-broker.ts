@@ -49,6 +49,8 @@ export type ClientBrokerCalls = Pick<
 
 export interface ClientBroker extends ClientBrokerCalls {
   readonly isClosed: boolean;
+  /** Why calls fail once closed, when the broker is reached through something that can close on its own (a link). */
+  readonly closedReason?: string;
   /** Aborts when the broker (or the link to it) closes: waits end at once. */
   readonly closeSignal: AbortSignal;
   /** The partition's log; throws UNKNOWN_TOPIC_OR_PARTITION if it does not exist (a linked broker may throw on first use instead). */

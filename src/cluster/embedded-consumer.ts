@@ -745,7 +745,8 @@ export class EmbeddedConsumer implements Consumer {
 
   private check(): void {
     if (this.closed) throw new KafkaError("INVALID_STATE", "the consumer is closed");
-    if (this.broker.isClosed) throw kafkaError("BROKER_NOT_AVAILABLE", "the embedded broker is closed");
+    if (this.broker.isClosed)
+      throw kafkaError("BROKER_NOT_AVAILABLE", this.broker.closedReason ?? "the embedded broker is closed");
     if (this.fatal) throw this.fatal;
   }
 

@@ -82,7 +82,8 @@ export class EmbeddedProducer implements Producer {
 
   private check(): void {
     if (this.closed) throw new KafkaError("INVALID_STATE", "the producer is closed");
-    if (this.broker.isClosed) throw kafkaError("BROKER_NOT_AVAILABLE", "the embedded broker is closed");
+    if (this.broker.isClosed)
+      throw kafkaError("BROKER_NOT_AVAILABLE", this.broker.closedReason ?? "the embedded broker is closed");
     if (this.fatalError) throw this.fatalError;
   }
 

@@ -69,7 +69,7 @@ class LinkTransport {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly closeController = new AbortController();
-  private closedReason: string | null = null;
+  private shutdownReason: string | null = null;
 
   constructor(port: MessagePort, options: LinkedClusterOptions) {
     this.port = port;
@@ -85,7 +85,7 @@ class LinkTransport {
   }
 
   get isClosed(): boolean {
-    return this.closedReason !== null || Atomics.load(this.state, STATE_CLOSED) !== LINK_OPEN;
+    return this.shutdownReason !== null || Atomics.load(this.state, STATE_CLOSED) !== LINK_OPEN;
   }
 
   get closeSignal(): AbortSignal {
@@ -99,8 +99,13 @@ class LinkTransport {
       : "the link to the broker's thread is closed";
   }
 
+  get closedReason(): string | undefined {
+    if (!this.isClosed) return undefined;
+    return this.shutdownReason ?? this.reasonFromState();
+  }
+
   closedError(): KafkaError {
-    return kafkaError("BROKER_NOT_AVAILABLE", `${this.closedReason ?? this.reasonFromState()}`);
+    return kafkaError("BROKER_NOT_AVAILABLE", this.shutdownReason ?? this.reasonFromState());
   }
 
   /** One call answered before it returns; the worker blocks meanwhile. */
@@ -187,8 +192,8 @@ class LinkTransport {
   }
 
   private shutdown(reason: string): void {
-    if (this.closedReason !== null) return;
-    this.closedReason = reason;
+    if (this.shutdownReason !== null) return;
+    this.shutdownReason = reason;
     this.closeController.abort();
     const err = this.closedError();
     const pending = [...this.pending.values()];
@@ -200,7 +205,7 @@ class LinkTransport {
 
   /** Tells the broker's thread this end is done (it forgets the link), then closes the ports. */
   close(): void {
-    if (this.closedReason !== null) return;
+    if (this.shutdownReason !== null) return;
     try {
       this.port.postMessage({ k: "bye" });
     } catch {
@@ -319,6 +324,9 @@ export class LinkedBroker implements ClientBroker {
   }
   get closeSignal(): AbortSignal {
     return this.transport.closeSignal;
+  }
+  get closedReason(): string | undefined {
+    return this.transport.closedReason;
   }
 
   partitionLog(topic: string, partition: number): ClientPartitionLog {
