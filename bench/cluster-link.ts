@@ -110,6 +110,7 @@ if (!isMainThread) {
   /** Runs jobs in workers at once; returns their results and the main thread's CPU meanwhile. */
   const inWorkers = async <T>(
     jobs: Job[],
+    mainBusy = false,
   ): Promise<{ results: T[]; seconds: number; mainCpuSeconds: number }> => {
     const workers = jobs.map((job) => {
       const { port1, port2 } = new MessageChannel();
@@ -124,6 +125,16 @@ if (!isMainThread) {
     await Promise.all(workers.map((w) => w.ready));
     const t0 = performance.now();
     const c0 = threadCpu();
+    // An app sharing the broker's thread: CPU slices of 4 ms with a macrotask turn between (maybeYield's).
+    let spinning = mainBusy;
+    const spin = async () => {
+      while (spinning) {
+        const s = performance.now();
+        while (performance.now() - s < 4);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const spun = spin();
     const results = await Promise.all(
       workers.map(
         (w) =>
@@ -134,6 +145,8 @@ if (!isMainThread) {
           }),
       ),
     );
+    spinning = false;
+    await spun;
     const out = { results, seconds: (performance.now() - t0) / 1000, mainCpuSeconds: threadCpu() - c0 };
     await Promise.all(workers.map((w) => w.worker.terminate()));
     return out;
@@ -143,6 +156,8 @@ if (!isMainThread) {
   const localConsume = await consume(cluster, "local", TOTAL);
   const lp = await inWorkers<RunResult>([{ task: "produce", topic: "linked", count: TOTAL }]);
   const lc = await inWorkers<RunResult>([{ task: "consume", topic: "local", count: TOTAL }]);
+  const busyCount = Math.max(BATCH, Math.floor(TOTAL / 10 / BATCH) * BATCH);
+  const busy = await inWorkers<RunResult>([{ task: "produce", topic: "linked", count: busyCount }], true);
   const two = await inWorkers<RunResult>([
     { task: "produce", topic: "w0", count: TOTAL / 2 },
     { task: "produce", topic: "w1", count: TOTAL / 2 },
@@ -169,6 +184,12 @@ if (!isMainThread) {
       usPer(two.mainCpuSeconds, TOTAL),
       usPer(two.results[0]!.cpuSeconds + two.results[1]!.cpuSeconds, TOTAL),
     ],
+    [
+      "produce, worker, main busy",
+      perS(busy.results[0]!),
+      Number.NaN,
+      usPer(busy.results[0]!.cpuSeconds, busyCount),
+    ],
     ["consume, local", perS(localConsume), usPer(localConsume.cpuSeconds, TOTAL), "-"],
     [
       "consume, worker via link",
@@ -183,7 +204,7 @@ if (!isMainThread) {
   );
   for (const [name, rate, main, worker] of rows)
     console.log(
-      `${name.padEnd(30)}${String(rate).padStart(12)}${String(main).padStart(13)}${String(worker).padStart(15)}`,
+      `${name.padEnd(30)}${String(rate).padStart(12)}${(Number.isNaN(main) ? "(busy)" : String(main)).padStart(13)}${String(worker).padStart(15)}`,
     );
   console.log(
     `synchronous call (partitionsFor): local ${localCall.toFixed(2)} µs, via link ${linkCall.toFixed(2)} µs`,
@@ -194,6 +215,7 @@ if (!isMainThread) {
       local_produce_records_per_s: perS(localProduce),
       link_produce_records_per_s: perS(lp.results[0]!),
       link_produce_two_workers_records_per_s: Math.round(TOTAL / two.seconds),
+      link_produce_main_busy_records_per_s: perS(busy.results[0]!),
       local_consume_records_per_s: perS(localConsume),
       link_consume_records_per_s: perS(lc.results[0]!),
       local_produce_main_cpu_us_per_record: usPer(localProduce.cpuSeconds, TOTAL),
