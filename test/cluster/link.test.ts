@@ -67,9 +67,9 @@ function startWorker(
     let found: Msg | undefined;
     await waitFor(
       () => {
-        if (failure) throw failure;
         const i = messages.findIndex((m) => m.type === type);
         if (i >= 0) found = messages.splice(i, 1)[0];
+        if (found === undefined && failure) throw failure;
         return found !== undefined;
       },
       { timeoutMs, what: `"${type}" from worker ${scenario}` },
@@ -85,6 +85,7 @@ function startWorker(
     exited,
     send: (cmd: string) => worker.postMessage({ cmd }),
     exitCode: () => exitCode,
+    failure: () => failure as Error | null,
   };
 }
 
@@ -375,6 +376,27 @@ test("a worker terminated mid-poll leaves nothing behind; the cluster closes pro
   const started = Date.now();
   await cluster.close();
   assert.ok(Date.now() - started < 5000, `close took ${Date.now() - started} ms`);
+});
+
+test("a worker that crashes mid-poll: its link closes, its member expires by session timeout", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
+  const w = startWorker(t, cluster, "crash", { groupId: "crashy", sessionTimeoutMs: 500 });
+  const { memberId } = await w.next("polling");
+  const [before] = await cluster.admin().describeGroups(["crashy"]);
+  assert.deepEqual(
+    before!.members.map((m) => m.memberId),
+    [memberId],
+  );
+  await w.exited();
+  assert.equal(w.exitCode(), 1);
+  assert.match(w.failure()!.message, /an app bug/);
+  await w.link.closed;
+  assert.equal(w.link.pendingCalls, 0);
+  assert.equal(cluster.activeLinks.length, 0);
+  await waitFor(async () => (await cluster.admin().describeGroups(["crashy"]))[0]!.members.length === 0, {
+    what: "the crashed worker's member to expire",
+  });
 });
 
 test("closing the broker's cluster under a worker: its poll ends and every later call fails clearly", async (t) => {
