@@ -71,7 +71,12 @@ const nativeCrc: CrcFn | null = (() => {
   }
 })();
 
-const crcImpl: CrcFn = nativeCrc ?? ((d, s, e) => crc32cJs(d, s, e));
+/** Below this many bytes the JS CRC beats the native call (whose fixed cost is ~250 ns). */
+const NATIVE_CRC_MIN_BYTES = 256;
+
+const crcImpl: CrcFn = nativeCrc
+  ? (d, s, e) => (e - s < NATIVE_CRC_MIN_BYTES ? crc32cJs(d, s, e) : nativeCrc(d, s, e))
+  : (d, s, e) => crc32cJs(d, s, e);
 
 /** CRC-32C (Castagnoli) of data[start, end). */
 export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
@@ -102,6 +107,10 @@ function zigzag(v: number): number {
 }
 
 function varintSize(v: number): number {
+  // zigzag bounds of 1..4-byte varints, without the division loop for the usual small values
+  if (v >= -64 && v < 64) return 1;
+  if (v >= -8192 && v < 8192) return 2;
+  if (v >= -1048576 && v < 1048576) return 3;
   let z = zigzag(v);
   let n = 1;
   while (z >= 128) {
@@ -111,7 +120,11 @@ function varintSize(v: number): number {
   return n;
 }
 
-function writeVarint(buf: Buffer, v: number, pos: number): number {
+function writeVarint(buf: Uint8Array, v: number, pos: number): number {
+  if (v >= -64 && v < 64) {
+    buf[pos] = v >= 0 ? v << 1 : (-v << 1) - 1;
+    return pos + 1;
+  }
   let z = zigzag(v);
   while (z >= 128) {
     buf[pos++] = (z & 0x7f) | 0x80;
@@ -121,10 +134,30 @@ function writeVarint(buf: Buffer, v: number, pos: number): number {
   return pos;
 }
 
+/** Copies src into out at p: a plain loop for short arrays (cheaper than TypedArray.set's call). */
+function copyInto(out: Uint8Array, src: Uint8Array, p: number): number {
+  const n = src.length;
+  if (n <= 32) for (let i = 0; i < n; i++) out[p + i] = src[i]!;
+  else out.set(src, p);
+  return p + n;
+}
+
 // Decoder state: module-level so the hot loop allocates nothing per field.
 let rpos = 0;
 
 function readVarint(buf: Uint8Array, end: number): number {
+  // one-byte varints (small lengths, deltas, counts) are the usual case
+  if (rpos < end) {
+    const b = buf[rpos]!;
+    if (b < 128) {
+      rpos++;
+      return b & 1 ? -((b + 1) >> 1) : b >> 1;
+    }
+  }
+  return readVarintLong(buf, end);
+}
+
+function readVarintLong(buf: Uint8Array, end: number): number {
   let z = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
@@ -277,6 +310,82 @@ function headerSize(h: RecordHeader): number {
   return varintSize(k) + k + varintSize(v) + Math.max(v, 0);
 }
 
+/** Encoded size of each record body (into `sizes`); returns the total with the length prefixes. */
+function measureRecords(
+  records: readonly RecordInput[],
+  baseTimestamp: number,
+  defaultTimestamp: number,
+  offsetDeltas: readonly number[] | undefined,
+  sizes: Int32Array,
+): number {
+  const n = records.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? defaultTimestamp;
+    const key = r.key ?? null;
+    const value = r.value;
+    let s = 1 + varintSize(ts - baseTimestamp) + varintSize(offsetDeltas ? offsetDeltas[i]! : i);
+    s += key === null ? 1 : varintSize(key.length) + key.length;
+    s += value === null ? 1 : varintSize(value.length) + value.length;
+    const hs = r.headers;
+    if (hs && hs.length > 0) {
+      s += varintSize(hs.length);
+      for (const h of hs) s += headerSize(h);
+    } else s += 1;
+    sizes[i] = s;
+    total += varintSize(s) + s;
+  }
+  return total;
+}
+
+/** Writes the measured record bodies into `out` from `p`; returns the end position. */
+function writeRecords(
+  out: Uint8Array,
+  p: number,
+  records: readonly RecordInput[],
+  baseTimestamp: number,
+  defaultTimestamp: number,
+  offsetDeltas: readonly number[] | undefined,
+  sizes: Int32Array,
+): number {
+  const n = records.length;
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? defaultTimestamp;
+    p = writeVarint(out, sizes[i]!, p);
+    out[p++] = 0;
+    p = writeVarint(out, ts - baseTimestamp, p);
+    p = writeVarint(out, offsetDeltas ? offsetDeltas[i]! : i, p);
+    const key = r.key ?? null;
+    if (key === null)
+      out[p++] = 1; // varint -1
+    else p = copyInto(out, key, writeVarint(out, key.length, p));
+    const value = r.value;
+    if (value === null) out[p++] = 1;
+    else p = copyInto(out, value, writeVarint(out, value.length, p));
+    const hs = r.headers;
+    if (hs && hs.length > 0) {
+      p = writeVarint(out, hs.length, p);
+      for (const h of hs) {
+        const kl = keyByteLength(h.key);
+        p = writeVarint(out, kl, p);
+        writeKey(out as Buffer, h.key, p, kl);
+        p += kl;
+        if (h.value === null) out[p++] = 1;
+        else p = copyInto(out, h.value, writeVarint(out, h.value.length, p));
+      }
+    } else out[p++] = 0;
+  }
+  return p;
+}
+
+let sizeScratch = new Int32Array(1024);
+function scratchFor(n: number): Int32Array {
+  if (sizeScratch.length < n) sizeScratch = new Int32Array(Math.max(n, sizeScratch.length * 2));
+  return sizeScratch;
+}
+
 /**
  * Encodes record bodies (the part after recordCount, uncompressed), with timestamps relative to
  * `baseTimestamp` and offset deltas from `offsetDeltas` (default 0..n-1).
@@ -287,75 +396,15 @@ export function encodeRecords(
   defaultTimestamp: number,
   offsetDeltas?: readonly number[],
 ): Buffer {
-  const n = records.length;
-  const bodySizes = new Array<number>(n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    const ts = r.timestamp ?? defaultTimestamp;
-    const key = r.key ?? null;
-    const kl = key === null ? -1 : key.length;
-    const vl = r.value === null ? -1 : r.value.length;
-    let s =
-      1 +
-      varintSize(ts - baseTimestamp) +
-      varintSize(offsetDeltas ? offsetDeltas[i]! : i) +
-      varintSize(kl) +
-      Math.max(kl, 0) +
-      varintSize(vl) +
-      Math.max(vl, 0);
-    const hs = r.headers;
-    s += varintSize(hs ? hs.length : 0);
-    if (hs) for (const h of hs) s += headerSize(h);
-    bodySizes[i] = s;
-    total += varintSize(s) + s;
-  }
+  const sizes = scratchFor(records.length);
+  const total = measureRecords(records, baseTimestamp, defaultTimestamp, offsetDeltas, sizes);
   const out = Buffer.allocUnsafe(total);
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    const r = records[i]!;
-    const ts = r.timestamp ?? defaultTimestamp;
-    p = writeVarint(out, bodySizes[i]!, p);
-    out[p++] = 0;
-    p = writeVarint(out, ts - baseTimestamp, p);
-    p = writeVarint(out, offsetDeltas ? offsetDeltas[i]! : i, p);
-    const key = r.key ?? null;
-    if (key === null) p = writeVarint(out, -1, p);
-    else {
-      p = writeVarint(out, key.length, p);
-      out.set(key, p);
-      p += key.length;
-    }
-    if (r.value === null) p = writeVarint(out, -1, p);
-    else {
-      p = writeVarint(out, r.value.length, p);
-      out.set(r.value, p);
-      p += r.value.length;
-    }
-    const hs = r.headers;
-    p = writeVarint(out, hs ? hs.length : 0, p);
-    if (hs) {
-      for (const h of hs) {
-        const kl = keyByteLength(h.key);
-        p = writeVarint(out, kl, p);
-        writeKey(out, h.key, p, kl);
-        p += kl;
-        if (h.value === null) p = writeVarint(out, -1, p);
-        else {
-          p = writeVarint(out, h.value.length, p);
-          out.set(h.value, p);
-          p += h.value.length;
-        }
-      }
-    }
-  }
+  writeRecords(out, 0, records, baseTimestamp, defaultTimestamp, offsetDeltas, sizes);
   return out;
 }
 
-/** Assembles a batch from its header fields and (already compressed, if so) record data. */
-export function assembleBatch(f: EncodeFields, recordData: Uint8Array): Buffer {
-  const size = RECORD_BATCH_OVERHEAD + recordData.length;
-  const buf = Buffer.allocUnsafe(size);
+/** Writes the batch header fields (all but the CRC) into buf[0, RECORD_BATCH_OVERHEAD). */
+function writeBatchHeader(buf: Buffer, f: EncodeFields, size: number): void {
   writeInt64(buf, f.baseOffset, OFF_BASE_OFFSET);
   buf.writeInt32BE(size - LOG_OVERHEAD, OFF_LENGTH);
   buf.writeInt32BE(f.partitionLeaderEpoch, OFF_LEADER_EPOCH);
@@ -368,6 +417,13 @@ export function assembleBatch(f: EncodeFields, recordData: Uint8Array): Buffer {
   buf.writeInt16BE(f.producerEpoch, OFF_PRODUCER_EPOCH);
   buf.writeInt32BE(f.baseSequence, OFF_BASE_SEQUENCE);
   buf.writeInt32BE(f.recordCount, OFF_RECORD_COUNT);
+}
+
+/** Assembles a batch from its header fields and (already compressed, if so) record data. */
+export function assembleBatch(f: EncodeFields, recordData: Uint8Array): Buffer {
+  const size = RECORD_BATCH_OVERHEAD + recordData.length;
+  const buf = Buffer.allocUnsafe(size);
+  writeBatchHeader(buf, f, size);
   buf.set(recordData, RECORD_BATCH_OVERHEAD);
   updateBatchCrc(buf, 0);
   return buf;
@@ -380,35 +436,39 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   }
   const compression: CompressionType = options.compression ?? "none";
   const now = options.timestamp ?? Date.now();
-  let baseTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
-  for (const r of records) {
-    const ts = r.timestamp ?? now;
-    if (ts < baseTimestamp) baseTimestamp = ts;
+  for (let i = 0; i < records.length; i++) {
+    const ts = records[i]!.timestamp ?? now;
     if (ts > maxTimestamp) maxTimestamp = ts;
   }
   // Kafka uses the first record's timestamp as base; any base works since deltas are signed.
-  baseTimestamp = records[0]!.timestamp ?? now;
-  let data: Uint8Array = encodeRecords(records, baseTimestamp, now);
-  if (compression !== "none") data = compress(compression, data);
+  const baseTimestamp = records[0]!.timestamp ?? now;
   let attributes = COMPRESSION_IDS[compression];
   if (options.timestampType === "LogAppendTime") attributes |= ATTR_TIMESTAMP_TYPE;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
-  return assembleBatch(
-    {
-      baseOffset: options.baseOffset ?? 0,
-      partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
-      attributes,
-      lastOffsetDelta: records.length - 1,
-      baseTimestamp,
-      maxTimestamp,
-      producerId: options.producerId ?? NO_PRODUCER_ID,
-      producerEpoch: options.producerEpoch ?? NO_PRODUCER_EPOCH,
-      baseSequence: options.baseSequence ?? NO_SEQUENCE,
-      recordCount: records.length,
-    },
-    data,
-  );
+  const fields: EncodeFields = {
+    baseOffset: options.baseOffset ?? 0,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+    attributes,
+    lastOffsetDelta: records.length - 1,
+    baseTimestamp,
+    maxTimestamp,
+    producerId: options.producerId ?? NO_PRODUCER_ID,
+    producerEpoch: options.producerEpoch ?? NO_PRODUCER_EPOCH,
+    baseSequence: options.baseSequence ?? NO_SEQUENCE,
+    recordCount: records.length,
+  };
+  if (compression !== "none") {
+    return assembleBatch(fields, compress(compression, encodeRecords(records, baseTimestamp, now)));
+  }
+  // Uncompressed: records are written straight into the batch (no intermediate buffer and copy).
+  const sizes = scratchFor(records.length);
+  const size = RECORD_BATCH_OVERHEAD + measureRecords(records, baseTimestamp, now, undefined, sizes);
+  const buf = Buffer.allocUnsafe(size);
+  writeBatchHeader(buf, fields, size);
+  writeRecords(buf, RECORD_BATCH_OVERHEAD, records, baseTimestamp, now, undefined, sizes);
+  updateBatchCrc(buf, 0);
+  return buf;
 }
 
 export const CONTROL_TYPE_ABORT = 0;

@@ -37,8 +37,9 @@ function contents(log: PartitionLog, isolation: "read_committed" | "read_uncommi
 /** The last value of each key, as a reader replaying the whole log would see it. */
 function table(log: PartitionLog): Map<string, string | null> {
   const m = new Map<string, string | null>();
-  for (const r of log.readRecords(log.logStartOffset, { maxRecords: 100_000, isolation: "read_committed" })
-    .records) {
+  // maxBytes: the whole log (appends racing a slow compaction can pass readRecords' 1 MiB default)
+  const all = { maxRecords: 1_000_000, maxBytes: 1 << 30, isolation: "read_committed" } as const;
+  for (const r of log.readRecords(log.logStartOffset, all).records) {
     m.set(str(r.key)!, str(r.value));
   }
   return m;
