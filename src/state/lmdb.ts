@@ -139,15 +139,17 @@ export class LmdbOrderedBytes implements OrderedBytes {
     return this.scratch.subarray(0, key.byteLength + 1);
   }
 
-  put(key: Bytes, value: Bytes | null, keyOwned = false): void {
+  put(key: Bytes, value: Bytes | null, keyOwned = false, valueOwned = false): void {
     if (this.env.inTransaction) {
       this.writeDirect(key, value);
       return;
     }
     this.checkSize(key); // now rather than at flush
     const isNew =
-      this.pending.set(keyOwned ? key : copyBytes(key), value === null ? null : copyBytes(value)) ===
-      undefined;
+      this.pending.set(
+        keyOwned ? key : copyBytes(key),
+        value === null || valueOwned ? value : copyBytes(value),
+      ) === undefined;
     if (isNew) this.env.noteBuffered();
   }
 

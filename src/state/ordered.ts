@@ -7,8 +7,11 @@ import type { Bytes, KeyValue } from "./types.ts";
 
 export interface OrderedBytes {
   get(key: Bytes): Bytes | undefined;
-  /** `null` deletes. Implementations copy key and value (not the key when `keyOwned`: a fresh array they may keep). */
-  put(key: Bytes, value: Bytes | null, keyOwned?: boolean): void;
+  /**
+   * `null` deletes. Implementations copy key and value, except what the caller marks as owned
+   * (`keyOwned`, `valueOwned`): a fresh array nobody writes to afterwards, which they may keep.
+   */
+  put(key: Bytes, value: Bytes | null, keyOwned?: boolean, valueOwned?: boolean): void;
   /** from <= key <= to, undefined bound = open. */
   range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[];
   size(): number;
@@ -20,9 +23,9 @@ export class MemoryOrderedBytes implements OrderedBytes {
   get(key: Bytes): Bytes | undefined {
     return this.data.get(key);
   }
-  put(key: Bytes, value: Bytes | null, keyOwned = false): void {
+  put(key: Bytes, value: Bytes | null, keyOwned = false, valueOwned = false): void {
     if (value === null) this.data.delete(key);
-    else this.data.set(keyOwned ? key : copyBytes(key), copyBytes(value));
+    else this.data.set(keyOwned ? key : copyBytes(key), valueOwned ? value : copyBytes(value));
   }
   range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[] {
     return this.data.range(from, to, reverse);

@@ -128,6 +128,12 @@ export class KeyValueStore extends StoreBase implements KeyValueBytesStore {
     this.data.put(key, value);
   }
 
+  /** As put, keeping `key` and `value` without a copy (see KeyValueBytesStore.putOwned). */
+  putOwned(key: Bytes, value: Bytes | null): void {
+    this.checkOpen();
+    this.data.put(key, value, true, true);
+  }
+
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined {
     this.checkOpen();
     const old = this.data.get(key);

@@ -22,6 +22,11 @@ export interface StateStore {
 export interface KeyValueBytesStore extends StateStore {
   get(key: Bytes): Bytes | undefined;
   put(key: Bytes, value: Bytes | null): void;
+  /**
+   * Optional fast path of put: the caller hands over `key` and `value` (fresh arrays that no
+   * one writes to afterwards, e.g. just serialized), so the store keeps them without copying.
+   */
+  putOwned?(key: Bytes, value: Bytes | null): void;
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined;
   delete(key: Bytes): Bytes | undefined;
   /** Keys in [from, to] inclusive, ascending; undefined bound = open. */

@@ -70,3 +70,4 @@ export {
   type ThreadMetadata,
 } from "./runtime/kafka-streams.ts";
 export { type ResetResult, resetApplication } from "./runtime/reset.ts";
+export { declareFreshSerializer } from "./internals/serdes.ts";

@@ -12,7 +12,7 @@ import type {
   WindowedKey,
 } from "../state/index.ts";
 import { StreamsError } from "./errors.ts";
-import { fastSerde } from "./internals/serdes.ts";
+import { declareFreshSerializer, fastSerde, serializesFresh } from "./internals/serdes.ts";
 import type { KeyValue } from "./types.ts";
 import type { Windowed } from "./windows.ts";
 
@@ -120,7 +120,7 @@ export const Stores = {
 /** A Serde for ValueAndTimestamp<V>: 8-byte timestamp followed by the inner value bytes. */
 export function timestampedSerde<V>(innerSerde: Serde<V>): Serde<ValueAndTimestamp<V>> {
   const inner = fastSerde(innerSerde);
-  return {
+  return declareFreshSerializer<ValueAndTimestamp<V>>({
     serialize(topic, vt) {
       if (vt === null) return null;
       const v = inner.serialize(topic, vt.value);
@@ -150,7 +150,7 @@ export function timestampedSerde<V>(innerSerde: Serde<V>): Serde<ValueAndTimesta
       const value = inner.deserialize(topic, data.subarray(8)) as V;
       return { value, timestamp };
     },
-  };
+  });
 }
 
 function ser<T>(serde: Serde<T>, topic: string, v: T, what: string, store: string): Uint8Array {
@@ -181,12 +181,16 @@ abstract class SerdeBoundStore<K, V, S extends { readonly name: string }> {
   protected readonly keySerde: Serde<K>;
   protected readonly valueSerde: Serde<V>;
   protected readonly topic: string;
+  /** Both serializers return fresh arrays: puts may hand them to the store without a copy. */
+  protected readonly freshBytes: boolean;
   constructor(inner: S, keySerde: Serde<K>, valueSerde: Serde<V>, topic: string) {
     this.name = inner.name;
     this.inner = inner;
     this.keySerde = fastSerde(keySerde);
     this.valueSerde = fastSerde(valueSerde);
     this.topic = topic;
+    this.freshBytes =
+      serializesFresh(this.keySerde as Serde<unknown>) && serializesFresh(this.valueSerde as Serde<unknown>);
   }
   private lastKey: unknown = undefined;
   private lastKeyBytes: Uint8Array | undefined;
@@ -216,10 +220,10 @@ export class TypedKeyValueStore<K, V>
     return b === undefined ? undefined : de(this.valueSerde, this.topic, b);
   }
   put(key: K, value: V | null): void {
-    this.inner.put(
-      this.keyBytes(key),
-      value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name),
-    );
+    const k = this.keyBytes(key);
+    const v = value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name);
+    if (this.freshBytes && this.inner.putOwned !== undefined) this.inner.putOwned(k, v);
+    else this.inner.put(k, v);
   }
   putIfAbsent(key: K, value: V): V | undefined {
     const b = this.inner.putIfAbsent(

@@ -47,6 +47,11 @@ export class LoggedKeyValueStore implements KeyValueBytesStore {
     this.inner.put(key, value);
     this.log(key, value);
   }
+  putOwned(key: Bytes, value: Bytes | null): void {
+    if (this.inner.putOwned !== undefined) this.inner.putOwned(key, value);
+    else this.inner.put(key, value);
+    this.log(key, value);
+  }
   putIfAbsent(key: Bytes, value: Bytes) {
     const old = this.inner.putIfAbsent(key, value);
     if (old === undefined) this.log(key, value);

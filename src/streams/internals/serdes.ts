@@ -4,7 +4,7 @@ import type { Change } from "../types.ts";
 
 /** [flags: 1 = has new, 2 = has old][u32 len new][new][old]. */
 export function changeSerde<V>(inner: Serde<V>): Serde<Change<V>> {
-  return {
+  return declareFreshSerializer<Change<V>>({
     serialize(topic, c) {
       if (c === null) return null;
       const n = c.newValue === null ? null : inner.serialize(topic, c.newValue);
@@ -25,7 +25,35 @@ export function changeSerde<V>(inner: Serde<V>): Serde<Change<V>> {
       const oldValue = flags & 2 ? inner.deserialize(topic, data.subarray(5 + nl)) : null;
       return { newValue, oldValue };
     },
-  };
+  });
+}
+
+/**
+ * Serdes whose serialize returns a new array at every call that nothing else keeps or writes:
+ * a store may keep such bytes without a copy (KeyValueBytesStore.putOwned). Serdes.Bytes (the
+ * caller's own array) and custom serdes that reuse an output buffer must never be listed.
+ */
+const FRESH_SERIALIZERS = new WeakSet<object>([
+  Serdes.String,
+  Serdes.Int32,
+  Serdes.Int64,
+  Serdes.BigInt64,
+  Serdes.Float64,
+]);
+
+/**
+ * Declares that `serde.serialize` returns a new array at every call, which nobody keeps or
+ * writes afterwards (JSON/Avro serdes that encode into a fresh buffer do): state stores then
+ * keep the serialized bytes without a defensive copy. Returns `serde`.
+ */
+export function declareFreshSerializer<T>(serde: Serde<T>): Serde<T> {
+  FRESH_SERIALIZERS.add(serde);
+  return serde;
+}
+
+/** True when `serde` was declared (or is known) to serialize into fresh arrays. */
+export function serializesFresh(serde: Serde<unknown>): boolean {
+  return FRESH_SERIALIZERS.has(serde);
 }
 
 /** Identity of a key for in-memory maps: strings as is, anything else through its serialized bytes. */
@@ -37,7 +65,7 @@ export function keyIdentity(key: unknown, serde: Serde<unknown>): string {
 }
 
 /** Kafka's LongSerde layout (8-byte big-endian two's complement) for counts, safe-integer range. */
-export const LongSerde: Serde<number> = {
+export const LongSerde: Serde<number> = declareFreshSerializer<number>({
   serialize(_t, v) {
     if (v === null) return null;
     const out = new Uint8Array(8);
@@ -61,7 +89,7 @@ export const LongSerde: Serde<number> = {
     const lo = ((d[4]! << 24) | (d[5]! << 16) | (d[6]! << 8) | d[7]!) >>> 0;
     return hi * 4294967296 + lo;
   },
-};
+});
 
 /**
  * The same serde with a faster serializer where one gives identical bytes: Serdes.String encodes
@@ -71,17 +99,17 @@ export const LongSerde: Serde<number> = {
 export function fastSerde<T>(serde: Serde<T>): Serde<T> {
   if ((serde as unknown) === Serdes.Int64) {
     // Same bytes as Serdes.Int64 (8-byte big-endian), without BigInt; same safe-integer check.
-    return {
+    return declareFreshSerializer({
       serialize: (t, v) => {
         if (v !== null && !Number.isSafeInteger(v)) return Serdes.Int64.serialize(t, v as number);
         return LongSerde.serialize(t, v as number | null);
       },
       deserialize: serde.deserialize.bind(serde),
-    } as Serde<T>;
+    } as Serde<T>);
   }
   if ((serde as unknown) === Serdes.Int32) {
     // Same bytes as Serdes.Int32 (4-byte big-endian two's complement), without a DataView.
-    return {
+    return declareFreshSerializer({
       serialize: (t, v) => {
         if (v === null) return null;
         const n = v as number;
@@ -94,13 +122,13 @@ export function fastSerde<T>(serde: Serde<T>): Serde<T> {
         return out;
       },
       deserialize: serde.deserialize.bind(serde),
-    } as Serde<T>;
+    } as Serde<T>);
   }
   if ((serde as unknown) === Serdes.String) {
-    return {
+    return declareFreshSerializer({
       serialize: (_t, v) => (v === null ? null : Buffer.from(v as string, "utf8")),
       deserialize: serde.deserialize.bind(serde),
-    } as Serde<T>;
+    } as Serde<T>);
   }
   return serde;
 }

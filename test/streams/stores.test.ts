@@ -1,0 +1,84 @@
+// Typed store views over the byte stores: which puts may skip the defensive copy.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { Serdes } from "../../src/serde/index.ts";
+import { inMemoryKeyValueStore, StateDirectory } from "../../src/state/index.ts";
+import { declareFreshSerializer, timestampedSerde } from "../../src/streams/index.ts";
+import { LoggedKeyValueStore } from "../../src/streams/internals/logged.ts";
+import { TypedKeyValueStore } from "../../src/streams/stores.ts";
+
+const root = mkdtempSync(join(tmpdir(), "courant-streams-stores-"));
+const dirs: StateDirectory[] = [];
+after(async () => {
+  for (const d of dirs) await d.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function lmdbStore(name: string) {
+  const sd = new StateDirectory(root, name);
+  dirs.push(sd);
+  return sd.task("0_0").keyValueStore("s");
+}
+
+const sent: { key: Uint8Array | null; value: Uint8Array | null }[] = [];
+const ctx = {
+  timestamp: 5,
+  collector: {
+    send: (_t: string, key: Uint8Array | null, value: Uint8Array | null) => void sent.push({ key, value }),
+    partitionsFor: () => undefined,
+  },
+} as unknown as ConstructorParameters<typeof LoggedKeyValueStore>[3];
+
+for (const [label, make] of [
+  ["lmdb", () => lmdbStore("bytes-copy")],
+  ["memory", () => inMemoryKeyValueStore("s")],
+] as const) {
+  test(`${label}: a Bytes value is copied at put, so the caller may reuse its array`, () => {
+    const raw = make();
+    const typed = new TypedKeyValueStore(
+      new LoggedKeyValueStore(raw, "t", 0, ctx),
+      Serdes.String,
+      Serdes.Bytes,
+      "t",
+    );
+    const scratch = new Uint8Array([1, 2, 3]);
+    typed.put("k", scratch);
+    scratch[0] = 9;
+    assert.deepEqual([...typed.get("k")!], [1, 2, 3]);
+    const keyScratch = new Uint8Array([7]);
+    const byBytesKey = new TypedKeyValueStore(raw, Serdes.Bytes, Serdes.String, "t");
+    byBytesKey.put(keyScratch, "x");
+    keyScratch[0] = 8;
+    assert.equal(byBytesKey.get(new Uint8Array([7])), "x");
+    assert.equal(byBytesKey.get(new Uint8Array([8])), undefined);
+  });
+}
+
+test("fresh serializers (String, timestamped, declared) hand their bytes to the store and the changelog uncopied", () => {
+  const raw = lmdbStore("owned");
+  const logged = new LoggedKeyValueStore(raw, "t", 0, ctx);
+  const made: Uint8Array[] = [];
+  const json = declareFreshSerializer<{ n: number }>({
+    serialize: (_t, v) => {
+      if (v === null) return null;
+      const out = Buffer.from(JSON.stringify(v));
+      made.push(out);
+      return out;
+    },
+    deserialize: (_t, d) => (d === null ? null : (JSON.parse(Buffer.from(d).toString()) as { n: number })),
+  });
+  const typed = new TypedKeyValueStore(logged, Serdes.String, json, "t");
+  sent.length = 0;
+  typed.put("a", { n: 1 });
+  assert.equal(raw.get(Buffer.from("a")), made[0], "the store keeps the serialized array");
+  assert.equal(sent[0]!.value, made[0]);
+  assert.deepEqual(typed.get("a"), { n: 1 });
+  typed.put("a", null);
+  assert.equal(typed.get("a"), undefined);
+  const ts = new TypedKeyValueStore(raw, Serdes.String, timestampedSerde(Serdes.String), "t");
+  ts.put("b", { value: "v", timestamp: 42 });
+  assert.deepEqual(ts.get("b"), { value: "v", timestamp: 42 });
+});
