@@ -109,7 +109,7 @@ export class EmbeddedCluster implements Cluster {
     if (this.closed) return;
     this.closed = true;
     // Workers first: their calls fail at once (BROKER_NOT_AVAILABLE) instead of racing the shutdown.
-    for (const l of [...this.links]) l.close();
+    for (const l of [...this.links]) await l.close();
     for (const c of [...this.clients]) await c.close().catch(() => {});
     if (this.ownsBroker) await this.broker.close();
   }

@@ -67,7 +67,7 @@ export class ClusterLink {
   private readonly inFlight = new Map<number, AbortController | null>();
   private open = true;
   private calls = 0;
-  private readonly onBrokerClose = () => this.close(LINK_BROKER_CLOSED);
+  private readonly onBrokerClose = () => this.shutdown(LINK_BROKER_CLOSED);
   private readonly onClose: (link: ClusterLink) => void;
   private resolveClosed!: () => void;
   /** Resolves once the link is closed (by close(), the worker going away, or the broker closing). */
@@ -87,7 +87,7 @@ export class ClusterLink {
       this.resolveClosed = resolve;
     });
     port.on("message", (m: ToBrokerMessage) => this.onMessage(m));
-    port.on("close", () => this.close(LINK_CLOSED));
+    port.on("close", () => this.shutdown(LINK_CLOSED));
     broker.closeSignal.addEventListener("abort", this.onBrokerClose, { once: true });
     if (broker.isClosed) queueMicrotask(this.onBrokerClose);
   }
@@ -106,8 +106,13 @@ export class ClusterLink {
     return this.calls;
   }
 
-  /** Stops serving: the worker's pending and later calls fail with BROKER_NOT_AVAILABLE. */
-  close(reason: number = LINK_CLOSED): void {
+  /** Stops serving: the worker's pending and later calls fail with BROKER_NOT_AVAILABLE. Resolves once closed. */
+  close(): Promise<void> {
+    this.shutdown(LINK_CLOSED);
+    return this.closed;
+  }
+
+  private shutdown(reason: number): void {
     if (!this.open) return;
     this.open = false;
     this.broker.closeSignal.removeEventListener("abort", this.onBrokerClose);
@@ -146,7 +151,7 @@ export class ClusterLink {
         this.inFlight.get(m.id)?.abort();
         return;
       case "bye":
-        this.close(LINK_CLOSED);
+        this.shutdown(LINK_CLOSED);
         return;
     }
   }

@@ -427,7 +427,7 @@ test("link.close() from the broker's side: the worker's calls fail instead of ha
   await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
   const w = startWorker(t, cluster, "outlive", { topic: "t" });
   await w.next("ready");
-  w.link.close();
+  await w.link.close();
   await w.link.closed;
   w.send("go");
   const { errors } = (await w.next("done")) as unknown as {
