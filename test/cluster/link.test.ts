@@ -202,6 +202,29 @@ test("manual assignment in a worker: seek, pause/resume, positions, and a long p
   await w.exited();
 });
 
+test("a worker's long poll ends at once on abort and on close; the broker's side drops the wait", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const w = startWorker(t, cluster, "abort", { topic: "t" });
+  await w.next("waiting");
+  await waitFor(() => w.link.pendingCalls === 1, { what: "the long poll to reach the broker" });
+  w.send("abort");
+  const aborted = await w.next("aborted");
+  assert.equal(aborted.records, 0);
+  assert.ok((aborted.abortMs as number) < 5000);
+  await waitFor(() => w.link.pendingCalls === 0, { what: "the cancelled wait to be dropped" });
+  w.send("close");
+  await w.next("waiting-again");
+  await waitFor(() => w.link.pendingCalls === 1, { what: "the second long poll to reach the broker" });
+  w.send("close-now");
+  const closed = await w.next("closed");
+  assert.equal(closed.outcome, "INVALID_STATE"); // as locally: a poll cut short by close() reports the closed consumer
+  assert.ok((closed.closeMs as number) < 5000, `close took ${closed.closeMs} ms`);
+  await w.exited();
+  await w.link.closed;
+  assert.equal(w.link.pendingCalls, 0);
+});
+
 test("group with a member here and one in a worker: the worker's terminate() hands its partitions over", async (t) => {
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
