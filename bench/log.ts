@@ -125,6 +125,61 @@ async function runPolicy(root: string, policy: string, pool: Buffer[], batches: 
   };
 }
 
+/** Tail workload (the shape of the rewards job): small transactional batches, a commit marker every
+ * few batches, and a read_committed consumer decoding right behind the producer. Encode included. */
+const TAIL_RECORDS = Math.min(TOTAL, 400_000);
+const TAIL_BATCH = 10;
+const TAIL_BATCHES_PER_TXN = 4;
+interface TailRow {
+  recPerS: number;
+  recPerCpuS: number;
+}
+async function runTail(root: string): Promise<TailRow> {
+  const dir = fs.mkdtempSync(path.join(root, "tail-"));
+  const mgr = await LogManager.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+  mgr.createTopic("tail", 1, { "flush.policy": "interval", "flush.ms": String(FLUSH_MS) });
+  const log = mgr.partition("tail", 0);
+  const enc = new TextEncoder();
+  const keys = Array.from({ length: 200 }, (_, i) => enc.encode(`terminal-${i}`));
+  const values = Array.from({ length: 16 }, (_, i) => enc.encode("v".repeat(60 + i * 5)));
+  const producerId = 7;
+  let seq = 0;
+  let consumed = 0;
+  let next = 0;
+  const c0 = cpuSeconds();
+  const t0 = process.hrtime.bigint();
+  for (let n = 0; n < TAIL_RECORDS; ) {
+    for (let b = 0; b < TAIL_BATCHES_PER_TXN; b++, n += TAIL_BATCH) {
+      const recs = [];
+      for (let i = 0; i < TAIL_BATCH; i++) {
+        recs.push({
+          key: keys[(n + i) % keys.length]!,
+          value: values[(n + i) % values.length]!,
+          timestamp: 1_780_000_000_000 + n + i,
+        });
+      }
+      log.append(
+        encodeRecordBatch(recs, { producerId, producerEpoch: 0, baseSequence: seq, transactional: true }),
+      );
+      seq += TAIL_BATCH;
+    }
+    log.appendControlMarker({ producerId, producerEpoch: 0, type: "commit", coordinatorEpoch: 0 });
+    for (;;) {
+      const r = log.readRecords(next, { isolation: "read_committed", maxRecords: 500 });
+      consumed += r.records.length;
+      next = r.nextOffset;
+      if (r.records.length === 0) break;
+    }
+    if (n % 6400 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSeconds() - c0;
+  if (consumed !== TAIL_RECORDS) throw new Error(`tail: consumed ${consumed} of ${TAIL_RECORDS}`);
+  await mgr.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { recPerS: TAIL_RECORDS / s, recPerCpuS: TAIL_RECORDS / cpu };
+}
+
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "courant-bench-log-"));
 try {
   const pool = mkBatches(16);
@@ -138,6 +193,8 @@ try {
       await runPolicy(root, policy, pool, policy === "every-batch" ? Math.min(BATCHES, 1000) : BATCHES),
     );
   }
+  await runTail(root); // warm-up
+  const tail = await runTail(root);
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   console.log(
     `log bench: ${fmt(TOTAL)} records of ${RECORD_BYTES} B per policy (every-batch: ${fmt(Math.min(BATCHES, 1000) * BATCH)}), batches of ${BATCH} (${batchBytes} B), interval flush.ms=${FLUSH_MS}, crc32c=${crc32cImplementation}, node ${process.version}`,
@@ -151,7 +208,12 @@ try {
       `${r.policy.padEnd(12)} | ${fmt(r.appendRecPerS).padStart(12)} | ${r.appendMBPerS.toFixed(0).padStart(11)} | ${fmt(r.readRecPerS).padStart(11)} | ${r.readMBPerS.toFixed(0).padStart(9)} | ${fmt(r.decodeRecPerS).padStart(13)} | ${fmt(r.appendRecPerCpuS).padStart(16)} | ${fmt(r.readRecPerCpuS).padStart(14)}`,
     );
   }
+  console.log(
+    `tail (encode ${TAIL_BATCH}-record txn batches, commit every ${TAIL_BATCHES_PER_TXN}, read_committed decode behind): ${fmt(tail.recPerS)} rec/s, ${fmt(tail.recPerCpuS)} rec/CPU-s`,
+  );
   const json: Record<string, number> = { raw_write_mb_per_s: Math.round(raw.mbPerS) };
+  json.tail_records_per_s = Math.round(tail.recPerS);
+  json.tail_records_per_cpu_s = Math.round(tail.recPerCpuS);
   for (const r of rows) {
     const k = r.policy.replace("-", "_");
     json[`append_records_per_s_${k}`] = Math.round(r.appendRecPerS);
