@@ -49,6 +49,11 @@ export interface LogManagerOptions {
    * and everything at a clean close.
    */
   readonly recoveryPointCheckpointIntervalMs?: number;
+  /**
+   * Each partition keeps its most recently appended batches in memory, in chunks of this many bytes
+   * (the newest two), and serves reads of them without a disk read; default 256 KiB; 0 disables.
+   */
+  readonly tailCacheBytes?: number;
   /** Fault injection for tests: called before each storage operation; throwing fails it. */
   readonly faultHook?: StorageFaultHook;
   readonly logger?: Logger;
@@ -145,6 +150,7 @@ export class LogManager {
       cleanShutdown,
       verifyOnRead: options.verifyOnRead ?? true,
       checkpointIntervalMs: options.recoveryPointCheckpointIntervalMs ?? 60_000,
+      tailCacheBytes: options.tailCacheBytes ?? 256 * 1024,
       onEvent: (event, log) => {
         if (event === "storage-error") this.m.storageErrors.inc({ topic: log.topic });
         else this.m.truncations.inc({ topic: log.topic });

@@ -80,6 +80,8 @@ export interface PartitionContext {
   readonly verifyOnRead: boolean;
   /** Minimum time between checkpoint writes that only move the recovery point. */
   readonly checkpointIntervalMs: number;
+  /** Bytes of each in-memory chunk of recently appended batches served to tail reads (0: none). */
+  readonly tailCacheBytes: number;
   readonly onAppend: (log: PartitionLog) => void;
   /** Counts storage failures and recovery truncations (metrics). */
   readonly onEvent?: (event: "storage-error" | "recovery-truncation", log: PartitionLog) => void;
@@ -95,6 +97,21 @@ const SEEK_CHUNK = 16 * 1024;
 interface Checkpoint {
   logStartOffset: number;
   recoveryPoint: number;
+}
+
+/**
+ * Recently appended batches of a segment, kept in memory as written (bytes [start, start+len) of the
+ * segment file), so that reads at the tail (consumers right behind producers) need no readSync; like
+ * Kafka relying on the page cache. Append-only: bytes once written here never change.
+ */
+interface TailChunk {
+  readonly seg: Segment;
+  /** File position of buf[0]: a batch boundary. */
+  readonly start: number;
+  /** Base offset of the first batch in the chunk. */
+  readonly firstOffset: number;
+  readonly buf: Buffer;
+  len: number;
 }
 
 interface Waiter {
@@ -130,6 +147,9 @@ export class PartitionLog {
   private lastCheckpointMs = 0;
   /** Background (interval policy) fsyncs under way. */
   private backgroundFlushes = 0;
+  /** The newest chunk of appended bytes and the one before it (see TailChunk). */
+  private tail: TailChunk | null = null;
+  private prevTail: TailChunk | null = null;
   private readonly listeners = new Set<(log: PartitionLog) => void>();
   private waiters: Waiter[] = [];
   /** Set while the cleaner works on this log; retention leaves its segments alone meanwhile. */
@@ -345,6 +365,7 @@ export class PartitionLog {
     const seg = this.active;
     const position = seg.size;
     this.writeDurably(seg, buf, position);
+    this.cacheTail(seg, position, buf, baseOffset);
     // Stored: now update the in-memory state.
     for (let pos = 0; pos < buf.length; ) {
       const size = LOG_OVERHEAD + buf.readInt32BE(pos + OFF_LENGTH);
@@ -477,6 +498,7 @@ export class PartitionLog {
     const seg = this.active;
     const position = seg.size;
     this.writeDurably(seg, batch, position);
+    this.cacheTail(seg, position, batch, offset);
     seg.onBatchAppended(offset, offset, ts, position, batch.length, this.cfg.indexIntervalBytes);
     this._logEndOffset = offset + 1;
     if (!seg.unflushed) this.recoveryPoint = offset + 1;
@@ -511,6 +533,51 @@ export class PartitionLog {
     if (done) {
       this.aborted.push({ ...done, lastStableOffset: this.producers.firstUnstableOffset() ?? offset + 1 });
     }
+  }
+
+  /** Keeps bytes just written at `position` of `seg` (first batch at `firstOffset`) for tail reads. */
+  private cacheTail(seg: Segment, position: number, bytes: Buffer, firstOffset: number): void {
+    const max = this.ctx.tailCacheBytes;
+    if (max <= 0) return;
+    const t = this.tail;
+    if (t && t.seg === seg && t.start + t.len === position && t.len + bytes.length <= t.buf.length) {
+      bytes.copy(t.buf, t.len);
+      t.len += bytes.length;
+      return;
+    }
+    // a new chunk; the current one stays readable as the previous (if it ends where this starts)
+    this.prevTail = t && t.seg === seg && t.start + t.len === position ? t : null;
+    // Large appends are not copied: a disk read of them costs little per byte, the copy would not.
+    if (bytes.length > max / 8) {
+      this.tail = null;
+      this.prevTail = null;
+      return;
+    }
+    const buf = Buffer.allocUnsafe(max);
+    bytes.copy(buf, 0);
+    this.tail = { seg, start: position, firstOffset, buf, len: bytes.length };
+  }
+
+  /** The cached chunk of `seg` holding file bytes [start, end), if any. */
+  private cachedRange(seg: Segment, start: number, end: number): TailChunk | null {
+    for (const t of [this.tail, this.prevTail]) {
+      if (t && t.seg === seg && start >= t.start && end <= t.start + t.len) return t;
+    }
+    return null;
+  }
+
+  /** The cached chunk of `seg` whose batches cover `offset` (first batch at or before it), if any. */
+  private cachedOffset(seg: Segment, offset: number): TailChunk | null {
+    const t = this.tail;
+    if (t && t.seg === seg && offset >= t.firstOffset) return t;
+    const p = this.prevTail;
+    if (p && p.seg === seg && offset >= p.firstOffset) return p;
+    return null;
+  }
+
+  private dropTailCache(): void {
+    this.tail = null;
+    this.prevTail = null;
   }
 
   // ------------------------------------------------------------ notifications
@@ -602,6 +669,18 @@ export class PartitionLog {
   private findBatchPosition(seg: Segment, offset: number): number {
     this.ensureSegmentOpen(seg);
     let filePos = seg.lookup(offset);
+    const t = this.cachedOffset(seg, offset);
+    if (t) {
+      // every batch before the chunk ends below t.firstOffset <= offset: scan the chunk in memory
+      let p = Math.max(filePos, t.start) - t.start;
+      while (p < t.len) {
+        const last = readInt64(t.buf, p + OFF_BASE_OFFSET) + t.buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
+        if (last >= offset) return t.start + p;
+        p += LOG_OVERHEAD + t.buf.readInt32BE(p + OFF_LENGTH);
+      }
+      if (t.start + t.len >= seg.size) return -1;
+      filePos = t.start + t.len; // the chunk is older than the segment end: go on on disk
+    }
     const chunk = Buffer.allocUnsafe(SEEK_CHUNK);
     while (filePos < seg.size) {
       const got = this.io.read(
@@ -684,7 +763,12 @@ export class PartitionLog {
     let want = Math.min(avail, Math.max(maxBytes, 0));
     if (want < RECORD_BATCH_OVERHEAD) want = Math.min(avail, RECORD_BATCH_OVERHEAD);
     let buf = Buffer.allocUnsafe(want);
-    let got = this.io.read(seg.fd, seg.logPath, buf, 0, want, start);
+    // Bytes still in the tail cache were validated (CRC included) when appended and never came back
+    // from the device: served from memory (a copy, as a disk read gives), not re-checked.
+    const cached = this.cachedRange(seg, start, start + want);
+    let got = cached
+      ? cached.buf.copy(buf, 0, start - cached.start, start - cached.start + want)
+      : this.io.read(seg.fd, seg.logPath, buf, 0, want, start);
     let p = 0;
     let endOffset = -1;
     while (got - p >= RECORD_BATCH_OVERHEAD) {
@@ -699,11 +783,13 @@ export class PartitionLog {
         if (p > 0 || !minOne) break;
         // The first batch is larger than maxBytes: return it whole (KIP-74).
         const big = Buffer.allocUnsafe(size);
-        got = this.io.read(seg.fd, seg.logPath, big, 0, size, start);
+        got = cached
+          ? cached.buf.copy(big, 0, start - cached.start, Math.min(start - cached.start + size, cached.len))
+          : this.io.read(seg.fd, seg.logPath, big, 0, size, start);
         buf = big;
         if (got < size) break;
       }
-      if (this.ctx.verifyOnRead) {
+      if (this.ctx.verifyOnRead && !cached) {
         try {
           validateRecordBatch(buf, p, seg.logPath);
         } catch (e) {
@@ -1167,12 +1253,14 @@ export class PartitionLog {
     }
     for (const seg of this.segments) seg.close(this.io);
     this.closed = true;
+    this.dropTailCache();
     for (const w of [...this.waiters]) w.resolve(false);
   }
 
   /** Closes and removes every file of the partition (topic deletion). */
   deleteAll(): void {
     this.closed = true;
+    this.dropTailCache();
     for (const seg of this.segments) seg.close(this.io);
     for (const w of [...this.waiters]) w.resolve(false);
     fs.rmSync(this.dir, { recursive: true, force: true });
