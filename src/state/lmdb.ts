@@ -304,6 +304,8 @@ export class LmdbEnvironment {
 
   /** The `dirty` meta flag is set in lmdb (a spill since the last flush): the next flush clears it. */
   private dirtyOnDisk: boolean;
+  /** Databases whose writes a spill put in lmdb before their owner's flush (see flush's `scope`). */
+  private readonly spilled = new Set<string>();
 
   static open(path: string, options: LmdbEnvironmentOptions = {}): LmdbEnvironment {
     return new LmdbEnvironment(path, options);
@@ -355,6 +357,7 @@ export class LmdbEnvironment {
     d.discardBuffered();
     d.db.dropSync();
     this.databases.delete(name);
+    this.spilled.delete(name);
   }
 
   /** Drops every database whose name starts with `prefix`, and their checkpoints and stream times. */
@@ -395,7 +398,7 @@ export class LmdbEnvironment {
   private spill(): void {
     this.root.transactionSync(() => {
       this.meta.putSync("dirty", true);
-      for (const d of this.databases.values()) d.applyBuffered();
+      for (const d of this.databases.values()) if (d.applyBuffered() > 0) this.spilled.add(d.dbName);
     });
     this.dirtyOnDisk = true;
     this.buffered = 0;
@@ -413,23 +416,39 @@ export class LmdbEnvironment {
     }
   }
 
+  /** Writes buffered in memory (all stores), not yet flushed or spilled. */
+  get bufferedEntries(): number {
+    return this.buffered;
+  }
+
   /**
-   * Commits every store's buffered writes and the given checkpoints (store -> next changelog
-   * offset) in one lmdb transaction and fsyncs (then mirrors the checkpoints to `.checkpoint`
-   * when the `checkpointFile` option asks for it).
+   * Commits buffered writes and the given checkpoints (store -> next changelog offset) in one
+   * lmdb transaction and fsyncs (then mirrors the checkpoints to `.checkpoint` when the
+   * `checkpointFile` option asks for it). `scope` (database name prefixes, e.g. `"0_1."`)
+   * limits the flush to those stores' writes and stream times: a stream thread commits only its
+   * own tasks, never another thread's writes of a transaction that is still open. The
+   * checkpoints given are written whatever the scope.
    */
-  async flush(checkpoints?: ReadonlyMap<string, number>): Promise<void> {
+  async flush(checkpoints?: ReadonlyMap<string, number>, scope?: readonly string[]): Promise<void> {
     this.checkOpen();
-    if (checkpoints !== undefined) for (const [s, o] of checkpoints) this.pendingMeta.set(`offset:${s}`, o);
-    const meta = [...this.pendingMeta];
-    this.pendingMeta.clear();
+    const inScope = (name: string) => scope === undefined || scope.some((p) => name.startsWith(p));
+    const meta: [string, number][] = [];
+    for (const [k, v] of this.pendingMeta) {
+      if (inScope(k.slice(k.indexOf(":") + 1))) meta.push([k, v]);
+    }
+    for (const [k] of meta) this.pendingMeta.delete(k);
+    if (checkpoints !== undefined) for (const [s, o] of checkpoints) meta.push([`offset:${s}`, o]);
+    if (scope === undefined) this.spilled.clear();
+    else for (const n of [...this.spilled]) if (inScope(n)) this.spilled.delete(n);
+    const clean = this.dirtyOnDisk && this.spilled.size === 0;
+    let applied = 0;
     this.root.transactionSync(() => {
-      for (const d of this.databases.values()) d.applyBuffered();
+      for (const d of this.databases.values()) if (inScope(d.dbName)) applied += d.applyBuffered();
       for (const [k, v] of meta) this.meta.putSync(k, v);
-      if (this.dirtyOnDisk) this.meta.removeSync("dirty");
+      if (clean) this.meta.removeSync("dirty");
     });
-    this.dirtyOnDisk = false;
-    this.buffered = 0;
+    if (clean) this.dirtyOnDisk = false;
+    this.buffered = scope === undefined ? 0 : Math.max(0, this.buffered - applied);
     const root = this.root as unknown as { sync(cb: (err: unknown) => void): void };
     await new Promise<void>((resolve, reject) =>
       root.sync((err: unknown) =>

@@ -114,9 +114,20 @@ export class StateDirectory {
     };
   }
 
-  /** Commits every task's buffered writes and checkpoints (full store names) in one transaction + fsync. */
-  flush(checkpoints?: ReadonlyMap<string, number>): Promise<void> {
-    return this.env.flush(checkpoints);
+  /**
+   * Commits buffered writes and checkpoints (full store names) in one transaction + fsync:
+   * of every task, or only of `taskIds` (a stream thread's own tasks).
+   */
+  flush(checkpoints?: ReadonlyMap<string, number>, taskIds?: Iterable<string>): Promise<void> {
+    return this.env.flush(
+      checkpoints,
+      taskIds === undefined ? undefined : Array.from(taskIds, (id) => `${id}.`),
+    );
+  }
+
+  /** Writes buffered in memory across all tasks, not yet flushed. */
+  get bufferedEntries(): number {
+    return this.env.bufferedEntries;
   }
 
   /** Task ids that have stores on disk. */

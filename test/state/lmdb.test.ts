@@ -261,6 +261,47 @@ test("a buffer spill marks the environment dirty so a crash before flush asks fo
   assert.equal(env.needsFullRestore, false);
 });
 
+test("a scoped flush commits only those stores' writes and stream times; the others stay buffered", async () => {
+  const dir = join(root, "scoped");
+  let env = LmdbEnvironment.open(dir);
+  const mine = lmdbKeyValueStore(env, "0_0.counts");
+  const theirs = lmdbKeyValueStore(env, "0_1.counts");
+  const win = lmdbWindowStore(env, "0_1.win", { windowSizeMs: 10, retentionMs: 100_000 });
+  mine.put(b("a"), b("1"));
+  theirs.put(b("b"), b("uncommitted"));
+  win.put(b("w"), b("x"), 5_000);
+  await env.flush(new Map([["0_0.counts", 3]]), ["0_0."]);
+  assert.equal(env.bufferedEntries, 2, "0_1's two writes are still buffered");
+  assert.equal(s(theirs.get(b("b"))), "uncommitted", "reads still see them");
+  await env.close(); // crash
+  env = LmdbEnvironment.open(dir);
+  assert.equal(s(lmdbKeyValueStore(env, "0_0.counts").get(b("a"))), "1");
+  assert.equal(lmdbKeyValueStore(env, "0_0.counts").checkpoint(), 3);
+  assert.equal(lmdbKeyValueStore(env, "0_1.counts").get(b("b")), undefined);
+  const win2 = lmdbWindowStore(env, "0_1.win", { windowSizeMs: 10, retentionMs: 100_000 });
+  assert.equal(win2.streamTime, Number.NEGATIVE_INFINITY, "0_1's stream time was not flushed either");
+  assert.equal(win2.fetch(b("w"), 5_000), undefined);
+  await env.close();
+  // A spill writes every store's buffer to lmdb: the environment stays dirty until every
+  // spilled store has been flushed by its owner.
+  env = LmdbEnvironment.open(dir, { maxBufferedEntries: 4 });
+  const x = lmdbKeyValueStore(env, "0_0.counts");
+  const y = lmdbKeyValueStore(env, "0_1.counts");
+  x.put(b("x1"), b("v"));
+  x.put(b("x2"), b("v"));
+  y.put(b("y1"), b("v"));
+  y.put(b("y2"), b("v")); // 4th buffered write: spill
+  await env.flush(undefined, ["0_0."]);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  assert.equal(env.needsFullRestore, true, "0_1's spilled writes were never committed by its owner");
+  await env.flush(undefined, ["0_1."]);
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  assert.equal(env.needsFullRestore, false);
+});
+
 test("corrupt checkpoint files are reported with STORE_CHECKPOINT_CORRUPT", () => {
   const p = join(root, "bad.checkpoint");
   writeFileSync(p, "{not json");

@@ -61,8 +61,13 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
   );
 
   let running = false;
+  let incarnation = 0;
+  // The local state flush lags the commits by 0 ms, 400 ms or (in effect) forever, so kills land
+  // before and after deferred flushes: restore must replay the committed changelog tail.
+  const flushIntervals = ["0", "400", "3600000"];
   const startApp = () => {
     running = false;
+    const stateFlushMs = flushIntervals[incarnation++ % flushIntervals.length]!;
     child = spawn(
       process.execPath,
       [
@@ -71,7 +76,10 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
         join(dir, "state"),
         "crash-instance",
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, COURANT_LOG_LEVEL: "error" } },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, COURANT_LOG_LEVEL: "error", COURANT_TEST_STATE_FLUSH_MS: stateFlushMs },
+      },
     );
     child.stdout!.on("data", (d: Buffer) => {
       if (d.toString().includes("STATE RUNNING")) running = true;

@@ -35,6 +35,16 @@ export interface KafkaStreamsOptions {
   readonly numStreamThreads?: number;
   /** Default 30 000 ms at-least-once, 100 ms exactly-once (as Kafka Streams). */
   readonly commitIntervalMs?: number;
+  /**
+   * How often a commit also makes the local (lmdb) state durable with its changelog checkpoints:
+   * at the first commit this long after the previous state flush, or when more than 50 000
+   * writes are buffered, and always at rebalance and close. Default 1000 ms; 0 = every commit.
+   * Between flushes the writes stay in memory (reads see them); after a crash, restore replays
+   * the committed changelog from the last flushed checkpoint, so a longer interval only means a
+   * longer changelog tail to replay. Kafka Streams under exactly-once likewise checkpoints only
+   * every 10 000 records, not at each commit.
+   */
+  readonly stateFlushIntervalMs?: number;
   /** Local state root; the instance uses `<stateDir>/<applicationId>/`. Default ./data/state. */
   readonly stateDir?: string;
   /** Record cache budget (bytes); 0 disables caching. */
@@ -71,6 +81,7 @@ const schema = z.object({
   processingGuarantee: z.enum(["at_least_once", "exactly_once_v2"]).default("at_least_once"),
   numStreamThreads: z.number().int().min(1).max(64).default(1),
   commitIntervalMs: z.number().int().min(1).optional(),
+  stateFlushIntervalMs: z.number().int().min(0).default(1000),
   stateDir: z.string().min(1).default("./data/state"),
   cacheMaxBytes: z
     .number()

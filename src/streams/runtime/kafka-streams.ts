@@ -183,9 +183,10 @@ export class KafkaStreams {
       processId: this.processId,
       persistentState: this.stateDir !== undefined,
       checkpoint: (taskId, store) => this.stateDir?.task(taskId).checkpoint(store),
-      flushState: async (cps) => {
-        if (this.stateDir) await this.stateDir.flush(cps);
+      flushState: async (cps, taskIds) => {
+        if (this.stateDir) await this.stateDir.flush(cps, taskIds);
       },
+      bufferedStateEntries: () => this.stateDir?.bufferedEntries ?? 0,
       wipeTask: (taskId) => this.stateDir?.deleteTask(taskId),
       onThreadState: () => this.updateStateFromThreads(),
     };
@@ -311,7 +312,8 @@ export class KafkaStreams {
         const recs = await c.poll({ maxWaitMs: 200, signal: this.backgroundAbort.signal });
         if (this.stopping) break;
         this.applyBackground(recs);
-        if (recs.length > 0 && this.stateDir) await this.stateDir.flush();
+        // Only the global stores: the stream threads' buffered writes may be uncommitted.
+        if (recs.length > 0 && this.stateDir) await this.stateDir.flush(undefined, ["global"]);
       } catch (e) {
         if (this.stopping) break;
         this.logger.error({ err: (e as Error).message }, "global store update failed");

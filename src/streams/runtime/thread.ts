@@ -40,8 +40,13 @@ export interface ThreadHost {
   readonly processId: string;
   /** Local checkpoint of a task's store (persistent stores), or undefined. */
   checkpoint(taskId: string, store: string): number | undefined;
-  /** Flushes persistent stores with the given checkpoints ("<taskId>.<store>" -> next offset). */
-  flushState(checkpoints: Map<string, number>): Promise<void>;
+  /**
+   * Flushes persistent stores with the given checkpoints ("<taskId>.<store>" -> next offset):
+   * the buffered writes of `taskIds` only (this thread's tasks), or of every task.
+   */
+  flushState(checkpoints: Map<string, number>, taskIds?: Iterable<string>): Promise<void>;
+  /** Writes to persistent stores buffered in memory (all threads), not yet flushed. */
+  bufferedStateEntries(): number;
   /** True when persistent stores live in lmdb (standbys need it). */
   readonly persistentState: boolean;
   /** Discards a task's local state (after an abort): the next start restores it fully. */
@@ -148,6 +153,7 @@ export class StreamThread {
   private suspended = new Map<string, StreamTask>();
   private inTransaction = false;
   private lastCommit = 0;
+  private lastStateFlush = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private failure: Error | undefined;
@@ -413,7 +419,7 @@ export class StreamThread {
       task.initialize(streamTime);
       this.tasks.set(id, task);
     }
-    if (checkpoints.size > 0) await h.flushState(checkpoints);
+    if (checkpoints.size > 0) await h.flushState(checkpoints, this.tasks.keys());
     await this.updateStandbys();
     this.setState("RUNNING");
   }
@@ -673,7 +679,7 @@ export class StreamThread {
         }
       }
     }
-    if (cps.size > 0) await this.host.flushState(cps);
+    if (cps.size > 0) await this.host.flushState(cps, []);
   }
 
   /** Task ids of the standby copies this thread keeps. */
@@ -742,7 +748,19 @@ export class StreamThread {
     for (const t of this.tasks.values()) {
       for (const st of t.stores.values()) if (st.def.spec.persistent) persistent = true;
     }
-    if (persistent) await h.flushState(checkpoints);
+    // The local state lags the commits by up to stateFlushIntervalMs (see the option): one lmdb
+    // transaction + fsync per interval instead of per commit. Only this thread's tasks are
+    // flushed: another thread's buffered writes may belong to its still open transaction.
+    const now = Date.now();
+    if (
+      persistent &&
+      (force ||
+        now - this.lastStateFlush >= this.host.options.stateFlushIntervalMs ||
+        h.bufferedStateEntries() >= STATE_FLUSH_MAX_BUFFERED)
+    ) {
+      await h.flushState(checkpoints, this.tasks.keys());
+      this.lastStateFlush = now;
+    }
     h.metrics.commitLatency.observe({ thread: this.name }, (performance.now() - t0) / 1000);
     h.metrics.commits.inc({ thread: this.name });
     for (const t of this.tasks.values()) {
@@ -818,6 +836,9 @@ export class StreamThread {
     return this.failure;
   }
 }
+
+/** Buffered store writes that make a commit flush the local state before its interval is up. */
+const STATE_FLUSH_MAX_BUFFERED = 50_000;
 
 const MIGRATION_CODES = new Set([
   "ILLEGAL_GENERATION",
