@@ -55,6 +55,8 @@ export interface LinkedClusterOptions {
   readonly callTimeoutMs?: number;
 }
 
+const WAIT_SLICE_MS = 50;
+
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
@@ -133,7 +135,8 @@ class LinkTransport {
           "REQUEST_TIMED_OUT",
           `the broker's thread did not answer ${method} within ${this.callTimeoutMs} ms`,
         );
-      Atomics.wait(this.state, STATE_REPLIES, seen, left);
+      // Waits in slices: an answer is looked for again even if its notification were missed.
+      Atomics.wait(this.state, STATE_REPLIES, seen, Math.min(left, WAIT_SLICE_MS));
       seen = Atomics.load(this.state, STATE_REPLIES);
     }
   }

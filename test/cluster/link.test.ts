@@ -73,7 +73,12 @@ function startWorker(
         return found !== undefined;
       },
       { timeoutMs, what: `"${type}" from worker ${scenario}` },
-    );
+    ).catch((e: Error) => {
+      // Enough to tell a slow start from a stuck call or a silent exit.
+      throw new Error(
+        `${e.message} (worker exit code ${exitCode}, link open ${link.isOpen}, calls served ${link.callCount}, async pending ${link.pendingCalls}, other messages ${JSON.stringify(messages.map((m) => m.type))})`,
+      );
+    });
     return found!;
   };
   const exited = () =>
