@@ -15,7 +15,7 @@
 // changelog tail from the checkpoint. A buffer over `maxBufferedEntries` spills to lmdb
 // early and marks the environment "dirty" until the next flush; after a crash while dirty,
 // `needsFullRestore` tells the runtime to wipe and restore from the start.
-import { copyBytes } from "./bytes.ts";
+import { bytesToKeyString, copyBytes } from "./bytes.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
@@ -38,6 +38,8 @@ const META_DB = "__courant_meta";
 const MAX_KEY_BYTES = 1978; // lmdb's compiled maximum
 const PREFIX_START = new Uint8Array([0]);
 const PREFIX_END = new Uint8Array([1]);
+/** Bound of LmdbOrderedBytes.absent (an optimisation only: forgetting keys is always safe). */
+const MAX_ABSENT_KEYS = 100_000;
 
 export interface LmdbEnvironmentOptions {
   /** Virtual address space reserved for the map (sparse on disk). Default 64 GiB. */
@@ -69,6 +71,13 @@ export class LmdbOrderedBytes implements OrderedBytes {
    * memory-mirrored window store): appended in write order, applied before `pending`.
    */
   private behind: { key: Uint8Array; value: Uint8Array | null }[] = [];
+  /**
+   * Keys (latin1 strings) that a read found neither buffered nor in lmdb, and that lmdb has not
+   * received since (cleared when buffered writes are applied). Deleting one drops its buffered
+   * put instead of buffering a tombstone: a key put and deleted between two flushes (a join
+   * buffer entry, a pending request) costs lmdb nothing.
+   */
+  private absent = new Set<string>();
 
   /** Buffers a write that reads of this database will NOT see until flushed (see `behind`). */
   putBehind(key: Uint8Array, value: Uint8Array | null): void {
@@ -77,6 +86,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
       return;
     }
     this.checkSize(key);
+    if (this.absent.size > 0) this.absent.delete(bytesToKeyString(key));
     this.behind.push({ key, value });
     this.env.noteBuffered();
   }
@@ -88,6 +98,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
   discardBuffered(): void {
     this.pending.clear();
     this.behind = [];
+    this.absent.clear();
   }
 
   constructor(env: LmdbEnvironment, dbName: string, db: Database<Buffer, Buffer>, prefixed: boolean) {
@@ -121,11 +132,15 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 
   get(key: Bytes): Bytes | undefined {
+    let ks: string | undefined;
     if (this.pending.size > 0) {
-      const p = this.pending.get(key);
-      if (p !== undefined) return p === null ? undefined : p;
+      ks = bytesToKeyString(key);
+      const p = this.pending.getByString(ks);
+      if (p !== undefined) return p.value === null ? undefined : p.value;
     }
-    return this.db.get(this.lookupKey(key) as Buffer);
+    const v = this.db.get(this.lookupKey(key) as Buffer);
+    if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) this.absent.add(ks ?? bytesToKeyString(key));
+    return v;
   }
 
   private scratch = new Uint8Array(64);
@@ -145,8 +160,14 @@ export class LmdbOrderedBytes implements OrderedBytes {
       return;
     }
     this.checkSize(key); // now rather than at flush
+    const ks = bytesToKeyString(key);
+    if (value === null && this.absent.has(ks)) {
+      this.pending.deleteByString(ks); // in neither lmdb nor (now) the buffer
+      return;
+    }
     const isNew =
-      this.pending.set(
+      this.pending.setByString(
+        ks,
         keyOwned ? key : copyBytes(key),
         value === null || valueOwned ? value : copyBytes(value),
       ) === undefined;
@@ -202,6 +223,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
 
   /** Applies buffered writes; call inside an lmdb write transaction. */
   applyBuffered(): number {
+    this.absent.clear();
     const n = this.pending.size + this.behind.length;
     if (n === 0) return 0;
     for (const e of this.behind) {
@@ -221,7 +243,9 @@ export class LmdbOrderedBytes implements OrderedBytes {
 
   /** Writes straight to lmdb (restore); call inside an lmdb write transaction. */
   writeDirect(key: Bytes, value: Bytes | null): void {
-    this.pending.delete(key);
+    const ks = bytesToKeyString(key);
+    this.pending.deleteByString(ks);
+    this.absent.delete(ks);
     const k = this.encode(key) as Buffer;
     if (value === null) this.db.removeSync(k);
     else this.db.putSync(k, value as Buffer);

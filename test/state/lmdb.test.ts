@@ -302,6 +302,44 @@ test("a scoped flush commits only those stores' writes and stream times; the oth
   assert.equal(env.needsFullRestore, false);
 });
 
+test("lmdb kv: a key put and deleted between flushes after a read missed it leaves no tombstone; deletes of keys lmdb holds still apply", async () => {
+  const dir = join(root, "absent");
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbKeyValueStore(env, "pending");
+  st.put(b("old"), b("1"));
+  await env.flush();
+  assert.equal(st.get(b("req")), undefined); // the read that proves "req" is not in lmdb
+  st.put(b("req"), b("frame"));
+  assert.equal(s(st.get(b("req"))), "frame");
+  assert.equal(s(st.delete(b("req"))), "frame");
+  assert.equal(st.get(b("req")), undefined);
+  assert.equal(st.delete(b("never")), undefined);
+  st.put(b("never"), null);
+  assert.equal(s(st.get(b("old"))), "1");
+  assert.equal(s(st.delete(b("old"))), "1");
+  // A restore batch writes a key a read had missed: a later delete must reach lmdb.
+  assert.equal(st.get(b("restored")), undefined);
+  st.restoreBatch([{ key: b("restored"), value: b("r") }], 10);
+  assert.equal(s(st.get(b("restored"))), "r");
+  st.delete(b("restored"));
+  assert.deepEqual(st.all(), []);
+  await env.flush();
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbKeyValueStore(env, "pending");
+  assert.deepEqual(st.all(), []);
+  assert.equal(st.approximateNumEntries(), 0);
+  // After a flush the knowledge is dropped: a key written by the flush is deleted for real.
+  assert.equal(st.get(b("k")), undefined);
+  st.put(b("k"), b("v"));
+  await env.flush();
+  st.delete(b("k"));
+  await env.flush();
+  assert.equal(st.get(b("k")), undefined);
+  assert.equal(st.approximateNumEntries(), 0);
+});
+
 test("corrupt checkpoint files are reported with STORE_CHECKPOINT_CORRUPT", () => {
   const p = join(root, "bad.checkpoint");
   writeFileSync(p, "{not json");
