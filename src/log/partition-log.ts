@@ -717,6 +717,11 @@ export class PartitionLog {
    * for read_committed, the last stable offset. Reads from one segment per call, like Kafka.
    */
   read(fetchOffset: number, maxBytes: number, options: ReadOptions = {}): FetchResult {
+    return this.readUpTo(fetchOffset, maxBytes, options, Number.POSITIVE_INFINITY);
+  }
+
+  /** read(), stopping after the first batch that reaches offset `enough` (at least one batch). */
+  private readUpTo(fetchOffset: number, maxBytes: number, options: ReadOptions, enough: number): FetchResult {
     if (this.closed) throw new LogError("LOG_CLOSED", `${this.where} is closed`);
     const committed = options.isolation === "read_committed";
     const hw = this._logEndOffset;
@@ -744,7 +749,7 @@ export class PartitionLog {
       if (seg.baseOffset >= upper) break;
       const start = this.findBatchPosition(seg, fetchOffset);
       if (start < 0) continue;
-      const out = this.readBatchesAt(seg, start, upper, maxBytes, minOne);
+      const out = this.readBatchesAt(seg, start, upper, maxBytes, minOne, enough);
       if (out.bytes.length === 0) return result(EMPTY, fetchOffset);
       return result(out.bytes, out.endOffset);
     }
@@ -758,8 +763,14 @@ export class PartitionLog {
     upper: number,
     maxBytes: number,
     minOne: boolean,
+    enough: number,
   ): { bytes: Buffer; endOffset: number } {
-    const avail = seg.size - start;
+    // Batches from `upper` (or after the one reaching `enough`) on are not served: load no further
+    // than the index says they start.
+    const target = Math.min(upper, enough);
+    let end = target < seg.nextOffset ? seg.positionBefore(target) : seg.size;
+    if (end <= start) end = seg.size;
+    const avail = end - start;
     let want = Math.min(avail, Math.max(maxBytes, 0));
     if (want < RECORD_BATCH_OVERHEAD) want = Math.min(avail, RECORD_BATCH_OVERHEAD);
     let buf = Buffer.allocUnsafe(want);
@@ -803,6 +814,7 @@ export class PartitionLog {
       }
       endOffset = base + buf.readInt32BE(p + OFF_LAST_OFFSET_DELTA) + 1;
       p += size;
+      if (endOffset >= enough) break;
     }
     return { bytes: p === buf.length ? buf : buf.subarray(0, p), endOffset };
   }
@@ -822,10 +834,15 @@ export class PartitionLog {
     let hw = this.highWatermark;
     let lso = this.lastStableOffset;
     while (out.length < maxRecords && bytes < maxBytes) {
-      const r = this.read(next, maxBytes - bytes, {
-        isolation,
-        minOneBatch: out.length === 0 && bytes === 0,
-      });
+      // Read no batch starting past the records still wanted (a poll of 500 records need not load and
+      // CRC-check a whole MiB); gaps (markers, aborted, compacted) just take another turn of the loop.
+      const wanted = maxRecords - out.length;
+      const r = this.readUpTo(
+        next,
+        maxBytes - bytes,
+        { isolation, minOneBatch: out.length === 0 && bytes === 0 },
+        next + wanted,
+      );
       hw = r.highWatermark;
       lso = r.lastStableOffset;
       if (r.records.length === 0) break;

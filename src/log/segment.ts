@@ -209,6 +209,15 @@ export class Segment {
     return i < 0 ? 0 : this.offsetIndex.vals[i]!;
   }
 
+  /**
+   * A file position at or after the end of every batch with base offset < `upper`: the position of the
+   * first indexed batch at or after `upper`, or the segment size. Bounds how much a read must load.
+   */
+  positionBefore(upper: number): number {
+    const i = this.offsetIndex.floor(upper, true) + 1;
+    return i < this.offsetIndex.count ? this.offsetIndex.vals[i]! : this.size;
+  }
+
   /** Offset from which every record has a timestamp that may be >= ts (all before it are < ts). */
   lookupTime(ts: number): number {
     const i = this.timeIndex.floor(ts, true);

@@ -660,6 +660,15 @@ describe("tail cache", () => {
         assert.deepEqual(a, b2, `read(${from}, ${maxBytes}, ${isolation}) at step ${step}`);
         const [ra, rb] = logs.map((l) => l.readRecords(from, { isolation, maxBytes }));
         assert.deepEqual(ra, rb, `readRecords at step ${step}`);
+        // a poll of k records (which loads only the batches it needs) is a prefix of the whole read
+        const k = 1 + rnd(40);
+        const whole = logs[1].readRecords(from, { isolation, maxBytes: 1 << 20 }).records;
+        for (const l of logs) {
+          const part = l.readRecords(from, { isolation, maxBytes: 1 << 20, maxRecords: k });
+          assert.deepEqual(part.records, whole.slice(0, k), `readRecords(${from}, max ${k}) at step ${step}`);
+          if (whole.length > k)
+            assert.ok(part.nextOffset <= whole[k]!.offset, "the next poll resumes before the next record");
+        }
       }
     }
     assert.ok(logs[0].segmentCount > 3, "the run rolled segments");
