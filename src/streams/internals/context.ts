@@ -143,7 +143,17 @@ export class TaskContext {
 
   /** Runs due punctuations of one type at time `now`; returns how many ran. */
   punctuate(type: PunctuationType, now: number): number {
-    if (this.schedules.length === 0) return 0;
+    const all = this.schedules;
+    // Called for every record: find out without allocating whether anything is due.
+    let due = false;
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i]!;
+      if (s.type === type && now >= s.next && !s.cancelled) {
+        due = true;
+        break;
+      }
+    }
+    if (!due) return 0;
     let n = 0;
     for (const s of [...this.schedules]) {
       if (s.cancelled || s.type !== type || now < s.next) continue;

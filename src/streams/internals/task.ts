@@ -291,8 +291,16 @@ export class StreamTask {
     if (ctx.schedules.length > 0) ctx.punctuate("streamTime", ctx.streamTime);
   }
 
+  /** "topic:partition" keys of `consumed` by topic, for the task's own partition (no string per record). */
+  private readonly consumedKeys = new Map<string, string>();
+
   private markConsumed(rec: ConsumedRecord): void {
-    this.consumed.set(`${rec.topic}:${rec.partition}`, rec.offset + 1);
+    let k: string | undefined;
+    if (rec.partition === this.partition) {
+      k = this.consumedKeys.get(rec.topic);
+      if (k === undefined) this.consumedKeys.set(rec.topic, (k = `${rec.topic}:${rec.partition}`));
+    } else k = `${rec.topic}:${rec.partition}`;
+    this.consumed.set(k, rec.offset + 1);
   }
 
   private extractTimestamp(

@@ -67,8 +67,8 @@ class ThreadCollector implements RecordCollector {
   private buffer: ProducerRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
   private error: unknown;
-  /** Changelog "topic:partition" -> last written offset (for checkpoints). */
-  readonly changelogOffsets = new Map<string, number>();
+  /** Changelog topic -> last written offset by partition (for checkpoints). */
+  private readonly changelogOffsets = new Map<string, number[]>();
   readonly changelogTopics: Set<string>;
   private readonly producer: () => Producer;
   private readonly beforeSend: () => void;
@@ -100,6 +100,10 @@ class ThreadCollector implements RecordCollector {
   partitionsFor(topic: string): number | undefined {
     return this.partitions.get(topic);
   }
+  /** Offset of the last record written to a changelog partition, if any. */
+  lastChangelogOffset(topic: string, partition: number): number | undefined {
+    return this.changelogOffsets.get(topic)?.[partition];
+  }
   private flushAsync(): void {
     const batch = this.buffer;
     if (batch.length === 0) return;
@@ -110,11 +114,11 @@ class ThreadCollector implements RecordCollector {
       try {
         const md: RecordMetadata[] = await this.producer().send(batch);
         for (const m of md) {
-          if (this.changelogTopics.has(m.topic)) {
-            const k = `${m.topic}:${m.partition}`;
-            const prev = this.changelogOffsets.get(k);
-            if (prev === undefined || m.offset > prev) this.changelogOffsets.set(k, m.offset);
-          }
+          if (!this.changelogTopics.has(m.topic)) continue;
+          let byPartition = this.changelogOffsets.get(m.topic);
+          if (byPartition === undefined) this.changelogOffsets.set(m.topic, (byPartition = []));
+          const prev = byPartition[m.partition];
+          if (prev === undefined || m.offset > prev) byPartition[m.partition] = m.offset;
         }
       } catch (e) {
         this.error = e;
@@ -738,7 +742,7 @@ export class StreamThread {
     for (const t of this.tasks.values()) {
       for (const s of t.stores.values()) {
         if (s.changelogTopic === undefined || !s.def.spec.persistent) continue;
-        const last = this.collector.changelogOffsets.get(`${s.changelogTopic}:${t.partition}`);
+        const last = this.collector.lastChangelogOffset(s.changelogTopic, t.partition);
         if (last !== undefined) checkpoints.set(`${t.id}.${s.def.spec.name}`, last + 1);
       }
     }
