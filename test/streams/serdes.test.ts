@@ -33,6 +33,46 @@ test("fast Int64 and LongSerde: Kafka's 8-byte big-endian longs, same as Serdes.
   assert.throws(() => f.serialize("t", 1.5));
 });
 
+test("fast Int64/Int32 deserializers: the serde layer's results and errors, without a DataView", () => {
+  const f64 = fastSerde(Serdes.Int64);
+  const f32 = fastSerde(Serdes.Int32);
+  const be = (hex: string) => new Uint8Array(Buffer.from(hex, "hex"));
+  for (const b of [
+    "0000000000000000",
+    "ffffffffffffffff",
+    "001fffffffffffff",
+    "ffe0000000000001",
+    "0000000100000000",
+    "00000000ffffffff",
+    "fffffffeffffffff",
+    "8000000000000000",
+    "7fffffffffffffff",
+    "ffe0000000000000",
+    "0020000000000000",
+    "00",
+  ]) {
+    let want: unknown;
+    try {
+      want = Serdes.Int64.deserialize("t", be(b));
+    } catch (e) {
+      want = (e as Error).message;
+    }
+    let got: unknown;
+    try {
+      got = f64.deserialize("t", be(b));
+    } catch (e) {
+      got = (e as Error).message;
+    }
+    assert.equal(got, want, b);
+  }
+  for (const n of [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 12345, -98765]) {
+    assert.equal(f32.deserialize("t", Serdes.Int32.serialize("t", n)), n);
+  }
+  assert.throws(() => f32.deserialize("t", be("000102")), /4 bytes/);
+  assert.equal(f32.deserialize("t", null), null);
+  assert.equal(f64.deserialize("t", null), null);
+});
+
 test("timestamped values round-trip with negative and large timestamps", () => {
   const s = timestampedSerde(Serdes.String);
   for (const timestamp of [0, 1, -5, 1_795_000_000_000, Number.MAX_SAFE_INTEGER]) {

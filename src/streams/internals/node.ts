@@ -57,8 +57,8 @@ export class SourceNode extends ProcessorNode {
   ) {
     super(name);
     this.topics = topics;
-    this.keySerde = keySerde;
-    this.valueSerde = valueSerde;
+    this.keySerde = fastSerde(keySerde);
+    this.valueSerde = fastSerde(valueSerde);
     this.extractor = extractor;
   }
   process(key: unknown, value: unknown, timestamp: number): void {

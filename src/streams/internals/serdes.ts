@@ -64,6 +64,13 @@ export function keyIdentity(key: unknown, serde: Serde<unknown>): string {
   return b === null ? "null" : `b${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1")}`;
 }
 
+/** 8-byte big-endian two's complement as a number (inexact beyond ±2^53: callers check). */
+function decodeLong(d: Uint8Array): number {
+  const hi = (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!;
+  const lo = ((d[4]! << 24) | (d[5]! << 16) | (d[6]! << 8) | d[7]!) >>> 0;
+  return hi * 4294967296 + lo;
+}
+
 /** Kafka's LongSerde layout (8-byte big-endian two's complement) for counts, safe-integer range. */
 export const LongSerde: Serde<number> = declareFreshSerializer<number>({
   serialize(_t, v) {
@@ -94,7 +101,8 @@ export const LongSerde: Serde<number> = declareFreshSerializer<number>({
 /**
  * The same serde with a faster serializer where one gives identical bytes: Serdes.String encodes
  * with TextEncoder, which costs ~3x Buffer.from for short strings (both write U+FFFD for lone
- * surrogates). Deserializers are kept (they validate UTF-8).
+ * surrogates). The String deserializer is kept (it validates UTF-8); Int32/Int64 decode without
+ * a DataView (and BigInt), with the same results and the same errors.
  */
 export function fastSerde<T>(serde: Serde<T>): Serde<T> {
   if ((serde as unknown) === Serdes.Int64) {
@@ -104,7 +112,13 @@ export function fastSerde<T>(serde: Serde<T>): Serde<T> {
         if (v !== null && !Number.isSafeInteger(v)) return Serdes.Int64.serialize(t, v as number);
         return LongSerde.serialize(t, v as number | null);
       },
-      deserialize: serde.deserialize.bind(serde),
+      // Without a DataView and BigInt; anything but a safe integer in 8 bytes takes the original
+      // path, which throws its own error.
+      deserialize: (t, d) => {
+        if (d === null || d.byteLength !== 8) return Serdes.Int64.deserialize(t, d);
+        const n = decodeLong(d);
+        return Number.isSafeInteger(n) ? n : Serdes.Int64.deserialize(t, d);
+      },
     } as Serde<T>);
   }
   if ((serde as unknown) === Serdes.Int32) {
@@ -121,7 +135,10 @@ export function fastSerde<T>(serde: Serde<T>): Serde<T> {
         out[3] = n & 255;
         return out;
       },
-      deserialize: serde.deserialize.bind(serde),
+      deserialize: (t, d) =>
+        d === null || d.byteLength !== 4
+          ? Serdes.Int32.deserialize(t, d)
+          : (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!,
     } as Serde<T>);
   }
   if ((serde as unknown) === Serdes.String) {
