@@ -146,12 +146,29 @@ function copyInto(out: Uint8Array, src: Uint8Array, p: number): number {
 let rpos = 0;
 
 function readVarint(buf: Uint8Array, end: number): number {
-  // one-byte varints (small lengths, deltas, counts) are the usual case
-  if (rpos < end) {
-    const b = buf[rpos]!;
-    if (b < 128) {
-      rpos++;
-      return b & 1 ? -((b + 1) >> 1) : b >> 1;
+  // 1-3 byte varints (lengths, deltas, counts: nearly all of them) unrolled; zigzag in int32
+  const p = rpos;
+  if (p < end) {
+    const b0 = buf[p]!;
+    if (b0 < 128) {
+      rpos = p + 1;
+      return (b0 >>> 1) ^ -(b0 & 1);
+    }
+    if (p + 1 < end) {
+      const b1 = buf[p + 1]!;
+      if (b1 < 128) {
+        const z = (b0 & 0x7f) | (b1 << 7);
+        rpos = p + 2;
+        return (z >>> 1) ^ -(z & 1);
+      }
+      if (p + 2 < end) {
+        const b2 = buf[p + 2]!;
+        if (b2 < 128) {
+          const z = (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+          rpos = p + 3;
+          return (z >>> 1) ^ -(z & 1);
+        }
+      }
     }
   }
   return readVarintLong(buf, end);
@@ -527,6 +544,28 @@ export function batchRecordData(data: Uint8Array, pos = 0): Buffer {
   return codec === "none" ? raw : decompress(codec, raw);
 }
 
+/** Recently decoded header keys: the same few names recur on every record. */
+const headerKeys: { bytes: Uint8Array; key: string }[] = [];
+const HEADER_KEYS_KEPT = 16;
+
+/** UTF-8 header key at body[start, start+len): a recent key with the same bytes, or decoded (and kept). */
+function headerKey(body: Buffer, start: number, len: number): string {
+  for (let c = 0; c < headerKeys.length; c++) {
+    const k = headerKeys[c]!;
+    const b = k.bytes;
+    if (b.length !== len) continue;
+    let i = 0;
+    while (i < len && b[i] === body[start + i]) i++;
+    if (i === len) return k.key;
+  }
+  const key = body.toString("utf8", start, start + len);
+  if (len <= 64) {
+    if (headerKeys.length >= HEADER_KEYS_KEPT) headerKeys.shift();
+    headerKeys.push({ bytes: Uint8Array.prototype.slice.call(body, start, start + len), key });
+  }
+  return key;
+}
+
 /**
  * Decodes the records of the batch at `pos`, skipping those below `minOffset`. Timestamps follow
  * Kafka's rule: LogAppendTime batches give every record the batch's maxTimestamp.
@@ -578,7 +617,7 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
       for (let h = 0; h < hc; h++) {
         const hkl = readVarint(body, recEnd);
         if (hkl < 0 || rpos + hkl > recEnd) throw corruptField("header key", i, baseOffset);
-        const hk = body.toString("utf8", rpos, rpos + hkl);
+        const hk = headerKey(body, rpos, hkl);
         rpos += hkl;
         const hvl = readVarint(body, recEnd);
         let hv: Buffer | null = null;

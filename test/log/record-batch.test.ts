@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { describe, test } from "node:test";
 import {
   crc32c,
+  decodeBatchRecords,
   decodeRecordBatch,
   decodeRecordBatches,
   encodeControlBatch,
@@ -237,5 +238,30 @@ describe("snappy and lz4 interoperate with @platformatic/kafka's codecs", () => 
       assert.ok(snappyDecompress(snappyCompress(data)).equals(data));
     }
     assert.throws(() => lz4Decompress(Buffer.from("not lz4 at all")), /bad magic/);
+  });
+});
+
+describe("header keys", () => {
+  test("decode right across many distinct keys (same lengths, non-ASCII, more than are kept) and repeats", () => {
+    const keys = Array.from({ length: 40 }, (_, i) =>
+      i % 5 === 0 ? `ключ-${i}` : `key-${String(i).padStart(2, "0")}`,
+    );
+    keys.push("", "é", "e", "k".repeat(100));
+    for (let round = 0; round < 3; round++) {
+      const records = keys.map((k, i) => ({
+        key: Buffer.from(`r${i}`),
+        value: Buffer.from(`v${i}`),
+        headers: [
+          { key: k, value: Buffer.from(k) },
+          { key: keys[(i + round) % keys.length]!, value: null },
+        ],
+      }));
+      const decoded = decodeBatchRecords(encodeRecordBatch(records, { timestamp: 1 }), 0);
+      assert.deepEqual(
+        decoded.map((r) => r.headers.map((h) => h.key)),
+        records.map((r) => r.headers.map((h) => h.key)),
+      );
+      for (const r of decoded) assert.equal(Buffer.from(r.headers[0]!.value!).toString(), r.headers[0]!.key);
+    }
   });
 });
