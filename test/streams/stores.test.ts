@@ -78,6 +78,16 @@ test("fresh serializers (String, timestamped, declared) hand their bytes to the 
   assert.deepEqual(typed.get("a"), { n: 1 });
   typed.put("a", null);
   assert.equal(typed.get("a"), undefined);
+  let lastOut: Uint8Array | undefined;
+  const marked = {
+    serializesFresh: true,
+    serialize: (_t: string, v: string | null) => (v === null ? null : (lastOut = Buffer.from(v))),
+    deserialize: (_t: string, d: Uint8Array | null) => (d === null ? null : Buffer.from(d).toString()),
+  };
+  const byMarker = new TypedKeyValueStore(raw, Serdes.String, marked, "t");
+  byMarker.put("m", "x");
+  assert.equal(raw.get(Buffer.from("m")), lastOut, "a serde marked serializesFresh is kept uncopied");
+  assert.equal(byMarker.get("m"), "x");
   const ts = new TypedKeyValueStore(raw, Serdes.String, timestampedSerde(Serdes.String), "t");
   ts.put("b", { value: "v", timestamp: 42 });
   assert.deepEqual(ts.get("b"), { value: "v", timestamp: 42 });

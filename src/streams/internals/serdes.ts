@@ -51,9 +51,15 @@ export function declareFreshSerializer<T>(serde: Serde<T>): Serde<T> {
   return serde;
 }
 
-/** True when `serde` was declared (or is known) to serialize into fresh arrays. */
+/**
+ * True when `serde` was declared (or is known) to serialize into fresh arrays: registered with
+ * declareFreshSerializer, or carrying `serializesFresh: true` (how a serde layer that cannot
+ * import the streams layer, e.g. `Serdes.Json()`, can say so).
+ */
 export function serializesFresh(serde: Serde<unknown>): boolean {
-  return FRESH_SERIALIZERS.has(serde);
+  return (
+    FRESH_SERIALIZERS.has(serde) || (serde as { readonly serializesFresh?: unknown }).serializesFresh === true
+  );
 }
 
 /** Identity of a key for in-memory maps: strings as is, anything else through its serialized bytes. */
