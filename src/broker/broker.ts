@@ -840,12 +840,20 @@ export class Broker {
     return this.produceSync(req);
   }
 
-  /** Same as produce(), synchronous: appends happen in call order on the event loop. */
-  produceSync(req: ProduceRequest): ProduceResponse {
+  /**
+   * Same as produce(), synchronous: appends happen in call order on the event loop. With
+   * `encodedInProcess`, the caller vouches that the record sets are `encodeRecordBatch` output of this
+   * process, unmodified: the log then skips re-checking their CRC and record framing (only for those
+   * exact buffers; see AppendOptions). The wire server never sets it.
+   */
+  produceSync(req: ProduceRequest, options: { readonly encodedInProcess?: boolean } = {}): ProduceResponse {
     const txnId = req.transactionalId ?? null;
+    const trusted = options.encodedInProcess === true;
     const responses = req.topics.map((t) => ({
       name: t.name,
-      partitions: t.partitions.map((p) => this.producePartition(t.name, p.index, p.records, txnId, req.acks)),
+      partitions: t.partitions.map((p) =>
+        this.producePartition(t.name, p.index, p.records, txnId, req.acks, trusted),
+      ),
     }));
     return { responses };
   }
@@ -856,6 +864,7 @@ export class Broker {
     records: Uint8Array | null,
     txnId: string | null,
     acks: number,
+    encodedInProcess: boolean,
   ): ProducePartitionResponse {
     const fail = (errorCode: string, errorMessage: string): ProducePartitionResponse => {
       this.m.produceErrors.inc({ code: errorCode });
@@ -897,7 +906,7 @@ export class Broker {
             );
         }
       }
-      const r = this.log.partition(topic, partition).append(records, { origin: "client" });
+      const r = this.log.partition(topic, partition).append(records, { origin: "client", encodedInProcess });
       this.m.produceRecords.inc({ topic }, r.duplicate ? 0 : r.recordCount);
       this.m.produceBytes.inc({ topic }, r.duplicate ? 0 : records.length);
       return {

@@ -234,7 +234,7 @@ export function readBatchHeader(data: Uint8Array, pos = 0): RecordBatchHeader {
  * Checks the batch at `pos`: complete, magic 2, sane lengths, CRC-32C. Returns its size in bytes.
  * Throws CORRUPT_MESSAGE naming the byte position and the reason.
  */
-export function validateRecordBatch(data: Uint8Array, pos = 0, where = ""): number {
+export function validateRecordBatch(data: Uint8Array, pos = 0, where = "", checkCrc = true): number {
   const buf = asBuffer(data);
   const avail = buf.length - pos;
   const at = where ? `${where}: ` : "";
@@ -265,8 +265,8 @@ export function validateRecordBatch(data: Uint8Array, pos = 0, where = ""): numb
       `${at}record batch at byte ${pos} is truncated: declares ${size} bytes, ${avail} present`,
     );
   }
-  const stored = buf.readUInt32BE(pos + OFF_CRC);
-  const actual = crc32c(buf, pos + OFF_ATTRIBUTES, pos + size);
+  const stored = checkCrc ? buf.readUInt32BE(pos + OFF_CRC) : 0;
+  const actual = checkCrc ? crc32c(buf, pos + OFF_ATTRIBUTES, pos + size) : 0;
   if (stored !== actual) {
     throw new LogError(
       "CORRUPT_MESSAGE",
@@ -446,6 +446,17 @@ export function assembleBatch(f: EncodeFields, recordData: Uint8Array): Buffer {
   return buf;
 }
 
+/**
+ * Batches returned by encodeRecordBatch in this process, with whether every record has a key: an
+ * append that says `encodedInProcess` skips re-checking only these exact buffers.
+ */
+const encodedBatches = new WeakMap<Uint8Array, boolean>();
+
+/** For a buffer encodeRecordBatch returned: whether all its records have keys; else undefined. */
+export function encodedInProcess(data: Uint8Array): boolean | undefined {
+  return encodedBatches.get(data);
+}
+
 /** Encodes records into one v2 record batch (what a producer sends and the log stores). */
 export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Buffer {
   if (records.length === 0) {
@@ -463,6 +474,8 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   let attributes = COMPRESSION_IDS[compression];
   if (options.timestampType === "LogAppendTime") attributes |= ATTR_TIMESTAMP_TYPE;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
+  let allKeyed = true;
+  for (let i = 0; i < records.length; i++) if ((records[i]!.key ?? null) === null) allKeyed = false;
   const fields: EncodeFields = {
     baseOffset: options.baseOffset ?? 0,
     partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
@@ -476,7 +489,9 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
     recordCount: records.length,
   };
   if (compression !== "none") {
-    return assembleBatch(fields, compress(compression, encodeRecords(records, baseTimestamp, now)));
+    const batch = assembleBatch(fields, compress(compression, encodeRecords(records, baseTimestamp, now)));
+    encodedBatches.set(batch, allKeyed);
+    return batch;
   }
   // Uncompressed: records are written straight into the batch (no intermediate buffer and copy).
   const sizes = scratchFor(records.length);
@@ -485,6 +500,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   writeBatchHeader(buf, fields, size);
   writeRecords(buf, RECORD_BATCH_OVERHEAD, records, baseTimestamp, now, undefined, sizes);
   updateBatchCrc(buf, 0);
+  encodedBatches.set(buf, allKeyed);
   return buf;
 }
 

@@ -133,6 +133,13 @@ export type AppendOrigin = "client" | "coordinator";
 
 export interface AppendOptions {
   readonly origin?: AppendOrigin;
+  /**
+   * The caller vouches that the batches are `encodeRecordBatch` output of this process, unmodified
+   * since: their CRC-32C and per-record framing are then not checked again (valid by construction).
+   * Only buffers the encoder returned qualify (any other bytes, e.g. from the network or another
+   * thread, are checked in full whatever this says); keys on compacted topics are still required.
+   */
+  readonly encodedInProcess?: boolean;
 }
 
 export interface AppendResult {

@@ -554,3 +554,30 @@ test("a topic's partition count is capped so one request cannot create millions 
     cleanup();
   }
 });
+
+test("encodedInProcess skips re-checking only the encoder's own buffers: other bytes are checked in full", async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const b = await openBroker(dir);
+  t.after(() => b.close());
+  b.createTopics({ topics: [{ name: "t", numPartitions: 1 }] });
+  b.createTopics({ topics: [{ name: "c", numPartitions: 1, configs: { "cleanup.policy": "compact" } }] });
+  const produce = (topic: string, records: Buffer) =>
+    b.produceSync(
+      { acks: -1, transactionalId: null, topics: [{ name: topic, partitions: [{ index: 0, records }] }] },
+      { encodedInProcess: true },
+    ).responses[0]!.partitions[0]!;
+  // the encoder's buffer: appended, stored and read back like any other
+  assert.equal(produce("t", batch(["a", "b"])).errorCode, "NONE");
+  assert.deepEqual(readValues(b, "t", 0, "read_uncommitted"), ["a", "b"]);
+  // the same bytes in another buffer (as from the wire or another thread), damaged: still refused
+  const copy = Buffer.from(batch(["x"]));
+  copy[copy.length - 1]! ^= 0xff;
+  const r = produce("t", copy);
+  assert.equal(r.errorCode, "CORRUPT_MESSAGE");
+  assert.match(r.errorMessage!, /CRC-32C/);
+  // keys are still required on a compacted topic
+  assert.equal(produce("c", batch(["no key"])).errorCode, "INVALID_RECORD");
+  assert.equal(produce("c", batch(["keyed"], { key: "k" })).errorCode, "NONE");
+  assert.equal(b.partitionLog("t", 0).highWatermark, 2);
+});

@@ -689,3 +689,24 @@ describe("tail cache", () => {
     await mgr.close();
   });
 });
+
+describe("encodedInProcess appends", () => {
+  test("the encoder's own buffer is not re-checked (the caller vouches it is unmodified); a copy is", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const vouched = batch(2);
+    vouched[vouched.length - 1]! ^= 0xff; // changed after encoding: the CRC no longer matches
+    assert.throws(
+      () => log.append(Buffer.from(vouched), { encodedInProcess: true }),
+      code("CORRUPT_MESSAGE"),
+    );
+    assert.throws(() => log.append(vouched), code("CORRUPT_MESSAGE"), "without the option: checked");
+    assert.equal(
+      log.append(vouched, { encodedInProcess: true }).baseOffset,
+      0,
+      "with it: the CRC is not recomputed",
+    );
+    await mgr.close();
+  });
+});
