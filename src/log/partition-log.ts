@@ -1574,7 +1574,8 @@ export function decodeFetchedRecords(
       h.lastOffset >= next &&
       !(committed && h.isTransactional && abortedProducers.has(h.producerId))
     ) {
-      const recs = decodeBatchRecords(records, p, next);
+      // one record past the wanted ones: its offset is where the next poll resumes
+      const recs = decodeBatchRecords(records, p, next, maxRecords - out.length + 1);
       for (const rec of recs) {
         if (out.length >= maxRecords) return { nextOffset: rec.offset, position: p, full: true };
         out.push(rec);

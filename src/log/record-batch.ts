@@ -583,10 +583,16 @@ function headerKey(body: Buffer, start: number, len: number): string {
 }
 
 /**
- * Decodes the records of the batch at `pos`, skipping those below `minOffset`. Timestamps follow
- * Kafka's rule: LogAppendTime batches give every record the batch's maxTimestamp.
+ * Decodes the records of the batch at `pos`, skipping those below `minOffset`, at most `limit` of them.
+ * Timestamps follow Kafka's rule: LogAppendTime batches give every record the batch's maxTimestamp.
+ * Skipped records are checked as thoroughly as returned ones, only not built.
  */
-export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): LogRecord[] {
+export function decodeBatchRecords(
+  data: Uint8Array,
+  pos = 0,
+  minOffset = 0,
+  limit = Number.POSITIVE_INFINITY,
+): LogRecord[] {
   const buf = asBuffer(data);
   const baseOffset = readInt64(buf, pos + OFF_BASE_OFFSET);
   const attributes = buf.readInt16BE(pos + OFF_ATTRIBUTES);
@@ -595,7 +601,7 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
   const logAppend = (attributes & ATTR_TIMESTAMP_TYPE) !== 0;
   const timestampType: TimestampType = logAppend ? "LogAppendTime" : "CreateTime";
   const maxTimestamp = logAppend ? readInt64(buf, pos + OFF_MAX_TIMESTAMP) : 0;
-  if (count <= 0) return [];
+  if (count <= 0 || limit <= 0) return [];
   const body = batchRecordData(buf, pos);
   const end = body.length;
   const out: LogRecord[] = [];
@@ -612,41 +618,42 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
     rpos++; // attributes
     const tsDelta = readVarint(body, recEnd);
     const offset = baseOffset + readVarint(body, recEnd);
+    const wanted = offset >= minOffset;
     const kl = readVarint(body, recEnd);
     let key: Buffer | null = null;
     if (kl >= 0) {
       if (rpos + kl > recEnd) throw corruptField("key", i, baseOffset);
-      key = body.subarray(rpos, rpos + kl);
+      if (wanted) key = body.subarray(rpos, rpos + kl);
       rpos += kl;
     }
     const vl = readVarint(body, recEnd);
     let value: Buffer | null = null;
     if (vl >= 0) {
       if (rpos + vl > recEnd) throw corruptField("value", i, baseOffset);
-      value = body.subarray(rpos, rpos + vl);
+      if (wanted) value = body.subarray(rpos, rpos + vl);
       rpos += vl;
     }
     const hc = readVarint(body, recEnd);
     let headers: RecordHeader[] = EMPTY_HEADERS;
     if (hc > 0) {
-      headers = [];
+      if (wanted) headers = [];
       for (let h = 0; h < hc; h++) {
         const hkl = readVarint(body, recEnd);
         if (hkl < 0 || rpos + hkl > recEnd) throw corruptField("header key", i, baseOffset);
-        const hk = headerKey(body, rpos, hkl);
+        const hk = wanted ? headerKey(body, rpos, hkl) : "";
         rpos += hkl;
         const hvl = readVarint(body, recEnd);
         let hv: Buffer | null = null;
         if (hvl >= 0) {
           if (rpos + hvl > recEnd) throw corruptField("header value", i, baseOffset);
-          hv = body.subarray(rpos, rpos + hvl);
+          if (wanted) hv = body.subarray(rpos, rpos + hvl);
           rpos += hvl;
         }
-        headers.push({ key: hk, value: hv });
+        if (wanted) headers.push({ key: hk, value: hv });
       }
     }
     rpos = recEnd;
-    if (offset >= minOffset) {
+    if (wanted) {
       out.push({
         offset,
         timestamp: logAppend ? maxTimestamp : baseTimestamp + tsDelta,
@@ -655,6 +662,7 @@ export function decodeBatchRecords(data: Uint8Array, pos = 0, minOffset = 0): Lo
         value,
         headers,
       });
+      if (out.length >= limit) break;
     }
   }
   return out;

@@ -265,3 +265,27 @@ describe("header keys", () => {
     }
   });
 });
+
+describe("decodeBatchRecords window", () => {
+  test("minOffset skips records and limit caps them; the result equals a slice of the full decode", () => {
+    const records = Array.from({ length: 10 }, (_, i) => ({
+      key: b(`k${i}`),
+      value: b(`v${i}`),
+      headers: i % 2 ? [{ key: "h", value: b(String(i)) }] : [],
+    }));
+    const bytes = encodeRecordBatch(records, { baseOffset: 100, timestamp: 5 });
+    const all = decodeBatchRecords(bytes, 0);
+    for (const [min, limit] of [
+      [0, Number.POSITIVE_INFINITY],
+      [103, 4],
+      [105, 1],
+      [109, 5],
+      [110, 3],
+      [100, 0],
+    ] as const) {
+      const got = decodeBatchRecords(bytes, 0, min, limit);
+      const want = all.filter((r) => r.offset >= min).slice(0, limit);
+      assert.deepEqual(got, want, `min ${min} limit ${limit}`);
+    }
+  });
+});
