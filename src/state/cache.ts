@@ -125,9 +125,10 @@ export class CacheNamespace {
     return e;
   }
 
-  put(key: Bytes, value: Bytes | null, dirty: boolean): void {
+  /** `keyOwned`/`valueOwned`: fresh arrays nobody writes to, kept without a copy. */
+  put(key: Bytes, value: Bytes | null, dirty: boolean, keyOwned = false, valueOwned = false): void {
     const size = ENTRY_OVERHEAD_BYTES + key.byteLength + (value?.byteLength ?? 0);
-    const v = value === null ? null : copyBytes(value);
+    const v = value === null || valueOwned ? value : copyBytes(value);
     const e = this.entries.get(key);
     if (e !== undefined) {
       e.value = v;
@@ -142,7 +143,7 @@ export class CacheNamespace {
       this.cache.resized(delta);
       return;
     }
-    const ne: CacheEntry = { ns: this, key: copyBytes(key), value: v, dirty, size };
+    const ne: CacheEntry = { ns: this, key: keyOwned ? key : copyBytes(key), value: v, dirty, size };
     this.entries.set(ne.key, ne);
     if (dirty) this.dirty.add(ne);
     this.cache.added(ne);
@@ -202,7 +203,9 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     this.ns = cache.namespace(inner.name, (batch) => {
       for (const { key, value } of batch) {
         const old = onFlush === undefined ? undefined : inner.get(key);
-        inner.put(key, value);
+        // The cache's own copies, never written to: the store may keep them.
+        if (inner.putOwned !== undefined) inner.putOwned(key, value);
+        else inner.put(key, value);
         onFlush?.(key, value, old ?? null);
       }
     });
@@ -217,11 +220,15 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     const c = this.ns.get(key);
     if (c !== undefined) return c.value ?? undefined;
     const v = this.inner.get(key);
-    if (v !== undefined) this.ns.put(key, v, false);
+    // A store's value is never written to once stored: cached without a copy.
+    if (v !== undefined) this.ns.put(key, v, false, false, true);
     return v;
   }
   put(key: Bytes, value: Bytes | null): void {
     this.ns.put(key, value, true);
+  }
+  putOwned(key: Bytes, value: Bytes | null): void {
+    this.ns.put(key, value, true, true, true);
   }
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined {
     const old = this.get(key);
@@ -307,7 +314,8 @@ export class CachingWindowStore implements WindowBytesStore {
       for (const { key: entryKey, value } of batch) {
         const { key, windowStart } = parseWindowEntryKey(entryKey, false);
         const old = onFlush === undefined ? undefined : inner.fetch(key, windowStart);
-        inner.put(key, value, windowStart);
+        if (inner.putOwned !== undefined) inner.putOwned(key, value, windowStart);
+        else inner.put(key, value, windowStart);
         onFlush?.({ key, windowStart, windowEnd: windowStart + inner.windowSizeMs }, value, old ?? null);
       }
     });
@@ -325,7 +333,10 @@ export class CachingWindowStore implements WindowBytesStore {
     return this.inner.retentionMs;
   }
   put(key: Bytes, value: Bytes | null, windowStart: number): void {
-    this.ns.put(windowEntryKey(key, windowStart, undefined), value, true);
+    this.ns.put(windowEntryKey(key, windowStart, undefined), value, true, true);
+  }
+  putOwned(key: Bytes, value: Bytes | null, windowStart: number): void {
+    this.ns.put(windowEntryKey(key, windowStart, undefined), value, true, true, true);
   }
   fetch(key: Bytes, windowStart: number): Bytes | undefined {
     const c = this.ns.get(windowEntryKey(key, windowStart, undefined));

@@ -321,6 +321,15 @@ export class WindowStore extends SegmentedStore implements EntryLoggedWindowStor
   }
 
   put(key: Bytes, value: Bytes | null, windowStart: number): void {
+    this.putEntry(key, value, windowStart, false);
+  }
+
+  /** As put, keeping `value` without a copy (see KeyValueBytesStore.putOwned). */
+  putOwned(key: Bytes, value: Bytes | null, windowStart: number): void {
+    this.putEntry(key, value, windowStart, true);
+  }
+
+  private putEntry(key: Bytes, value: Bytes | null, windowStart: number, valueOwned: boolean): void {
     this.checkOpen();
     if (this.retainDuplicates && value === null) return; // Kafka Streams: no deletes with duplicates
     this.observe(windowStart);
@@ -335,7 +344,7 @@ export class WindowStore extends SegmentedStore implements EntryLoggedWindowStor
     // restart may land before older duplicates of the same window start (as in Kafka Streams).
     const seq = this.retainDuplicates ? (this.seq = (this.seq + 1) >>> 0) : undefined;
     const entryKey = windowEntryKey(key, windowStart, seq);
-    this.segmentFor(windowStart, true)!.put(entryKey, value, true);
+    this.segmentFor(windowStart, true)!.put(entryKey, value, true, valueOwned);
     this.onEntryWrite?.(entryKey, value, windowStart);
   }
 

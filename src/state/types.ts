@@ -48,6 +48,8 @@ export interface WindowBytesStore extends StateStore {
   readonly windowSizeMs: number;
   readonly retentionMs: number;
   put(key: Bytes, value: Bytes | null, windowStart: number): void;
+  /** Optional fast path of put that keeps `value` without a copy (see KeyValueBytesStore.putOwned). */
+  putOwned?(key: Bytes, value: Bytes | null, windowStart: number): void;
   fetch(key: Bytes, windowStart: number): Bytes | undefined;
   /** Windows of `key` whose start is in [timeFrom, timeTo], ascending by start. */
   fetchRange(key: Bytes, timeFrom: number, timeTo: number): Iterable<KeyValue<number, Bytes>>;

@@ -278,11 +278,10 @@ export class TypedWindowStore<K, V>
   implements WindowStore<K, V>
 {
   put(key: K, value: V | null, windowStart: number): void {
-    this.inner.put(
-      this.keyBytes(key),
-      value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name),
-      windowStart,
-    );
+    const k = this.keyBytes(key);
+    const v = value === null ? null : ser(this.valueSerde, this.topic, value, "value", this.name);
+    if (this.freshBytes && this.inner.putOwned !== undefined) this.inner.putOwned(k, v, windowStart);
+    else this.inner.put(k, v, windowStart);
   }
   fetch(key: K, windowStart: number): V | undefined {
     const b = this.inner.fetch(this.keyBytes(key), windowStart);

@@ -92,3 +92,44 @@ test("fresh serializers (String, timestamped, declared) hand their bytes to the 
   ts.put("b", { value: "v", timestamp: 42 });
   assert.deepEqual(ts.get("b"), { value: "v", timestamp: 42 });
 });
+
+test("through a record cache and on window stores, Bytes values are still copied and fresh ones are not", async () => {
+  const { CachingKeyValueStore, RecordCache } = await import("../../src/state/index.ts");
+  const { TypedWindowStore } = await import("../../src/streams/stores.ts");
+  const sd = new StateDirectory(root, "cached");
+  dirs.push(sd);
+  const raw = sd.task("0_0").keyValueStore("c");
+  const cached = new CachingKeyValueStore(
+    new LoggedKeyValueStore(raw, "t", 0, ctx),
+    new RecordCache(1 << 20),
+  );
+  const bytesView = new TypedKeyValueStore(cached, Serdes.String, Serdes.Bytes, "t");
+  const scratch = new Uint8Array([1, 2]);
+  bytesView.put("k", scratch);
+  scratch[0] = 9;
+  assert.deepEqual([...bytesView.get("k")!], [1, 2]);
+  cached.flush();
+  scratch[1] = 9;
+  assert.deepEqual([...raw.get(Buffer.from("k"))!], [1, 2]);
+  const strView = new TypedKeyValueStore(cached, Serdes.String, Serdes.String, "t");
+  strView.put("s", "v1");
+  cached.flush();
+  assert.equal(Buffer.from(raw.get(Buffer.from("s"))!).toString(), "v1");
+  assert.equal(strView.get("s"), "v1");
+
+  const win = sd.task("0_0").windowStore("w", { windowSizeMs: 10, retentionMs: 1000 });
+  const wBytes = new TypedWindowStore(win, Serdes.String, Serdes.Bytes, "t");
+  const ws = new Uint8Array([5]);
+  wBytes.put("a", ws, 100);
+  ws[0] = 6;
+  assert.deepEqual([...wBytes.fetch("a", 100)!], [5]);
+  const made: Uint8Array[] = [];
+  const fresh = declareFreshSerializer<string>({
+    serialize: (_t, v) => (v === null ? null : (made[made.length] = Buffer.from(v))),
+    deserialize: (_t, d) => (d === null ? null : Buffer.from(d).toString()),
+  });
+  const wFresh = new TypedWindowStore(win, Serdes.String, fresh, "t");
+  wFresh.put("b", "x", 200);
+  assert.equal(win.fetch(Buffer.from("b"), 200), made[0]);
+  assert.equal(wFresh.fetch("b", 200), "x");
+});

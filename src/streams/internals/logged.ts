@@ -153,6 +153,14 @@ export class LoggedWindowStore implements WindowBytesStore {
   }
   put(key: Bytes, value: Bytes | null, windowStart: number): void {
     this.inner.put(key, value, windowStart);
+    this.log(key, value, windowStart);
+  }
+  putOwned(key: Bytes, value: Bytes | null, windowStart: number): void {
+    if (this.inner.putOwned !== undefined) this.inner.putOwned(key, value, windowStart);
+    else this.inner.put(key, value, windowStart);
+    this.log(key, value, windowStart);
+  }
+  private log(key: Bytes, value: Bytes | null, windowStart: number): void {
     if (this.duplicates && value === null) return;
     const k = windowChangelogKey(
       key,

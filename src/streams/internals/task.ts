@@ -51,6 +51,7 @@ function overwritingWindowStore(inner: WindowBytesStore, duplicates: boolean): W
   if (duplicates || (inner as { overwriteGuarded?: boolean }).overwriteGuarded) return inner;
   (inner as { overwriteGuarded?: boolean }).overwriteGuarded = true;
   const put = inner.put.bind(inner);
+  inner.putOwned = undefined; // every write goes through the guarded put
   inner.put = (key, value, windowStart) => {
     if (value !== null && inner.fetch(key, windowStart) !== undefined) put(key, null, windowStart);
     put(key, value, windowStart);
