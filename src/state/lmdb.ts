@@ -135,13 +135,30 @@ export class LmdbOrderedBytes implements OrderedBytes {
     let ks: string | undefined;
     if (this.pending.size > 0) {
       ks = bytesToKeyString(key);
+      this.lastReadKey = key;
+      this.lastReadKeyString = ks;
       const p = this.pending.getByString(ks);
       if (p !== undefined) return p.value === null ? undefined : p.value;
     }
     const v = this.db.get(this.lookupKey(key) as Buffer);
-    if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) this.absent.add(ks ?? bytesToKeyString(key));
+    if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) {
+      if (ks === undefined) {
+        ks = bytesToKeyString(key);
+        this.lastReadKey = key;
+        this.lastReadKeyString = ks;
+      }
+      this.absent.add(ks);
+    }
     return v;
   }
+
+  /**
+   * The key string of the last read, reused by a put of the same array when the caller owns it
+   * (an owned key is never written to, so it cannot have changed since): a read-modify-write
+   * converts its key once.
+   */
+  private lastReadKey: Bytes | undefined;
+  private lastReadKeyString = "";
 
   private scratch = new Uint8Array(64);
 
@@ -160,7 +177,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
       return;
     }
     this.checkSize(key); // now rather than at flush
-    const ks = bytesToKeyString(key);
+    const ks = keyOwned && key === this.lastReadKey ? this.lastReadKeyString : bytesToKeyString(key);
     if (value === null && this.absent.has(ks)) {
       this.pending.deleteByString(ks); // in neither lmdb nor (now) the buffer
       return;
