@@ -134,12 +134,10 @@ function writeVarint(buf: Uint8Array, v: number, pos: number): number {
   return pos;
 }
 
-/** Copies src into out at p: a plain loop for short arrays (cheaper than TypedArray.set's call). */
+/** Copies src into out at p; returns the position after it. */
 function copyInto(out: Uint8Array, src: Uint8Array, p: number): number {
-  const n = src.length;
-  if (n <= 32) for (let i = 0; i < n; i++) out[p + i] = src[i]!;
-  else out.set(src, p);
-  return p + n;
+  out.set(src, p);
+  return p + src.length;
 }
 
 // Decoder state: module-level so the hot loop allocates nothing per field.
