@@ -1302,12 +1302,14 @@ export class PartitionLog {
 
   // ------------------------------------------------------------ recovery
 
-  private readCheckpoint(): Checkpoint {
+  private readCheckpoint(): Checkpoint & { missing?: boolean } {
     try {
       const cp = JSON.parse(fs.readFileSync(path.join(this.dir, CHECKPOINT_FILE), "utf8")) as Checkpoint;
       if (Number.isSafeInteger(cp.logStartOffset) && Number.isSafeInteger(cp.recoveryPoint)) return cp;
-    } catch {
+    } catch (e) {
       // missing or torn: recover everything
+      if ((e as NodeJS.ErrnoException).code === "ENOENT")
+        return { logStartOffset: 0, recoveryPoint: 0, missing: true };
     }
     return { logStartOffset: 0, recoveryPoint: 0 };
   }
@@ -1338,6 +1340,11 @@ export class PartitionLog {
       this._logStartOffset = cp.logStartOffset;
       this._logEndOffset = cp.logStartOffset;
       this.recoveryPoint = cp.logStartOffset;
+      // A new partition: no file reads the same as {0, 0}, so there is nothing to write (and fsync).
+      if (cp.missing && cp.logStartOffset === 0) {
+        this.checkpointed = { logStartOffset: 0, recoveryPoint: 0 };
+        this.lastCheckpointMs = Date.now();
+      }
       this.writeCheckpoint();
       this.loadProducerState(this._logEndOffset);
       return;
