@@ -180,6 +180,34 @@ async function runTail(root: string): Promise<TailRow> {
   return { recPerS: TAIL_RECORDS / s, recPerCpuS: TAIL_RECORDS / cpu };
 }
 
+/** Poll workload: an in-process consumer taking 500 records per poll from 1,250-record batches (the
+ * shape of a backlog produced in large sends), read_uncommitted. */
+async function runPoll(root: string): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(root, "poll-"));
+  const mgr = await LogManager.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+  mgr.createTopic("poll", 1);
+  const log = mgr.partition("poll", 0);
+  const enc = new TextEncoder();
+  for (let b = 0; b < 160; b++) {
+    const recs = [];
+    for (let i = 0; i < 1250; i++)
+      recs.push({ key: enc.encode(`coupon-${b}-${i}`), value: enc.encode(`c${i}`) });
+    log.append(encodeRecordBatch(recs));
+  }
+  const c0 = cpuSeconds();
+  let next = 0;
+  let n = 0;
+  while (next < log.highWatermark) {
+    const r = log.readRecords(next, { maxRecords: 500 });
+    n += r.records.length;
+    next = r.nextOffset;
+  }
+  const cpu = cpuSeconds() - c0;
+  await mgr.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return n / cpu;
+}
+
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "courant-bench-log-"));
 try {
   const pool = mkBatches(16);
@@ -195,6 +223,8 @@ try {
   }
   await runTail(root); // warm-up
   const tail = await runTail(root);
+  await runPoll(root); // warm-up
+  const pollPerCpuS = await runPoll(root);
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   console.log(
     `log bench: ${fmt(TOTAL)} records of ${RECORD_BYTES} B per policy (every-batch: ${fmt(Math.min(BATCHES, 1000) * BATCH)}), batches of ${BATCH} (${batchBytes} B), interval flush.ms=${FLUSH_MS}, crc32c=${crc32cImplementation}, node ${process.version}`,
@@ -211,9 +241,11 @@ try {
   console.log(
     `tail (encode ${TAIL_BATCH}-record txn batches, commit every ${TAIL_BATCHES_PER_TXN}, read_committed decode behind): ${fmt(tail.recPerS)} rec/s, ${fmt(tail.recPerCpuS)} rec/CPU-s`,
   );
+  console.log(`poll (500 records per readRecords from 1,250-record batches): ${fmt(pollPerCpuS)} rec/CPU-s`);
   const json: Record<string, number> = { raw_write_mb_per_s: Math.round(raw.mbPerS) };
   json.tail_records_per_s = Math.round(tail.recPerS);
   json.tail_records_per_cpu_s = Math.round(tail.recPerCpuS);
+  json.poll_records_per_cpu_s = Math.round(pollPerCpuS);
   for (const r of rows) {
     const k = r.policy.replace("-", "_");
     json[`append_records_per_s_${k}`] = Math.round(r.appendRecPerS);
