@@ -19,6 +19,8 @@ import { Serdes } from "../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../src/streams/index.ts";
 
 const DAY = "2026-06-14";
+// The apps log state changes at info; the figures are what this prints.
+process.env.COURANT_LOG_LEVEL ??= "warn";
 
 const terminals = Number(process.env.BENCH_TERMINALS ?? 200);
 const rows: [string, string][] = [];

@@ -1,8 +1,5 @@
 // Figures of the live view of `courant start`: what the pipeline has done and how it keeps up.
-import type { Counter } from "prom-client";
 import type { Cluster } from "../../src/cluster/index.ts";
-import { STORES } from "./coupons-app.ts";
-import { type BudgetAccountState, Campaign } from "./domain/index.ts";
 import type { RewardsApps } from "./pipeline.ts";
 
 export interface DashboardSnapshot {
@@ -23,15 +20,6 @@ export interface DashboardSnapshot {
   readonly latencyP99Ms: number;
 }
 
-async function sum(
-  c: Counter | undefined,
-  filter?: (labels: Partial<Record<string, string | number>>) => boolean,
-): Promise<number> {
-  if (!c) return 0;
-  const m = await c.get();
-  return m.values.reduce((n, v) => n + (filter && !filter(v.labels) ? 0 : v.value), 0);
-}
-
 export class RewardsDashboard {
   private readonly apps: RewardsApps;
   private readonly cluster: Cluster;
@@ -44,49 +32,28 @@ export class RewardsDashboard {
   }
 
   async snapshot(): Promise<DashboardSnapshot> {
-    const frames = await sum(this.apps.get("frames")?.metrics.frames);
+    // Each app reports its own figures (it may run in a worker thread of its own).
+    const [frames, correlation, coupons] = await Promise.all(
+      (["frames", "correlation", "coupons"] as const).map((n) => this.apps.get(n)?.figures()),
+    );
+    const framesDone = frames?.frames ?? 0;
     const now = performance.now();
-    const fps = ((frames - this.lastFrames) * 1000) / Math.max(1, now - this.lastAt);
-    this.lastFrames = frames;
+    const fps = ((framesDone - this.lastFrames) * 1000) / Math.max(1, now - this.lastAt);
+    this.lastFrames = framesDone;
     this.lastAt = now;
-    const coupons = this.apps.get("coupons");
-    let issued = 0;
-    let canceled = 0;
-    let used = 0;
-    let total = 0;
-    if (coupons && coupons.streams.state === "RUNNING") {
-      const accounts = coupons.streams.keyValueStore<string, BudgetAccountState>(STORES.accounts);
-      for (const { value } of accounts.all()) {
-        issued += value.issuedCount;
-        canceled += value.canceledCount;
-        used += value.usedCents;
-      }
-      for (const t of this.apps.tables) {
-        if (t.name !== "campaigns") continue;
-        for (const { value } of t.all()) {
-          try {
-            total += Campaign.from(JSON.parse(value)).totalBudgetCents;
-          } catch {
-            // an invalid campaign record is skipped by the app too
-          }
-        }
-      }
-    }
-    const correlation = this.apps.get("correlation");
-    const lat = coupons?.metrics.recentLatencies;
     return {
-      frames,
+      frames: framesDone,
       framesPerSecond: fps,
-      bets: await sum(correlation?.metrics.bets, (l) => l.outcome === "accepted"),
-      couponsIssued: issued,
-      couponsCanceled: canceled,
-      budgetUsedCents: used,
-      budgetTotalCents: total,
-      dlq: (await sum(this.apps.get("frames")?.metrics.dlq)) + (await sum(correlation?.metrics.dlq)),
-      unmatched: await sum(correlation?.metrics.unmatched, (l) => l.direction === "Q"),
+      bets: correlation?.betsAccepted ?? 0,
+      couponsIssued: coupons?.ledger.issued ?? 0,
+      couponsCanceled: coupons?.ledger.canceled ?? 0,
+      budgetUsedCents: coupons?.ledger.usedCents ?? 0,
+      budgetTotalCents: coupons?.ledger.totalBudgetCents ?? 0,
+      dlq: (frames?.dlq ?? 0) + (correlation?.dlq ?? 0),
+      unmatched: correlation?.unmatchedRequests ?? 0,
       lag: await this.apps.lag(this.cluster),
-      latencyP50Ms: lat ? lat.percentile(50) : Number.NaN,
-      latencyP99Ms: lat ? lat.percentile(99) : Number.NaN,
+      latencyP50Ms: coupons?.latencyP50Ms ?? Number.NaN,
+      latencyP99Ms: coupons?.latencyP99Ms ?? Number.NaN,
     };
   }
 }

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import type { Cluster } from "../../src/cluster/index.ts";
 import { createLogger, type Logger, MetricsRegistry } from "../../src/observe/index.ts";
+import type { Counter } from "prom-client";
 import { OpsServer, QueryError, type ReadinessReport } from "../../src/server/index.ts";
 import {
   KafkaStreams,
@@ -14,6 +15,7 @@ import {
 } from "../../src/streams/index.ts";
 import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
 import { buildCouponsTopology, type ReferenceTables, STORES } from "./coupons-app.ts";
+import { type BudgetAccountState, Campaign } from "./domain/index.ts";
 import { buildFramesTopology } from "./frames-app.ts";
 import { type RewardsMetrics, rewardsMetrics } from "./metrics.ts";
 import { rewardsQueryRoutes, type StoreLookup } from "./queries.ts";
@@ -46,13 +48,76 @@ export interface RewardsAppsOptions {
    */
   readonly commitIntervalMs?: number;
   readonly numStreamThreads?: number;
+  /**
+   * "inline" (default): every app on this thread's event loop. "workers": each app in a worker
+   * thread of its own, over a link to this thread's embedded broker (needs an EmbeddedCluster):
+   * the apps and the broker then use every core. `logger` and `now` stay on this thread (the
+   * workers log with their own logger and use the wall clock).
+   */
+  readonly placement?: "inline" | "workers";
   readonly logger?: Logger;
   /** Wall clock for latency measurement. */
   readonly now?: () => number;
 }
 
-/** One running rewards app. */
+/** What the live view and the benchmark read of an app, wherever it runs. */
+export interface AppFigures {
+  readonly state: KafkaStreamsState;
+  /** Frames whose header was decoded by this run (frames app). */
+  readonly frames: number;
+  /** Frames sent to frames.dlq by this run (header or body). */
+  readonly dlq: number;
+  /** Accepted bets written by this run (correlation app). */
+  readonly betsAccepted: number;
+  /** Requests declared unmatched by this run (correlation app). */
+  readonly unmatchedRequests: number;
+  /** Coupons issued by this run (coupons app). */
+  readonly couponsIssuedThisRun: number;
+  /** Totals since the first run, from the ledger state (coupons app; 0 elsewhere). */
+  readonly ledger: {
+    readonly issued: number;
+    readonly canceled: number;
+    readonly usedCents: number;
+    readonly totalBudgetCents: number;
+  };
+  /** Recent frame -> coupon delays, ms (NaN before the first coupon). */
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** CPU time of the thread the app runs on, ms (shared by every inline app). */
+  readonly threadCpuMs: number;
+}
+
+/** One running rewards app: in this thread, or in a worker thread of its own. */
 export interface RewardsApp {
+  readonly name: RewardsAppName;
+  readonly applicationId: string;
+  /** Base URL of its ops server (/metrics, /health, /ready, queries). */
+  readonly url: string;
+  /** The worker-thread liveness endpoint, when served. */
+  readonly livenessUrl: string | undefined;
+  /** Lifecycle state of the app's KafkaStreams instance. */
+  state(): KafkaStreamsState;
+  figures(): Promise<AppFigures>;
+  /** Graceful stop: commits and leaves the group, then closes the ops server. */
+  close(): Promise<void>;
+}
+
+/** CPU time of the calling thread, ms. */
+export function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function counterSum(
+  c: Counter,
+  filter?: (labels: Partial<Record<string, string | number>>) => boolean,
+): Promise<number> {
+  const m = await c.get();
+  return m.values.reduce((n, v) => n + (filter && !filter(v.labels) ? 0 : v.value), 0);
+}
+
+/** An app whose KafkaStreams instance runs on this thread's event loop. */
+export class InlineRewardsApp implements RewardsApp {
   readonly name: RewardsAppName;
   readonly applicationId: string;
   readonly streams: KafkaStreams;
@@ -60,17 +125,85 @@ export interface RewardsApp {
   readonly registry: MetricsRegistry;
   readonly metrics: RewardsMetrics;
   readonly url: string;
+  /** Reference tables read outside the topology (coupons app). */
+  readonly tables: ReferenceTables | undefined;
+
+  constructor(init: {
+    name: RewardsAppName;
+    applicationId: string;
+    streams: KafkaStreams;
+    ops: OpsServer;
+    registry: MetricsRegistry;
+    metrics: RewardsMetrics;
+    url: string;
+    tables: ReferenceTables | undefined;
+  }) {
+    this.name = init.name;
+    this.applicationId = init.applicationId;
+    this.streams = init.streams;
+    this.ops = init.ops;
+    this.registry = init.registry;
+    this.metrics = init.metrics;
+    this.url = init.url;
+    this.tables = init.tables;
+  }
+
+  get livenessUrl(): string | undefined {
+    return this.ops.livenessUrl;
+  }
+
+  state(): KafkaStreamsState {
+    return this.streams.state;
+  }
+
+  async figures(): Promise<AppFigures> {
+    const m = this.metrics;
+    const ledger = { issued: 0, canceled: 0, usedCents: 0, totalBudgetCents: 0 };
+    if (this.name === "coupons" && this.streams.state === "RUNNING") {
+      const accounts = this.streams.keyValueStore<string, BudgetAccountState>(STORES.accounts);
+      for (const { value } of accounts.all()) {
+        ledger.issued += value.issuedCount;
+        ledger.canceled += value.canceledCount;
+        ledger.usedCents += value.usedCents;
+      }
+      for (const { value } of this.tables?.campaigns.all() ?? []) {
+        try {
+          ledger.totalBudgetCents += Campaign.from(JSON.parse(value)).totalBudgetCents;
+        } catch {
+          // an invalid campaign record is skipped by the app too
+        }
+      }
+    }
+    const lat = m.recentLatencies;
+    return {
+      state: this.streams.state,
+      frames: await counterSum(m.frames),
+      dlq: await counterSum(m.dlq),
+      betsAccepted: await counterSum(m.bets, (l) => l.outcome === "accepted"),
+      unmatchedRequests: await counterSum(m.unmatched, (l) => l.direction === "Q"),
+      couponsIssuedThisRun: await counterSum(m.couponsIssued),
+      ledger,
+      latencyP50Ms: lat.percentile(50),
+      latencyP99Ms: lat.percentile(99),
+      threadCpuMs: threadCpuMs(),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.streams.close();
+    await this.ops.close();
+  }
 }
 
 export class RewardsApps {
   readonly apps: readonly RewardsApp[];
-  /** The reference tables read outside the topology (campaigns, coupons). */
-  readonly tables: readonly TopicTable[];
+  /** What closes after the apps (reference tables, worker links). */
+  private readonly resources: readonly { close(): Promise<void> }[];
   private closed = false;
 
-  constructor(apps: readonly RewardsApp[], tables: readonly TopicTable[] = []) {
+  constructor(apps: readonly RewardsApp[], resources: readonly { close(): Promise<void> }[] = []) {
     this.apps = apps;
-    this.tables = tables;
+    this.resources = resources;
   }
 
   get(name: RewardsAppName): RewardsApp | undefined {
@@ -79,7 +212,7 @@ export class RewardsApps {
 
   /** True once every app is RUNNING (state restored, group joined). */
   get running(): boolean {
-    return this.apps.every((a) => a.streams.state === "RUNNING");
+    return this.apps.every((a) => a.state() === "RUNNING");
   }
 
   /** Consumer lag of each app's group (sum over its input partitions). */
@@ -100,9 +233,8 @@ export class RewardsApps {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.apps.map((a) => a.streams.close()));
-    await Promise.all(this.apps.map((a) => a.ops.close()));
-    await Promise.all(this.tables.map((t) => t.close()));
+    await Promise.all(this.apps.map((a) => a.close()));
+    await Promise.all(this.resources.map((t) => t.close()));
   }
 }
 
@@ -150,67 +282,89 @@ function readiness(streams: KafkaStreams, restores: RestoreBoard): () => Readine
 
 /** Starts the rewards apps (creating the pipeline's topics first). */
 export async function startRewardsApps(options: RewardsAppsOptions): Promise<RewardsApps> {
-  const names = options.apps ?? REWARDS_APPS;
-  const log = options.logger ?? createLogger("rewards");
   await ensureRewardsTopics(options.cluster.admin(), options.partitions ?? 4);
+  if ((options.placement ?? "inline") === "workers") {
+    const { startAppWorkers } = await import("./app-worker.ts");
+    return startAppWorkers(options);
+  }
+  const names = options.apps ?? REWARDS_APPS;
   const started: RewardsApp[] = [];
   const opened: TopicTable[] = [];
+  let port = options.basePort ?? 0;
   try {
-    let tables: ReferenceTables | undefined;
-    if (names.includes("coupons")) {
-      const campaigns = await TopicTable.open(options.cluster, TOPICS.campaigns, log);
-      opened.push(campaigns);
-      const coupons = await TopicTable.open(options.cluster, TOPICS.coupons, log);
-      opened.push(coupons);
-      tables = { campaigns, coupons };
-    }
-    let port = options.basePort ?? 0;
     for (const name of names) {
-      const applicationId = APP_IDS[name];
-      const registry = new MetricsRegistry({ app: applicationId });
-      const restores: RestoreBoard = new Map();
-      const metrics = rewardsMetrics(registry);
-      const streams = new KafkaStreams(topologyOf(name, options, metrics, log, tables), {
-        applicationId,
-        cluster: options.cluster,
-        processingGuarantee: "exactly_once_v2",
-        stateDir: options.stateDir,
-        instanceId: `${applicationId}-1`,
-        commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
-        numStreamThreads: options.numStreamThreads,
-        metrics: registry,
-        logger: log.child({ app: applicationId }),
-        onRestore: (p) => restores.set(`${p.taskId}/${p.store}/${p.partition}`, p),
-      });
-      const ops = new OpsServer({
-        name: applicationId,
-        host: options.host,
-        port,
-        metrics: registry,
-        ready: readiness(streams, restores),
-        ...(options.livenessWorker ? { livenessPort: 0 } : {}),
-      });
-      if (name === "coupons") {
-        const lookup: StoreLookup = <V>(store: string) => {
-          if (streams.state !== "RUNNING" && streams.state !== "REBALANCING") {
-            throw new QueryError(503, "NOT_RUNNING", `${applicationId} is ${streams.state}`);
-          }
-          if (store === STORES.campaigns && tables) return [tables.campaigns as never];
-          if (store === STORES.coupons && tables) return [tables.coupons as never];
-          return [streams.keyValueStore<string, V>(store)];
-        };
-        ops.mountQueries("/rewards", rewardsQueryRoutes(lookup));
-      }
-      const url = await ops.start();
+      started.push(await startInlineApp(name, options, port, opened));
       if (port !== 0) port++;
-      await streams.start();
-      started.push({ name, applicationId, streams, ops, registry, metrics, url });
     }
   } catch (e) {
     await new RewardsApps(started, opened).close();
     throw e;
   }
   return new RewardsApps(started, opened);
+}
+
+/**
+ * Starts one app on this thread (its topics must exist). Reference tables it opens are added to
+ * `opened`, for the caller to close after the app.
+ */
+export async function startInlineApp(
+  name: RewardsAppName,
+  options: RewardsAppsOptions,
+  port: number,
+  opened: TopicTable[],
+): Promise<InlineRewardsApp> {
+  const log = options.logger ?? createLogger("rewards");
+  let tables: ReferenceTables | undefined;
+  if (name === "coupons") {
+    const campaigns = await TopicTable.open(options.cluster, TOPICS.campaigns, log);
+    opened.push(campaigns);
+    const coupons = await TopicTable.open(options.cluster, TOPICS.coupons, log);
+    opened.push(coupons);
+    tables = { campaigns, coupons };
+  }
+  const applicationId = APP_IDS[name];
+  const registry = new MetricsRegistry({ app: applicationId });
+  const restores: RestoreBoard = new Map();
+  const metrics = rewardsMetrics(registry);
+  const streams = new KafkaStreams(topologyOf(name, options, metrics, log, tables), {
+    applicationId,
+    cluster: options.cluster,
+    processingGuarantee: "exactly_once_v2",
+    stateDir: options.stateDir,
+    instanceId: `${applicationId}-1`,
+    commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
+    numStreamThreads: options.numStreamThreads,
+    metrics: registry,
+    logger: log.child({ app: applicationId }),
+    onRestore: (p) => restores.set(`${p.taskId}/${p.store}/${p.partition}`, p),
+  });
+  const ops = new OpsServer({
+    name: applicationId,
+    host: options.host,
+    port,
+    metrics: registry,
+    ready: readiness(streams, restores),
+    ...(options.livenessWorker ? { livenessPort: 0 } : {}),
+  });
+  if (name === "coupons") {
+    const lookup: StoreLookup = <V>(store: string) => {
+      if (streams.state !== "RUNNING" && streams.state !== "REBALANCING") {
+        throw new QueryError(503, "NOT_RUNNING", `${applicationId} is ${streams.state}`);
+      }
+      if (store === STORES.campaigns && tables) return [tables.campaigns as never];
+      if (store === STORES.coupons && tables) return [tables.coupons as never];
+      return [streams.keyValueStore<string, V>(store)];
+    };
+    ops.mountQueries("/rewards", rewardsQueryRoutes(lookup));
+  }
+  const url = await ops.start();
+  try {
+    await streams.start();
+  } catch (e) {
+    await ops.close();
+    throw e;
+  }
+  return new InlineRewardsApp({ name, applicationId, streams, ops, registry, metrics, url, tables });
 }
 
 /** Where an app keeps its state under a data directory (`<data>/state`). */

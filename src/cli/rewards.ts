@@ -1,6 +1,6 @@
 // `courant rewards ...`: the rewards system's verbs. Thin: parse, call apps/rewards, show progress.
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { applyCampaigns, readCampaignFile } from "../../apps/rewards/campaigns-topic.ts";
 import { loadCouponFile } from "../../apps/rewards/coupon-pool.ts";
 import {
@@ -12,6 +12,12 @@ import {
 } from "../../apps/rewards/pipeline.ts";
 import * as clusterLayer from "../cluster/index.ts";
 import { type Cluster, EmbeddedCluster } from "../cluster/index.ts";
+
+export function placementFlag(v: string): "workers" | "inline" {
+  if (v !== "workers" && v !== "inline")
+    throw new InvalidArgumentError(`--placement must be "workers" or "inline", not "${v}"`);
+  return v;
+}
 
 export interface ClusterFlags {
   readonly data: string;
@@ -223,7 +229,12 @@ export function registerRun(rewards: Command): void {
       )
       .option("--state-dir <dir>", "local state (default <data>/state)")
       .option("--duration <seconds>", "stop after this many seconds", Number)
-      .option("--until-idle", "stop once every input is consumed and nothing moves"),
+      .option("--until-idle", "stop once every input is consumed and nothing moves")
+      .option(
+        "--placement <where>",
+        "workers (a worker thread per app; embedded broker only) or inline (one event loop); default workers with --data, inline with --bootstrap",
+        placementFlag,
+      ),
   ).action(
     async (
       opts: ClusterFlags & {
@@ -234,6 +245,7 @@ export function registerRun(rewards: Command): void {
         stateDir?: string;
         duration?: number;
         untilIdle?: boolean;
+        placement?: "workers" | "inline";
       },
     ) => {
       const names = opts.apps.split(",").map((s) => s.trim()) as RewardsAppName[];
@@ -257,6 +269,7 @@ export function registerRun(rewards: Command): void {
           host: opts.host,
           basePort: opts.port,
           partitions: opts.partitions,
+          placement: opts.placement ?? (opts.bootstrap ? "inline" : "workers"),
         });
         for (const a of apps.apps) {
           console.log(`${a.applicationId.padEnd(20)} ${a.url}/metrics  ${a.url}/health  ${a.url}/ready`);

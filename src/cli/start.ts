@@ -12,6 +12,7 @@ import { formatSnapshot, RewardsDashboard } from "../../apps/rewards/dashboard.t
 import { rewardsStateDir, startRewardsApps } from "../../apps/rewards/pipeline.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../cluster/index.ts";
+import { placementFlag } from "./rewards.ts";
 
 const DEMO_DIR = new URL("../../apps/rewards/demo/", import.meta.url);
 const FIRST_DAY = "2026-06-14";
@@ -42,6 +43,7 @@ interface StartFlags {
   readonly wirePort: number;
   readonly partitions: number;
   readonly terminals: number;
+  readonly placement: "workers" | "inline";
 }
 
 export async function runStart(flags: StartFlags): Promise<void> {
@@ -107,6 +109,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       partitions: flags.partitions,
       basePort: flags.port,
       livenessWorker: true,
+      placement: flags.placement,
     };
     try {
       apps = await startRewardsApps(appOptions);
@@ -116,7 +119,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       apps = await startRewardsApps({ ...appOptions, basePort: 0 });
     }
     for (const a of apps.apps) {
-      const live = a.ops.livenessUrl ? `  liveness ${a.ops.livenessUrl}/health` : "";
+      const live = a.livenessUrl ? `  liveness ${a.livenessUrl}/health` : "";
       say(`${a.applicationId.padEnd(20)}${a.url}/metrics  ${a.url}/ready${live}`);
     }
     const q = apps.get("coupons")!.url;
@@ -202,6 +205,12 @@ export function register(program: Command): void {
     .option("--no-wire", "do not serve the broker over the Kafka protocol")
     .option("--wire-port <port>", "Kafka protocol port", (v) => Number(v), 9092)
     .option("--partitions <n>", "partitions of the pipeline's topics", (v) => Number(v), 4)
+    .option(
+      "--placement <where>",
+      "where the apps run: workers (a worker thread each, default) or inline (one event loop)",
+      placementFlag,
+      "workers",
+    )
     .action(async (flags: StartFlags) => {
       try {
         await runStart(flags);

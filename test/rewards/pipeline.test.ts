@@ -19,95 +19,113 @@ import { dayAnswer } from "./oracle.ts";
 const dir = mkdtempSync(join(tmpdir(), "courant-rewards-e2e-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test("a simulated day through the three apps on the embedded broker equals the oracle's answer", async () => {
-  const frames = simulateDay(SMALL_DAY);
-  const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
-  for (const c of TEST_CAMPAIGNS) {
-    assert.ok(
-      answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length < CODES,
-      `${c.id}: pool must not bind`,
-    );
-  }
-  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
-  let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
-  try {
-    await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
-    apps = await startRewardsApps({ cluster, stateDir: join(dir, "state"), partitions: 3 });
-    await waitFor(
-      async () =>
-        (await readTopic(cluster, TOPICS.rewardsCanceled)).length >= answer.canceled.length &&
-        (await readTopic(cluster, TOPICS.rewards)).length >= answer.issued.length,
-      {
-        timeoutMs: 120_000,
-        intervalMs: 250,
-        what: `${answer.issued.length} coupons issued and ${answer.canceled.length} cancelled`,
-      },
-    );
-    await waitFor(
-      async () => {
-        const u = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
-        return u.filter((x) => x.direction === "Q").length >= answer.unmatchedRequests.length;
-      },
-      { timeoutMs: 60_000, intervalMs: 250, what: "unmatched requests" },
-    );
-    const rewards = jsonValues<Reward>(await readTopic(cluster, TOPICS.rewards));
-    const canceled = jsonValues<RewardCancellation>(await readTopic(cluster, TOPICS.rewardsCanceled));
-    assert.deepEqual(rewards.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.issued);
-    assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
-    const dlq = jsonValues<DeadLetter>(await readTopic(cluster, TOPICS.dlq));
-    assert.equal(dlq.length, answer.dlq);
-    const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
-    assert.deepEqual(
-      unmatched
-        .filter((u) => u.direction === "Q")
-        .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
-        .sort(),
-      answer.unmatchedRequests,
-    );
-    const push = await readTopic(cluster, TOPICS.push);
-    assert.equal(push.length, rewards.length + canceled.length);
-
-    // Ops endpoints of every app.
-    for (const a of apps.apps) {
-      assert.equal((await fetch(`${a.url}/health`)).status, 200);
-      const ready = await fetch(`${a.url}/ready`);
-      assert.equal(ready.status, 200);
-      const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
-      assert.deepEqual(
-        body.checks.map((c) => [c.name, c.ok]),
-        [
-          ["state restored", true],
-          ["consumer group joined", true],
-        ],
+for (const placement of ["inline", "workers"] as const)
+  test(`a simulated day through the three apps on the embedded broker equals the oracle's answer (placement ${placement})`, async () => {
+    const frames = simulateDay(SMALL_DAY);
+    const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
+    for (const c of TEST_CAMPAIGNS) {
+      assert.ok(
+        answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length < CODES,
+        `${c.id}: pool must not bind`,
       );
     }
-    const coupons = apps.get("coupons")!;
-    const metricsText = await (await fetch(`${coupons.url}/metrics`)).text();
-    assert.match(metricsText, /courant_rewards_coupons_issued_total\{[^}]*campaign="QUINTE"[^}]*\} \d+/);
-    // Interactive queries.
-    const c = TEST_CAMPAIGNS[0]!;
-    const budget = (await (await fetch(`${coupons.url}/rewards/campaigns/${c.id}/budget`)).json()) as {
-      issuedCount: number;
-      usedCents: number;
-    };
-    const issuedQ = answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length;
-    const canceledQ = answer.canceled.filter((k) => k.startsWith(`${c.id}|`)).length;
-    assert.equal(budget.issuedCount, issuedQ);
-    assert.equal(budget.usedCents, (issuedQ - canceledQ) * c.couponValueCents);
-    const r0 = rewards[0]!;
-    const byTicket = (await (
-      await fetch(`${coupons.url}/rewards/tickets/${r0.ticketId}/coupons`)
-    ).json()) as { coupons: Reward[] };
-    assert.ok(byTicket.coupons.some((x) => x.couponCode === r0.couponCode));
-    const byPdv = (await (await fetch(`${coupons.url}/rewards/pdv/${r0.pdvId}/coupons`)).json()) as {
-      count: number;
-      coupons: Reward[];
-    };
-    assert.equal(byPdv.count, rewards.filter((r) => r.pdvId === r0.pdvId).length);
-    assert.equal((await fetch(`${coupons.url}/rewards/tickets/NOPE/coupons`)).status, 404);
-    assert.equal((await fetch(`${coupons.url}/rewards/campaigns/NOPE/budget`)).status, 404);
-  } finally {
-    await apps?.close();
-    await cluster.close();
-  }
-});
+    const cluster = await EmbeddedCluster.open({ dataDir: join(dir, placement, "data") });
+    let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
+    try {
+      await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
+      apps = await startRewardsApps({
+        cluster,
+        stateDir: join(dir, placement, "state"),
+        partitions: 3,
+        placement,
+      });
+      await waitFor(
+        async () =>
+          (await readTopic(cluster, TOPICS.rewardsCanceled)).length >= answer.canceled.length &&
+          (await readTopic(cluster, TOPICS.rewards)).length >= answer.issued.length,
+        {
+          timeoutMs: 120_000,
+          intervalMs: 250,
+          what: `${answer.issued.length} coupons issued and ${answer.canceled.length} cancelled`,
+        },
+      );
+      await waitFor(
+        async () => {
+          const u = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
+          return u.filter((x) => x.direction === "Q").length >= answer.unmatchedRequests.length;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: "unmatched requests" },
+      );
+      const rewards = jsonValues<Reward>(await readTopic(cluster, TOPICS.rewards));
+      const canceled = jsonValues<RewardCancellation>(await readTopic(cluster, TOPICS.rewardsCanceled));
+      assert.deepEqual(rewards.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.issued);
+      assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
+      const dlq = jsonValues<DeadLetter>(await readTopic(cluster, TOPICS.dlq));
+      assert.equal(dlq.length, answer.dlq);
+      const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
+      assert.deepEqual(
+        unmatched
+          .filter((u) => u.direction === "Q")
+          .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
+          .sort(),
+        answer.unmatchedRequests,
+      );
+      const push = await readTopic(cluster, TOPICS.push);
+      assert.equal(push.length, rewards.length + canceled.length);
+
+      // The figures of the live view, wherever the apps run.
+      const figures = await Promise.all(apps.apps.map((a) => a.figures()));
+      assert.ok(figures.every((f) => f.state === "RUNNING"));
+      const couponsFigures = await apps.get("coupons")!.figures();
+      assert.equal(couponsFigures.ledger.issued, answer.issued.length);
+      assert.equal(couponsFigures.ledger.canceled, answer.canceled.length);
+      assert.ok(couponsFigures.couponsIssuedThisRun >= answer.issued.length);
+      // Every frame is either decoded (header) or in the DLQ of the header stage. Counters are
+      // not transactional: work replayed after an aborted transaction (a rebalance at start) counts again.
+      const framesFigures = await apps.get("frames")!.figures();
+      assert.ok(framesFigures.frames + framesFigures.dlq >= frames.length);
+
+      // Ops endpoints of every app.
+      for (const a of apps.apps) {
+        assert.equal((await fetch(`${a.url}/health`)).status, 200);
+        const ready = await fetch(`${a.url}/ready`);
+        assert.equal(ready.status, 200);
+        const body = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+        assert.deepEqual(
+          body.checks.map((c) => [c.name, c.ok]),
+          [
+            ["state restored", true],
+            ["consumer group joined", true],
+          ],
+        );
+      }
+      const coupons = apps.get("coupons")!;
+      const metricsText = await (await fetch(`${coupons.url}/metrics`)).text();
+      assert.match(metricsText, /courant_rewards_coupons_issued_total\{[^}]*campaign="QUINTE"[^}]*\} \d+/);
+      // Interactive queries.
+      const c = TEST_CAMPAIGNS[0]!;
+      const budget = (await (await fetch(`${coupons.url}/rewards/campaigns/${c.id}/budget`)).json()) as {
+        issuedCount: number;
+        usedCents: number;
+      };
+      const issuedQ = answer.issued.filter((k) => k.startsWith(`${c.id}|`)).length;
+      const canceledQ = answer.canceled.filter((k) => k.startsWith(`${c.id}|`)).length;
+      assert.equal(budget.issuedCount, issuedQ);
+      assert.equal(budget.usedCents, (issuedQ - canceledQ) * c.couponValueCents);
+      const r0 = rewards[0]!;
+      const byTicket = (await (
+        await fetch(`${coupons.url}/rewards/tickets/${r0.ticketId}/coupons`)
+      ).json()) as { coupons: Reward[] };
+      assert.ok(byTicket.coupons.some((x) => x.couponCode === r0.couponCode));
+      const byPdv = (await (await fetch(`${coupons.url}/rewards/pdv/${r0.pdvId}/coupons`)).json()) as {
+        count: number;
+        coupons: Reward[];
+      };
+      assert.equal(byPdv.count, rewards.filter((r) => r.pdvId === r0.pdvId).length);
+      assert.equal((await fetch(`${coupons.url}/rewards/tickets/NOPE/coupons`)).status, 404);
+      assert.equal((await fetch(`${coupons.url}/rewards/campaigns/NOPE/budget`)).status, 404);
+    } finally {
+      await apps?.close();
+      await cluster.close();
+    }
+  });
