@@ -56,6 +56,8 @@ export interface LinkedClusterOptions {
 }
 
 const WAIT_SLICE_MS = 50;
+/** How long a worker's client trusts a topic's partition count before asking again. */
+const METADATA_MAX_AGE_MS = 1000;
 
 interface Pending {
   resolve(v: unknown): void;
@@ -339,10 +341,23 @@ export class LinkedBroker implements ClientBroker {
     return l;
   }
 
+  // Partition counts are metadata: a client keeps them for a while (Kafka's metadata.max.age.ms is
+  // 5 min) instead of asking before every send; a cross-thread call per send and topic was the most
+  // frequent call of a worker. Only known topics are kept, so a created topic is seen at once.
+  private readonly counts = new Map<string, { n: number; at: number }>();
+
   partitionCount(topic: string): number | undefined {
-    return this.transport.callSync("partitionCount", [topic]);
+    const now = performance.now();
+    const c = this.counts.get(topic);
+    if (c !== undefined && now - c.at < METADATA_MAX_AGE_MS) return c.n;
+    const n = this.transport.callSync<number | undefined>("partitionCount", [topic]);
+    if (n === undefined) this.counts.delete(topic);
+    else this.counts.set(topic, { n, at: now });
+    return n;
   }
   partitionExists(topic: string, partition: number): boolean {
+    const c = this.counts.get(topic);
+    if (c !== undefined && performance.now() - c.at < METADATA_MAX_AGE_MS && partition < c.n) return true;
     return this.transport.callSync("partitionExists", [topic, partition]);
   }
   metadata(req: Req<"metadata">): Res<"metadata"> {

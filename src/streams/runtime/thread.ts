@@ -63,6 +63,9 @@ export type ThreadState =
   | "PENDING_SHUTDOWN"
   | "DEAD";
 
+/** How often the records-lag gauge is refreshed (after a commit). */
+const LAG_GAUGE_INTERVAL_MS = 1000;
+
 class ThreadCollector implements RecordCollector {
   private buffer: ProducerRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
@@ -773,8 +776,15 @@ export class StreamThread {
       }
       t.ctx.stats.dropped.clear();
     }
-    void this.updateLag();
+    // The lag gauge needs no more than a refresh a second; end offsets cost a broker call per
+    // partition (a cross-thread call for an app in a worker thread).
+    if (Date.now() - this.lagUpdatedAt >= LAG_GAUGE_INTERVAL_MS) {
+      this.lagUpdatedAt = Date.now();
+      void this.updateLag();
+    }
   }
+
+  private lagUpdatedAt = 0;
 
   private async updateLag(): Promise<void> {
     try {
