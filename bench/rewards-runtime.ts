@@ -19,6 +19,10 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 4);
 const COMMIT_MS = process.env.BENCH_COMMIT_MS ? Number(process.env.BENCH_COMMIT_MS) : undefined;
 /** Where the apps run: each in a worker thread (default), or all on the main thread's event loop. */
 const PLACEMENT: "workers" | "inline" = process.env.BENCH_PLACEMENT === "inline" ? "inline" : "workers";
+/** Apps sharing a worker thread, e.g. "frames,correlation/coupons" (default: the pipeline's). */
+const WORKER_GROUPS = process.env.BENCH_WORKER_GROUPS?.split("/").map(
+  (g) => g.split(",") as ("frames" | "correlation" | "coupons")[],
+);
 
 async function prepare(cluster: Cluster, codes: number): Promise<void> {
   await ensureRewardsTopics(cluster.admin(), PARTITIONS);
@@ -40,9 +44,28 @@ async function prepare(cluster: Cluster, codes: number): Promise<void> {
   await p.close();
 }
 
-function toRecord(f: SimulatedFrame): ProducerRecord {
-  return { topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp };
+/** A frame of the day as the runtime part needs it: the record, and the ticket of an accepted bet's response. */
+export interface BenchFrame {
+  readonly record: ProducerRecord;
+  readonly ticket: string | null;
 }
+
+/**
+ * The day's frames without their decoded form: the runtime part keeps only records, so the main
+ * thread's heap holds the broker's data, not 100 MB of decoded frames (whose marking made the
+ * main thread's garbage collection a third of its CPU).
+ */
+export function benchFrames(frames: readonly SimulatedFrame[]): BenchFrame[] {
+  return frames.map((f) => ({
+    record: { topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp },
+    ticket:
+      f.kind === "bet" && f.topic === TOPICS.responses && f.frame.header.status === 0 && !f.duplicate
+        ? String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd() || null
+        : null,
+  }));
+}
+
+const toRecord = (f: BenchFrame): ProducerRecord => f.record;
 
 async function groupLag(cluster: Cluster, groups: readonly string[]): Promise<number> {
   let n = 0;
@@ -57,7 +80,7 @@ function pct(sorted: Float64Array, p: number): number {
 }
 
 export async function benchRuntime(
-  frames: readonly SimulatedFrame[],
+  frames: readonly BenchFrame[],
   rows: [string, string][],
   figures: Record<string, number>,
 ): Promise<void> {
@@ -75,12 +98,13 @@ export async function benchRuntime(
         partitions: PARTITIONS,
         commitIntervalMs: COMMIT_MS,
         placement: PLACEMENT,
+        workerGroups: WORKER_GROUPS,
       });
       const groups = apps.apps.map((a) => a.applicationId);
       while (!apps.running) await new Promise((r) => setTimeout(r, 20));
       const cpu0 = process.cpuUsage();
       const main0 = threadCpuMs();
-      const apps0 = await Promise.all(apps.apps.map(async (a) => (await a.figures()).threadCpuMs));
+      const apps0 = await Promise.all(apps.apps.map((a) => a.figures()));
       const t0 = performance.now();
       const p = await cluster.createProducer();
       for (let i = 0; i < frames.length; i += 2000) await p.send(frames.slice(i, i + 2000).map(toRecord));
@@ -100,9 +124,18 @@ export async function benchRuntime(
       const cpu = process.cpuUsage(cpu0);
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const mainCpu = (threadCpuMs() - main0) / 1000;
-      const appCpu = await Promise.all(
-        apps.apps.map(async (a, i) => ((await a.figures()).threadCpuMs - apps0[i]!) / 1000),
-      );
+      // CPU of each app thread (apps sharing a worker report the same thread once).
+      const threads = new Map<number, { names: string[]; seconds: number }>();
+      for (const [i, a] of apps.apps.entries()) {
+        const f = await a.figures();
+        const t = threads.get(f.threadId);
+        if (t) t.names.push(a.name);
+        else
+          threads.set(f.threadId, {
+            names: [a.name],
+            seconds: (f.threadCpuMs - apps0[i]!.threadCpuMs) / 1000,
+          });
+      }
       const issued = (await apps.get("coupons")!.figures()).couponsIssuedThisRun;
       await apps.close();
       rows.push([
@@ -113,10 +146,11 @@ export async function benchRuntime(
         "runtime: CPU per frame (all threads)",
         `${((cpuSeconds * 1e6) / frames.length).toFixed(1)} us (${cpuSeconds.toFixed(1)} CPU s, ${(cpuSeconds / seconds).toFixed(2)} cores busy)`,
       ]);
-      const appThreads = PLACEMENT === "workers" ? appCpu.reduce((x, y) => x + y, 0) : 0;
+      const workers = [...threads].filter(([id]) => id !== 0).map(([, t]) => t);
+      const appThreads = workers.reduce((x, t) => x + t.seconds, 0);
       rows.push([
         "runtime: CPU by thread",
-        `main ${mainCpu.toFixed(1)} s${PLACEMENT === "workers" ? `; ${apps.apps.map((a, i) => `${a.name} ${appCpu[i]!.toFixed(1)} s`).join("; ")}` : ""}; other threads (GC, JIT, lmdb, I/O) ${(cpuSeconds - mainCpu - appThreads).toFixed(1)} s`,
+        `main ${mainCpu.toFixed(1)} s${workers.map((t) => `; ${t.names.join("+")} ${t.seconds.toFixed(1)} s`).join("")}; other threads (GC, JIT, lmdb, I/O) ${(cpuSeconds - mainCpu - appThreads).toFixed(1)} s`,
       ]);
       rows.push([
         "runtime: header decoding app alone",
@@ -147,6 +181,7 @@ export async function benchRuntime(
         partitions: PARTITIONS,
         commitIntervalMs: COMMIT_MS,
         placement: PLACEMENT,
+        workerGroups: WORKER_GROUPS,
       });
       while (!apps.running) await new Promise((r) => setTimeout(r, 20));
       // Which response frame carries which ticket: its acknowledgement time starts the clock.
@@ -189,17 +224,7 @@ export async function benchRuntime(
         const slice = frames.slice(i, Math.min(total, i + batch));
         await p.send(slice.map(toRecord));
         const ack = performance.now();
-        for (const f of slice) {
-          if (
-            f.kind === "bet" &&
-            f.topic === TOPICS.responses &&
-            f.frame.header.status === 0 &&
-            !f.duplicate
-          ) {
-            const ticket = String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd();
-            if (ticket && !sentAt.has(ticket)) sentAt.set(ticket, ack);
-          }
-        }
+        for (const f of slice) if (f.ticket !== null && !sentAt.has(f.ticket)) sentAt.set(f.ticket, ack);
       }
       const produced = (performance.now() - t0) / 1000;
       await p.close();

@@ -11,7 +11,7 @@ import { couponPoolKey } from "../apps/rewards/coupon-pool.ts";
 import { buildCouponsTopology } from "../apps/rewards/coupons-app.ts";
 import { buildFramesTopology } from "../apps/rewards/frames-app.ts";
 import { rewardsMetrics } from "../apps/rewards/metrics.ts";
-import { simulateDay } from "../apps/rewards/simulator/day.ts";
+import { type SimulatedFrame, simulateDay } from "../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../apps/rewards/topics.ts";
 import { BENCH_CAMPAIGNS } from "./rewards-campaigns.ts";
 import { MetricsRegistry } from "../src/observe/index.ts";
@@ -27,7 +27,12 @@ const rows: [string, string][] = [];
 const figures: Record<string, number> = {};
 
 const t0 = performance.now();
-const frames = simulateDay({ seed: 1, terminals, pdvs: Math.max(1, Math.floor(terminals / 4)), date: DAY });
+const frames: SimulatedFrame[] = simulateDay({
+  seed: 1,
+  terminals,
+  pdvs: Math.max(1, Math.floor(terminals / 4)),
+  date: DAY,
+});
 rows.push([
   "simulated day",
   `${frames.length} frames, ${terminals} terminals (generated in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
@@ -89,8 +94,10 @@ figures.day_frames = frames.length;
 // ---- 2. the real pipeline --------------------------------------------------------------------
 const streams = (await import("../src/streams/index.ts")) as Record<string, unknown>;
 if (typeof streams.KafkaStreams === "function") {
-  const { benchRuntime } = await import("./rewards-runtime.ts");
-  await benchRuntime(frames, rows, figures);
+  const { benchFrames, benchRuntime } = await import("./rewards-runtime.ts");
+  const compact = benchFrames(frames);
+  frames.length = 0; // the decoded day is not needed any more (see benchFrames)
+  await benchRuntime(compact, rows, figures);
 } else {
   rows.push(["runtime", "the streams runtime (KafkaStreams) is not available in this build: skipped"]);
 }

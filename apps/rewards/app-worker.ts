@@ -1,11 +1,11 @@
-// Worker-thread placement of the rewards apps: each app runs in a worker thread of its own (its
-// own event loop, its own core when one is free), over a link to the embedded broker that stays
-// on the main thread. On this 2-core machine the three apps and the broker share one event loop
-// otherwise, and the pipeline is CPU bound on one core (docs/rewards.md, "Throughput").
+// Worker-thread placement of the rewards apps: apps run in worker threads (their own event loops,
+// their own cores when free), over links to the embedded broker that stays on the main thread. On
+// this 2-core machine the three apps and the broker otherwise share one event loop, and the
+// pipeline is CPU bound on one core (docs/rewards.md, "Performance").
 //
-// The worker builds its app exactly as the inline placement does (startInlineApp); only the
-// cluster differs. The main thread keeps a handle (WorkerRewardsApp) that answers state(),
-// figures() and close() through messages.
+// A worker builds its apps exactly as the inline placement does (startInlineApp); only the cluster
+// differs. The main thread keeps a handle per app (WorkerRewardsApp) that answers state(),
+// figures() and close() through messages to the worker hosting it.
 import {
   isMainThread,
   MessageChannel,
@@ -14,7 +14,7 @@ import {
   Worker,
   workerData,
 } from "node:worker_threads";
-import { EmbeddedCluster } from "../../src/cluster/index.ts";
+import { type ClusterLink, EmbeddedCluster } from "../../src/cluster/index.ts";
 import type { KafkaStreamsState } from "../../src/streams/index.ts";
 import type { CorrelationOptions } from "./correlation-app.ts";
 import {
@@ -30,99 +30,106 @@ import {
 import type { TopicTable } from "./reference-table.ts";
 import { APP_IDS } from "./topics.ts";
 
-/** What a worker needs to build its app: the serialisable part of RewardsAppsOptions. */
+/**
+ * Which apps share a worker thread, by default: none (a thread each). Sharing saves no CPU here:
+ * frames+correlation / coupons ran at the same 18-19 k frames/s as a thread each, all three in
+ * one worker at 14 k (`npm run bench -- rewards` with BENCH_WORKER_GROUPS; docs/rewards.md).
+ */
+export const DEFAULT_WORKER_GROUPS: readonly (readonly RewardsAppName[])[] = [];
+
+/** What a worker needs to build its apps: the serialisable part of RewardsAppsOptions. */
 interface AppWorkerInit {
-  readonly rewardsApp: RewardsAppName;
+  readonly rewardsApps: readonly { readonly name: RewardsAppName; readonly port: number }[];
   readonly link: MessagePort;
   readonly stateDir: string;
   readonly partitions: number | undefined;
   readonly host: string | undefined;
-  readonly port: number;
   readonly livenessWorker: boolean | undefined;
   readonly correlation: CorrelationOptions | undefined;
   readonly commitIntervalMs: number | undefined;
   readonly numStreamThreads: number | undefined;
 }
 
-type ToWorker = { readonly type: "figures"; readonly id: number } | { readonly type: "close" };
+interface StartedApp {
+  readonly name: RewardsAppName;
+  readonly url: string;
+  readonly livenessUrl: string | undefined;
+  readonly state: KafkaStreamsState;
+}
+
+type ToWorker =
+  | { readonly type: "figures"; readonly id: number; readonly app: RewardsAppName }
+  | { readonly type: "close" };
 
 type FromWorker =
-  | {
-      readonly type: "started";
-      readonly url: string;
-      readonly livenessUrl: string | undefined;
-      readonly state: KafkaStreamsState;
-    }
-  | { readonly type: "state"; readonly state: KafkaStreamsState }
+  | { readonly type: "started"; readonly apps: readonly StartedApp[] }
+  | { readonly type: "state"; readonly app: RewardsAppName; readonly state: KafkaStreamsState }
   | { readonly type: "figures"; readonly id: number; readonly figures: AppFigures }
   | { readonly type: "closed" }
   | { readonly type: "failed"; readonly message: string; readonly code: string | undefined };
 
-/** The main thread's handle on an app running in a worker thread. */
-class WorkerRewardsApp implements RewardsApp {
-  readonly name: RewardsAppName;
-  readonly applicationId: string;
-  readonly url: string;
-  readonly livenessUrl: string | undefined;
+/** One worker thread and the apps it hosts, seen from the main thread. */
+class AppWorker {
+  readonly apps: WorkerRewardsApp[] = [];
   private readonly worker: Worker;
-  private readonly link: { close(): Promise<void> };
-  private current: KafkaStreamsState;
+  private readonly link: ClusterLink;
+  private readonly exited: Promise<void>;
   private nextId = 0;
   private readonly waiting = new Map<number, (f: AppFigures) => void>();
-  private exited: Promise<void>;
-  private failure: Error | undefined;
+  private closing: Promise<void> | undefined;
 
   private constructor(
-    name: RewardsAppName,
     worker: Worker,
-    link: { close(): Promise<void> },
-    started: { url: string; livenessUrl: string | undefined; state: KafkaStreamsState },
+    link: ClusterLink,
     exited: Promise<void>,
+    started: readonly StartedApp[],
   ) {
-    this.name = name;
-    this.applicationId = APP_IDS[name];
     this.worker = worker;
     this.link = link;
-    this.url = started.url;
-    this.livenessUrl = started.livenessUrl;
-    this.current = started.state;
     this.exited = exited;
+    for (const s of started) this.apps.push(new WorkerRewardsApp(this, s));
     worker.on("message", (m: FromWorker) => {
-      if (m.type === "state") this.current = m.state;
-      else if (m.type === "figures") {
+      if (m.type === "state") {
+        const a = this.apps.find((x) => x.name === m.app);
+        if (a) a.current = m.state;
+      } else if (m.type === "figures") {
         this.waiting.get(m.id)?.(m.figures);
         this.waiting.delete(m.id);
       } else if (m.type === "failed") {
-        this.failure = Object.assign(new Error(`${this.applicationId}: ${m.message}`), { code: m.code });
-        this.current = "ERROR";
+        for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
       }
+    });
+    worker.on("error", () => {
+      for (const a of this.apps) a.current = "ERROR";
+    });
+    worker.once("exit", () => {
+      for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
     });
   }
 
   static async start(
-    name: RewardsAppName,
+    group: readonly { readonly name: RewardsAppName; readonly port: number }[],
     options: RewardsAppsOptions,
-    port: number,
     cluster: EmbeddedCluster,
-  ): Promise<WorkerRewardsApp> {
+  ): Promise<AppWorker> {
     const { port1, port2 } = new MessageChannel();
     const link = cluster.serveLink(port1);
     const init: AppWorkerInit = {
-      rewardsApp: name,
+      rewardsApps: group,
       link: port2,
       stateDir: options.stateDir,
       partitions: options.partitions,
       host: options.host,
-      port,
       livenessWorker: options.livenessWorker,
       correlation: options.correlation,
       commitIntervalMs: options.commitIntervalMs,
       numStreamThreads: options.numStreamThreads,
     };
+    const label = group.map((g) => APP_IDS[g.name]).join("+");
     const worker = new Worker(new URL(import.meta.url), {
       workerData: init,
       transferList: [port2],
-      name: APP_IDS[name],
+      name: label,
     });
     let exit!: () => void;
     const exited = new Promise<void>((r) => {
@@ -130,25 +137,20 @@ class WorkerRewardsApp implements RewardsApp {
     });
     worker.once("exit", () => exit());
     try {
-      type Started = { url: string; livenessUrl: string | undefined; state: KafkaStreamsState };
-      const started = await new Promise<Started>((resolve, reject) => {
-        const onMessage = (m: FromWorker) => {
-          if (m.type === "started") resolve(m);
+      const started = await new Promise<readonly StartedApp[]>((resolve, reject) => {
+        worker.on("message", (m: FromWorker) => {
+          if (m.type === "started") resolve(m.apps);
           else if (m.type === "failed")
-            reject(
-              Object.assign(new Error(`${APP_IDS[name]} failed to start: ${m.message}`), { code: m.code }),
-            );
-        };
-        worker.on("message", onMessage);
+            reject(Object.assign(new Error(`${label} failed to start: ${m.message}`), { code: m.code }));
+        });
         worker.once("error", reject);
         worker.once("exit", (code) =>
-          reject(new Error(`${APP_IDS[name]} worker exited (code ${code}) while starting`)),
+          reject(new Error(`${label} worker exited (code ${code}) while starting`)),
         );
       });
       worker.removeAllListeners("message");
       worker.removeAllListeners("error");
-      worker.on("error", () => {}); // reported through "failed" and state(); never an unhandled event
-      return new WorkerRewardsApp(name, worker, link, started, exited);
+      return new AppWorker(worker, link, exited, started);
     } catch (e) {
       await worker.terminate();
       await link.close();
@@ -156,42 +158,73 @@ class WorkerRewardsApp implements RewardsApp {
     }
   }
 
-  state(): KafkaStreamsState {
-    return this.current;
-  }
-
-  /** The error that stopped the app, if any. */
-  get error(): Error | undefined {
-    return this.failure;
-  }
-
-  figures(): Promise<AppFigures> {
+  figures(app: RewardsAppName, applicationId: string): Promise<AppFigures> {
     const id = this.nextId++;
     return new Promise<AppFigures>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new Error(`${this.applicationId} did not report its figures within 10 s`));
+        reject(new Error(`${applicationId} did not report its figures within 10 s`));
       }, 10_000);
       this.waiting.set(id, (f) => {
         clearTimeout(timer);
         resolve(f);
       });
-      this.worker.postMessage({ type: "figures", id } satisfies ToWorker);
+      this.worker.postMessage({ type: "figures", id, app } satisfies ToWorker);
     });
   }
 
-  async close(): Promise<void> {
-    this.worker.postMessage({ type: "close" } satisfies ToWorker);
-    // A clean close commits and leaves the group; bounded, then the thread is stopped (the next
-    // start recovers from the last commit, as after a crash).
-    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 30_000).unref());
-    if ((await Promise.race([this.exited, timeout])) === "timeout") await this.worker.terminate();
-    await this.link.close();
+  /** Graceful stop of every app of the worker (idempotent). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.worker.postMessage({ type: "close" } satisfies ToWorker);
+      // A clean close commits and leaves the groups; bounded, then the thread is stopped (the
+      // next start recovers from the last commit, as after a crash).
+      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 30_000).unref());
+      if ((await Promise.race([this.exited, timeout])) === "timeout") await this.worker.terminate();
+      for (const a of this.apps) a.current = "NOT_RUNNING";
+      await this.link.close();
+    })();
+    return this.closing;
   }
 }
 
-/** Starts each app in a worker thread of its own over links to `options.cluster`'s broker. */
-export async function startAppWorkers(options: RewardsAppsOptions): Promise<RewardsApps> {
+/** The main thread's handle on an app running in a worker thread. */
+class WorkerRewardsApp implements RewardsApp {
+  readonly name: RewardsAppName;
+  readonly applicationId: string;
+  readonly url: string;
+  readonly livenessUrl: string | undefined;
+  current: KafkaStreamsState;
+  private readonly host: AppWorker;
+
+  constructor(host: AppWorker, started: StartedApp) {
+    this.host = host;
+    this.name = started.name;
+    this.applicationId = APP_IDS[started.name];
+    this.url = started.url;
+    this.livenessUrl = started.livenessUrl;
+    this.current = started.state;
+  }
+
+  state(): KafkaStreamsState {
+    return this.current;
+  }
+
+  figures(): Promise<AppFigures> {
+    return this.host.figures(this.name, this.applicationId);
+  }
+
+  /** Stops the worker hosting this app, with the other apps it hosts. */
+  close(): Promise<void> {
+    return this.host.close();
+  }
+}
+
+/** Starts the apps in worker threads (grouped as `groups` says) over links to `options.cluster`. */
+export async function startAppWorkers(
+  options: RewardsAppsOptions,
+  groups: readonly (readonly RewardsAppName[])[] = options.workerGroups ?? DEFAULT_WORKER_GROUPS,
+): Promise<RewardsApps> {
   const cluster = options.cluster;
   if (!(cluster instanceof EmbeddedCluster))
     throw new Error(
@@ -199,16 +232,26 @@ export async function startAppWorkers(options: RewardsAppsOptions): Promise<Rewa
     );
   const names = options.apps ?? REWARDS_APPS;
   const base = options.basePort ?? 0;
-  const settled = await Promise.allSettled(
-    names.map((n, i) => WorkerRewardsApp.start(n, options, base === 0 ? 0 : base + i, cluster)),
-  );
-  const started = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const portOf = (n: RewardsAppName) => (base === 0 ? 0 : base + names.indexOf(n));
+  // Every app of `names` in exactly one group: listed groups first, the rest one per worker.
+  const placed = new Set<RewardsAppName>();
+  const plan: { name: RewardsAppName; port: number }[][] = [];
+  for (const g of groups) {
+    const members = g.filter((n) => names.includes(n) && !placed.has(n));
+    for (const n of members) placed.add(n);
+    if (members.length > 0) plan.push(members.map((name) => ({ name, port: portOf(name) })));
+  }
+  for (const n of names) if (!placed.has(n)) plan.push([{ name: n, port: portOf(n) }]);
+  const settled = await Promise.allSettled(plan.map((g) => AppWorker.start(g, options, cluster)));
+  const workers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = settled.find((s) => s.status === "rejected");
   if (failed) {
-    await new RewardsApps(started).close();
+    await Promise.all(workers.map((w) => w.close()));
     throw failed.reason;
   }
-  return new RewardsApps(started);
+  // In the order asked for, as the inline placement.
+  const apps = workers.flatMap((w) => w.apps);
+  return new RewardsApps(names.map((n) => apps.find((a) => a.name === n)!));
 }
 
 // ---- the worker side ---------------------------------------------------------------------------
@@ -218,50 +261,65 @@ async function runWorker(init: AppWorkerInit): Promise<void> {
   const post = (m: FromWorker) => port.postMessage(m);
   const cluster = EmbeddedCluster.attach(init.link);
   const opened: TopicTable[] = [];
-  let app: InlineRewardsApp;
+  const apps: InlineRewardsApp[] = [];
+  const closeAll = async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await Promise.all(opened.map((t) => t.close()));
+    await cluster.close();
+  };
   try {
-    app = await startInlineApp(
-      init.rewardsApp,
-      {
-        cluster,
-        stateDir: init.stateDir,
-        partitions: init.partitions,
-        host: init.host,
-        livenessWorker: init.livenessWorker,
-        correlation: init.correlation,
-        commitIntervalMs: init.commitIntervalMs,
-        numStreamThreads: init.numStreamThreads,
-      },
-      init.port,
-      opened,
-    );
+    for (const { name, port: opsPort } of init.rewardsApps) {
+      apps.push(
+        await startInlineApp(
+          name,
+          {
+            cluster,
+            stateDir: init.stateDir,
+            partitions: init.partitions,
+            host: init.host,
+            livenessWorker: init.livenessWorker,
+            correlation: init.correlation,
+            commitIntervalMs: init.commitIntervalMs,
+            numStreamThreads: init.numStreamThreads,
+          },
+          opsPort,
+          opened,
+        ),
+      );
+    }
   } catch (e) {
     post({ type: "failed", message: (e as Error).message, code: (e as { code?: string }).code });
-    await Promise.all(opened.map((t) => t.close().catch(() => {})));
-    await cluster.close().catch(() => {});
+    await closeAll().catch(() => {});
     process.exit(1);
   }
-  app.streams.onStateChange((to) => {
-    post({ type: "state", state: to });
-    if (to === "ERROR")
-      post({ type: "failed", message: "the app stopped on an error (see its log)", code: undefined });
+  for (const app of apps) {
+    app.streams.onStateChange((to) => {
+      post({ type: "state", app: app.name, state: to });
+      if (to === "ERROR")
+        post({
+          type: "failed",
+          message: `${app.applicationId} stopped on an error (see its log)`,
+          code: undefined,
+        });
+    });
+  }
+  post({
+    type: "started",
+    apps: apps.map((a) => ({ name: a.name, url: a.url, livenessUrl: a.livenessUrl, state: a.streams.state })),
   });
-  post({ type: "started", url: app.url, livenessUrl: app.livenessUrl, state: app.streams.state });
   port.on("message", (m: ToWorker) => {
     if (m.type === "figures") {
-      void app.figures().then((figures) => post({ type: "figures", id: m.id, figures }));
+      const app = apps.find((a) => a.name === m.app);
+      if (app) void app.figures().then((figures) => post({ type: "figures", id: m.id, figures }));
     } else if (m.type === "close") {
-      void (async () => {
-        await app.close();
-        await Promise.all(opened.map((t) => t.close()));
-        await cluster.close();
+      void closeAll().then(() => {
         post({ type: "closed" });
         port.close();
-      })();
+      });
     }
   });
 }
 
-if (!isMainThread && (workerData as Partial<AppWorkerInit> | null)?.rewardsApp !== undefined) {
+if (!isMainThread && (workerData as Partial<AppWorkerInit> | null)?.rewardsApps !== undefined) {
   await runWorker(workerData as AppWorkerInit);
 }

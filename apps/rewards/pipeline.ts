@@ -3,6 +3,7 @@
 // interactive queries for the coupons app). Used by `courant rewards run`, `courant start`,
 // the end-to-end and crash tests and the benchmark.
 import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import type { Cluster } from "../../src/cluster/index.ts";
 import { createLogger, type Logger, MetricsRegistry } from "../../src/observe/index.ts";
 import type { Counter } from "prom-client";
@@ -55,6 +56,8 @@ export interface RewardsAppsOptions {
    * workers log with their own logger and use the wall clock).
    */
   readonly placement?: "inline" | "workers";
+  /** With placement "workers": which apps share a thread (default DEFAULT_WORKER_GROUPS). */
+  readonly workerGroups?: readonly (readonly RewardsAppName[])[];
   readonly logger?: Logger;
   /** Wall clock for latency measurement. */
   readonly now?: () => number;
@@ -85,6 +88,8 @@ export interface AppFigures {
   readonly latencyP99Ms: number;
   /** CPU time of the thread the app runs on, ms (shared by every inline app). */
   readonly threadCpuMs: number;
+  /** Which thread that is (worker_threads' threadId; 0 on the main thread). */
+  readonly threadId: number;
 }
 
 /** One running rewards app: in this thread, or in a worker thread of its own. */
@@ -186,6 +191,7 @@ export class InlineRewardsApp implements RewardsApp {
       latencyP50Ms: lat.percentile(50),
       latencyP99Ms: lat.percentile(99),
       threadCpuMs: threadCpuMs(),
+      threadId,
     };
   }
 
