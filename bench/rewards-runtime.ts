@@ -2,8 +2,9 @@
 // exactly_once_v2 and lmdb state) — sustained throughput, then frame -> coupon latency at a paced
 // rate, measured from the moment a bet's response frame is acknowledged by the broker to the
 // moment its coupon is readable in `rewards` by a read_committed consumer.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { join } from "node:path";
 import { couponPoolKey } from "../apps/rewards/coupon-pool.ts";
 import { DEFAULT_COMMIT_INTERVAL_MS, startRewardsApps, threadCpuMs } from "../apps/rewards/pipeline.ts";
@@ -17,6 +18,8 @@ const dec = new TextDecoder();
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 4);
 /** Commit interval of the apps (default: the pipeline's, 10 ms; Kafka Streams' EOS default is 100 ms). */
 const COMMIT_MS = process.env.BENCH_COMMIT_MS ? Number(process.env.BENCH_COMMIT_MS) : undefined;
+/** The paced runs start with this long a warm-up whose coupons are not counted (BENCH_WARMUP_MS). */
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 /** Where the apps run: each in a worker thread (default), or all on the main thread's event loop. */
 const PLACEMENT: "workers" | "inline" = process.env.BENCH_PLACEMENT === "inline" ? "inline" : "workers";
 /** Apps sharing a worker thread, e.g. "frames,correlation/coupons" (default: the pipeline's). */
@@ -194,6 +197,10 @@ export async function benchRuntime(
       consumer.assign(rtps);
       await consumer.seekToEnd(rtps);
       const latencies: number[] = [];
+      const dump: string[] = [];
+      const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+      loopDelay.enable();
+      const tStart = performance.now();
       const seen = new Set<string>();
       let producing = true;
       const reader = (async () => {
@@ -205,12 +212,15 @@ export async function benchRuntime(
             if (seen.has(ticket)) continue;
             seen.add(ticket);
             const t = sentAt.get(ticket);
-            if (t !== undefined) latencies.push(now - t);
+            if (t !== undefined) {
+              latencies.push(now - t);
+              if (process.env.BENCH_DUMP) dump.push(`${(t - tStart).toFixed(0)} ${(now - t).toFixed(1)}`);
+            }
           }
           if (!producing && recs.length === 0) break;
         }
       })();
-      const durationMs = Number(process.env.BENCH_LATENCY_MS ?? 15_000);
+      const durationMs = Number(process.env.BENCH_LATENCY_MS ?? 15_000) + WARMUP_MS;
       const total = Math.min(frames.length, Math.floor((rate * durationMs) / 1000));
       const p = await cluster.createProducer();
       const t0 = performance.now();
@@ -224,6 +234,8 @@ export async function benchRuntime(
         const slice = frames.slice(i, Math.min(total, i + batch));
         await p.send(slice.map(toRecord));
         const ack = performance.now();
+        // Coupons of the warm-up (code compiled, caches filled) are not counted.
+        if (ack - t0 < WARMUP_MS) continue;
         for (const f of slice) if (f.ticket !== null && !sentAt.has(f.ticket)) sentAt.set(f.ticket, ack);
       }
       const produced = (performance.now() - t0) / 1000;
@@ -244,6 +256,12 @@ export async function benchRuntime(
       await reader;
       await consumer.close();
       await apps.close();
+      if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, dump.join("\n"));
+      loopDelay.disable();
+      if (process.env.BENCH_DUMP)
+        console.error(
+          `main event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
+        );
       const sorted = Float64Array.from(latencies).sort();
       const achieved = Math.round(total / produced);
       const key = `at_${rate}`;

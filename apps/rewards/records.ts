@@ -1,6 +1,7 @@
 // Records written between the rewards apps besides the domain events: dead letters, unmatched
 // frames, decoded pairs, and the frame envelope used inside the correlation store.
 import { type Serde, SerdeError, Serdes } from "../../src/serde/index.ts";
+import { declareFreshSerializer } from "../../src/streams/index.ts";
 
 /** A frame that could not be decoded, with everything needed to look at it again. */
 export interface DeadLetter {
@@ -47,7 +48,8 @@ export interface DecodedPair {
   readonly response: Readonly<Record<string, unknown>> | null;
 }
 
-export const json = <T>(): Serde<T> => Serdes.Json<T>();
+/** JSON serde; its serializer returns fresh bytes, so stores keep them without a copy. */
+export const json = <T>(): Serde<T> => declareFreshSerializer(Serdes.Json<T>());
 
 /** A source frame's coordinates, carried as a record header from app 1 on. */
 export const SOURCE_HEADER = "courant.source";

@@ -221,11 +221,16 @@ export class EmbeddedProducer implements Producer {
       if (!l) byTopic.set(b.topic, (l = []));
       l.push({ index: b.partition, records: b.records });
     }
-    const resp = this.broker.produceSync({
-      transactionalId: this.transactionalId,
-      acks: this.opts.acks ?? -1,
-      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-    });
+    // The batches were encoded just above by encodeRecordBatch: the log may skip re-checking
+    // their CRC and framing (it recognises its encoder's own buffers; anything else is checked).
+    const resp = this.broker.produceSync(
+      {
+        transactionalId: this.transactionalId,
+        acks: this.opts.acks ?? -1,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      },
+      { encodedInProcess: true },
+    );
     const out: RecordMetadata[] = new Array(records.length);
     let firstError: { code: string; message: string } | null = null;
     for (const t of resp.responses) {
