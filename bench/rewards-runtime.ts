@@ -171,8 +171,9 @@ export async function benchRuntime(
   // ---- latency at a paced rate.
   const target = Number(process.env.BENCH_RATE ?? 20_000);
   const rates = [target];
-  if (figures.sustained_frames_per_s! < target)
-    rates.push(Math.max(100, Math.floor(figures.sustained_frames_per_s! / 2)));
+  // And below capacity: half the target, or half the sustained rate when that is lower.
+  const sustained = figures.sustained_frames_per_s ?? target;
+  rates.push(Math.max(100, Math.floor(Math.min(target, sustained) / 2)));
   for (const rate of rates) {
     const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
     const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });

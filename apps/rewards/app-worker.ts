@@ -75,8 +75,10 @@ class AppWorker {
   private readonly link: ClusterLink;
   private readonly exited: Promise<void>;
   private nextId = 0;
-  private readonly waiting = new Map<number, (f: AppFigures) => void>();
+  private readonly waiting = new Map<number, (f: AppFigures | null) => void>();
   private closing: Promise<void> | undefined;
+  /** Why the worker is gone, once it is. */
+  private gone: string | undefined;
 
   private constructor(
     worker: Worker,
@@ -99,11 +101,15 @@ class AppWorker {
         for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
       }
     });
-    worker.on("error", () => {
+    worker.on("error", (e) => {
+      this.gone ??= `its worker thread failed: ${e.message}`;
       for (const a of this.apps) a.current = "ERROR";
     });
-    worker.once("exit", () => {
+    worker.once("exit", (code) => {
+      this.gone ??= `its worker thread exited (code ${code})`;
       for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
+      for (const w of this.waiting.values()) w(null);
+      this.waiting.clear();
     });
   }
 
@@ -150,6 +156,8 @@ class AppWorker {
       });
       worker.removeAllListeners("message");
       worker.removeAllListeners("error");
+      worker.removeAllListeners("exit");
+      worker.once("exit", () => exit());
       return new AppWorker(worker, link, exited, started);
     } catch (e) {
       await worker.terminate();
@@ -159,6 +167,7 @@ class AppWorker {
   }
 
   figures(app: RewardsAppName, applicationId: string): Promise<AppFigures> {
+    if (this.gone) return Promise.reject(new Error(`${applicationId} is not running: ${this.gone}`));
     const id = this.nextId++;
     return new Promise<AppFigures>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -167,7 +176,8 @@ class AppWorker {
       }, 10_000);
       this.waiting.set(id, (f) => {
         clearTimeout(timer);
-        resolve(f);
+        if (f === null) reject(new Error(`${applicationId} is not running: ${this.gone}`));
+        else resolve(f);
       });
       this.worker.postMessage({ type: "figures", id, app } satisfies ToWorker);
     });

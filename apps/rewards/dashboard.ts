@@ -33,8 +33,14 @@ export class RewardsDashboard {
 
   async snapshot(): Promise<DashboardSnapshot> {
     // Each app reports its own figures (it may run in a worker thread of its own).
+    // An app that is down (its worker gone) shows as zeros; its state and /health tell why.
     const [frames, correlation, coupons] = await Promise.all(
-      (["frames", "correlation", "coupons"] as const).map((n) => this.apps.get(n)?.figures()),
+      (["frames", "correlation", "coupons"] as const).map((n) =>
+        this.apps
+          .get(n)
+          ?.figures()
+          .catch(() => undefined),
+      ),
     );
     const framesDone = frames?.frames ?? 0;
     const now = performance.now();

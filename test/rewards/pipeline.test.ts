@@ -129,3 +129,33 @@ for (const placement of ["inline", "workers"] as const)
       await cluster.close();
     }
   });
+
+test("workers placement: an app that cannot start fails startRewardsApps with its code, and nothing is left running", async () => {
+  const { createServer } = await import("node:net");
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+  const port = (busy.address() as { port: number }).port;
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "busy", "data") });
+  try {
+    await assert.rejects(
+      startRewardsApps({
+        cluster,
+        stateDir: join(dir, "busy", "state"),
+        partitions: 1,
+        placement: "workers",
+        apps: ["frames"],
+        basePort: port,
+      }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, "OPS_LISTEN_FAILED");
+        assert.match(e.message, /rewards-frames/);
+        return true;
+      },
+    );
+    // The failed worker's link is closed: the cluster has none left open.
+    await waitFor(() => cluster.activeLinks.length === 0, { timeoutMs: 10_000, what: "links closed" });
+  } finally {
+    busy.close();
+    await cluster.close();
+  }
+});
