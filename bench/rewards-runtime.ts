@@ -23,6 +23,9 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 /** Where the apps run: each in a worker thread (default), or all on the main thread's event loop. */
 const PLACEMENT: "workers" | "inline" = process.env.BENCH_PLACEMENT === "inline" ? "inline" : "workers";
 /** Apps sharing a worker thread, e.g. "frames,correlation/coupons" (default: the pipeline's). */
+const MAIN_THREAD_APPS = process.env.BENCH_MAIN_THREAD_APPS?.split(",") as
+  | ("frames" | "correlation" | "coupons")[]
+  | undefined;
 const WORKER_GROUPS = process.env.BENCH_WORKER_GROUPS?.split("/").map(
   (g) => g.split(",") as ("frames" | "correlation" | "coupons")[],
 );
@@ -102,6 +105,7 @@ export async function benchRuntime(
         commitIntervalMs: COMMIT_MS,
         placement: PLACEMENT,
         workerGroups: WORKER_GROUPS,
+        mainThreadApps: MAIN_THREAD_APPS,
       });
       const groups = apps.apps.map((a) => a.applicationId);
       while (!apps.running) await new Promise((r) => setTimeout(r, 20));
@@ -186,6 +190,7 @@ export async function benchRuntime(
         commitIntervalMs: COMMIT_MS,
         placement: PLACEMENT,
         workerGroups: WORKER_GROUPS,
+        mainThreadApps: MAIN_THREAD_APPS,
       });
       while (!apps.running) await new Promise((r) => setTimeout(r, 20));
       // Which response frame carries which ticket: its acknowledgement time starts the clock.

@@ -31,10 +31,17 @@ import type { TopicTable } from "./reference-table.ts";
 import { APP_IDS } from "./topics.ts";
 
 /**
- * Which apps share a worker thread, by default: none (a thread each). Sharing saves no CPU here:
- * frames+correlation / coupons ran at the same 18-19 k frames/s as a thread each, all three in
- * one worker at 14 k (`npm run bench -- rewards` with BENCH_WORKER_GROUPS; docs/rewards.md).
+ * Where the apps run by default with placement "workers": the correlation (full decoding, the
+ * heaviest app) in a worker thread, the header decoding and the coupons beside the broker on the
+ * main thread. Each thread is an isolate with its own heap, collector and compiled code, and a
+ * linked client pays a cross-thread call per broker call, so more threads is not faster on two
+ * cores. `npm run bench -- rewards` (BENCH_MAIN_THREAD_APPS, BENCH_WORKER_GROUPS), sustained
+ * frames/s on this 2-core machine: this split 22.4-24.4 k (65-71 us CPU per frame); a thread per
+ * app 19-21 k (90-97 us); all inline 20.4 k (70 us, 1.4 cores busy); coupons on main with
+ * frames+correlation in one worker 21.4 k; correlation on main 19.6 k.
  */
+export const DEFAULT_MAIN_THREAD_APPS: readonly RewardsAppName[] = ["frames", "coupons"];
+/** Which of the apps run in workers share one (default none: a thread each). */
 export const DEFAULT_WORKER_GROUPS: readonly (readonly RewardsAppName[])[] = [];
 
 /** What a worker needs to build its apps: the serialisable part of RewardsAppsOptions. */
@@ -243,25 +250,34 @@ export async function startAppWorkers(
   const names = options.apps ?? REWARDS_APPS;
   const base = options.basePort ?? 0;
   const portOf = (n: RewardsAppName) => (base === 0 ? 0 : base + names.indexOf(n));
+  const onMain = names.filter((n) => (options.mainThreadApps ?? DEFAULT_MAIN_THREAD_APPS).includes(n));
+  const inWorkers = names.filter((n) => !onMain.includes(n));
   // Every app of `names` in exactly one group: listed groups first, the rest one per worker.
   const placed = new Set<RewardsAppName>();
   const plan: { name: RewardsAppName; port: number }[][] = [];
   for (const g of groups) {
-    const members = g.filter((n) => names.includes(n) && !placed.has(n));
+    const members = g.filter((n) => inWorkers.includes(n) && !placed.has(n));
     for (const n of members) placed.add(n);
     if (members.length > 0) plan.push(members.map((name) => ({ name, port: portOf(name) })));
   }
-  for (const n of names) if (!placed.has(n)) plan.push([{ name: n, port: portOf(n) }]);
+  for (const n of inWorkers) if (!placed.has(n)) plan.push([{ name: n, port: portOf(n) }]);
   const settled = await Promise.allSettled(plan.map((g) => AppWorker.start(g, options, cluster)));
   const workers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = settled.find((s) => s.status === "rejected");
-  if (failed) {
-    await Promise.all(workers.map((w) => w.close()));
-    throw failed.reason;
+  const apps: RewardsApp[] = workers.flatMap((w) => w.apps);
+  const opened: TopicTable[] = [];
+  try {
+    if (failed) throw failed.reason;
+    for (const n of onMain) apps.push(await startInlineApp(n, options, portOf(n), opened));
+  } catch (e) {
+    await new RewardsApps(apps, opened).close();
+    throw e;
   }
   // In the order asked for, as the inline placement.
-  const apps = workers.flatMap((w) => w.apps);
-  return new RewardsApps(names.map((n) => apps.find((a) => a.name === n)!));
+  return new RewardsApps(
+    names.map((n) => apps.find((a) => a.name === n)!),
+    opened,
+  );
 }
 
 // ---- the worker side ---------------------------------------------------------------------------

@@ -50,14 +50,19 @@ export interface RewardsAppsOptions {
   readonly commitIntervalMs?: number;
   readonly numStreamThreads?: number;
   /**
-   * "inline" (default): every app on this thread's event loop. "workers": each app in a worker
-   * thread of its own, over a link to this thread's embedded broker (needs an EmbeddedCluster):
-   * the apps and the broker then use every core. `logger` and `now` stay on this thread (the
+   * "inline" (default): every app on this thread's event loop. "workers": apps in worker threads
+   * (those not in `mainThreadApps`), over links to this thread's embedded broker (needs an
+   * EmbeddedCluster): the apps and the broker then use both cores. `logger` and `now` stay on this thread (the
    * workers log with their own logger and use the wall clock).
    */
   readonly placement?: "inline" | "workers";
-  /** With placement "workers": which apps share a thread (default DEFAULT_WORKER_GROUPS). */
+  /** With placement "workers": which of the apps in workers share a thread (default none). */
   readonly workerGroups?: readonly (readonly RewardsAppName[])[];
+  /**
+   * With placement "workers": apps that stay on this thread, beside the broker (default frames and
+   * coupons: only the correlation gets a worker; see DEFAULT_MAIN_THREAD_APPS for the figures).
+   */
+  readonly mainThreadApps?: readonly RewardsAppName[];
   readonly logger?: Logger;
   /** Wall clock for latency measurement. */
   readonly now?: () => number;

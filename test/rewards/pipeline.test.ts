@@ -19,8 +19,12 @@ import { dayAnswer } from "./oracle.ts";
 const dir = mkdtempSync(join(tmpdir(), "courant-rewards-e2e-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-for (const placement of ["inline", "workers"] as const)
-  test(`a simulated day through the three apps on the embedded broker equals the oracle's answer (placement ${placement})`, async () => {
+for (const [label, placement, mainThreadApps] of [
+  ["inline", "inline", undefined],
+  ["workers, default split", "workers", undefined],
+  ["workers, a thread each", "workers", []],
+] as const)
+  test(`a simulated day through the three apps on the embedded broker equals the oracle's answer (${label})`, async () => {
     const frames = simulateDay(SMALL_DAY);
     const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
     for (const c of TEST_CAMPAIGNS) {
@@ -29,15 +33,16 @@ for (const placement of ["inline", "workers"] as const)
         `${c.id}: pool must not bind`,
       );
     }
-    const cluster = await EmbeddedCluster.open({ dataDir: join(dir, placement, "data") });
+    const cluster = await EmbeddedCluster.open({ dataDir: join(dir, label, "data") });
     let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
     try {
       await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
       apps = await startRewardsApps({
         cluster,
-        stateDir: join(dir, placement, "state"),
+        stateDir: join(dir, label, "state"),
         partitions: 3,
         placement,
+        mainThreadApps,
       });
       await waitFor(
         async () =>
@@ -144,6 +149,7 @@ test("workers placement: an app that cannot start fails startRewardsApps with it
         partitions: 1,
         placement: "workers",
         apps: ["frames"],
+        mainThreadApps: [],
         basePort: port,
       }),
       (e: Error & { code?: string }) => {
