@@ -7,7 +7,12 @@ import { tmpdir } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { join } from "node:path";
 import { couponPoolKey } from "../apps/rewards/coupon-pool.ts";
-import { DEFAULT_COMMIT_INTERVAL_MS, startRewardsApps, threadCpuMs } from "../apps/rewards/pipeline.ts";
+import {
+  DEFAULT_COMMIT_INTERVAL_MS,
+  type RewardsApps,
+  startRewardsApps,
+  threadCpuMs,
+} from "../apps/rewards/pipeline.ts";
 import type { SimulatedFrame } from "../apps/rewards/simulator/day.ts";
 import { ensureRewardsTopics, TOPICS } from "../apps/rewards/topics.ts";
 import { type Cluster, EmbeddedCluster, type ProducerRecord } from "../src/cluster/index.ts";
@@ -85,6 +90,22 @@ function pct(sorted: Float64Array, p: number): number {
     : Number.NaN;
 }
 
+/** Reference data loaded, then the three apps started as configured and running. */
+async function readyApps(cluster: Cluster, dir: string, codes: number): Promise<RewardsApps> {
+  await prepare(cluster, codes);
+  const apps = await startRewardsApps({
+    cluster,
+    stateDir: join(dir, "state"),
+    partitions: PARTITIONS,
+    commitIntervalMs: COMMIT_MS,
+    placement: PLACEMENT,
+    workerGroups: WORKER_GROUPS,
+    mainThreadApps: MAIN_THREAD_APPS,
+  });
+  while (!apps.running) await new Promise((r) => setTimeout(r, 20));
+  return apps;
+}
+
 export async function benchRuntime(
   frames: readonly BenchFrame[],
   rows: [string, string][],
@@ -97,18 +118,8 @@ export async function benchRuntime(
     const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
     const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
     try {
-      await prepare(cluster, frames.length);
-      const apps = await startRewardsApps({
-        cluster,
-        stateDir: join(dir, "state"),
-        partitions: PARTITIONS,
-        commitIntervalMs: COMMIT_MS,
-        placement: PLACEMENT,
-        workerGroups: WORKER_GROUPS,
-        mainThreadApps: MAIN_THREAD_APPS,
-      });
+      const apps = await readyApps(cluster, dir, frames.length);
       const groups = apps.apps.map((a) => a.applicationId);
-      while (!apps.running) await new Promise((r) => setTimeout(r, 20));
       const cpu0 = process.cpuUsage();
       const main0 = threadCpuMs();
       const apps0 = await Promise.all(apps.apps.map((a) => a.figures()));
@@ -182,17 +193,7 @@ export async function benchRuntime(
     const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
     const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
     try {
-      await prepare(cluster, frames.length);
-      const apps = await startRewardsApps({
-        cluster,
-        stateDir: join(dir, "state"),
-        partitions: PARTITIONS,
-        commitIntervalMs: COMMIT_MS,
-        placement: PLACEMENT,
-        workerGroups: WORKER_GROUPS,
-        mainThreadApps: MAIN_THREAD_APPS,
-      });
-      while (!apps.running) await new Promise((r) => setTimeout(r, 20));
+      const apps = await readyApps(cluster, dir, frames.length);
       // Which response frame carries which ticket: its acknowledgement time starts the clock.
       const sentAt = new Map<string, number>();
       const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
