@@ -156,6 +156,27 @@ export async function benchRuntime(
       }
       const issued = (await apps.get("coupons")!.figures()).couponsIssuedThisRun;
       await apps.close();
+      // Records written per frame, by topic (outputs, changelogs, repartitions, transaction markers).
+      const admin = cluster.admin();
+      const written: [string, number][] = [];
+      for (const topic of await admin.listTopics({ includeInternal: false })) {
+        if (topic === TOPICS.requests || topic === TOPICS.responses || topic === TOPICS.coupons) continue;
+        const n = (await admin.describeTopics([topic]))[0]!.partitions.length;
+        const ends = await admin.listOffsets(
+          Array.from({ length: n }, (_, partition) => ({ topic, partition })),
+          "latest",
+        );
+        let sum = 0;
+        for (const o of ends.values()) sum += Number(o);
+        if (sum > 0) written.push([topic, sum]);
+      }
+      written.sort((a, b) => b[1] - a[1]);
+      const totalWritten = written.reduce((x, [, n]) => x + n, 0);
+      rows.push([
+        "runtime: log entries written per frame",
+        `${(totalWritten / frames.length).toFixed(2)} (${written.map(([t, n]) => `${t} ${(n / frames.length).toFixed(2)}`).join(", ")})`,
+      ]);
+      figures.log_entries_per_frame = Number((totalWritten / frames.length).toFixed(2));
       rows.push([
         `runtime: sustained, three apps (EOS, placement ${PLACEMENT})`,
         `${Math.round(frames.length / seconds)} frames/s (${frames.length} frames in ${seconds.toFixed(1)} s, ${issued} coupons)`,
@@ -185,10 +206,11 @@ export async function benchRuntime(
 
   // ---- latency at a paced rate.
   const target = Number(process.env.BENCH_RATE ?? 20_000);
-  const rates = [target];
+  // BENCH_SKIP_LATENCY=1 stops after the sustained run (profiling).
+  const rates = process.env.BENCH_SKIP_LATENCY === "1" ? [] : [target];
   // And below capacity: half the target, or half the sustained rate when that is lower.
   const sustained = figures.sustained_frames_per_s ?? target;
-  rates.push(Math.max(100, Math.floor(Math.min(target, sustained) / 2)));
+  if (rates.length) rates.push(Math.max(100, Math.floor(Math.min(target, sustained) / 2)));
   for (const rate of rates) {
     const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
     const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
@@ -207,7 +229,6 @@ export async function benchRuntime(
       const dump: string[] = [];
       const loopDelay = monitorEventLoopDelay({ resolution: 5 });
       loopDelay.enable();
-      const tStart = performance.now();
       const seen = new Set<string>();
       let producing = true;
       const reader = (async () => {
@@ -221,7 +242,7 @@ export async function benchRuntime(
             const t = sentAt.get(ticket);
             if (t !== undefined) {
               latencies.push(now - t);
-              if (process.env.BENCH_DUMP) dump.push(`${(t - tStart).toFixed(0)} ${(now - t).toFixed(1)}`);
+              if (process.env.BENCH_DUMP) dump.push(`${(performance.timeOrigin + t).toFixed(0)} ${(now - t).toFixed(1)}`);
             }
           }
           if (!producing && recs.length === 0) break;
