@@ -242,7 +242,8 @@ export async function benchRuntime(
             const t = sentAt.get(ticket);
             if (t !== undefined) {
               latencies.push(now - t);
-              if (process.env.BENCH_DUMP) dump.push(`${(performance.timeOrigin + t).toFixed(0)} ${(now - t).toFixed(1)}`);
+              if (process.env.BENCH_DUMP)
+                dump.push(`${(performance.timeOrigin + t).toFixed(0)} ${(now - t).toFixed(1)}`);
             }
           }
           if (!producing && recs.length === 0) break;
