@@ -7,6 +7,7 @@
 // `ledger` (keyed by campaign) owns every campaign's budget, PDV/day counters and rewarded
 // tickets, so all decisions about one campaign are taken by one task, in order, in one
 // transaction with their outputs (docs/rewards.md, "Keys and partitioning").
+import type { Counter, Gauge } from "prom-client";
 import type { Logger } from "../../src/observe/index.ts";
 import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
 import { type Serde, Serdes } from "../../src/serde/index.ts";
@@ -31,7 +32,7 @@ import {
   type Reward,
   type RewardCancellation,
 } from "./domain/index.ts";
-import { INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
+import { childrenOf, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
 import { json } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
@@ -279,12 +280,18 @@ class LedgerProcessor
   private readonly metrics: RewardsMetrics;
   private readonly codec = new PdvFrameCodec();
   private readonly now: () => number;
+  private readonly issued: (campaignId: string) => Counter;
+  private readonly canceled: (campaignId: string) => Counter;
+  private readonly budgetUsed: (campaignId: string) => Gauge;
 
   private readonly tables: ReferenceTables | undefined;
 
   constructor(metrics: RewardsMetrics, now: () => number, log?: Logger, tables?: ReferenceTables) {
     this.metrics = metrics;
     this.now = now;
+    this.issued = childrenOf(metrics.couponsIssued) as (campaignId: string) => Counter;
+    this.canceled = childrenOf(metrics.couponsCanceled) as (campaignId: string) => Counter;
+    this.budgetUsed = childrenOf(metrics.budgetUsedCents) as (campaignId: string) => Gauge;
     this.view = new CampaignTableView(log);
     this.tables = tables;
   }
@@ -323,7 +330,7 @@ class LedgerProcessor
         ),
         SINKS.push,
       );
-      this.metrics.couponsIssued.labels(campaignId).inc();
+      this.issued(campaignId).inc();
       this.observeLatency(record);
       if (out.canceled) this.emitCancellation(campaignId, out.canceled, record.timestamp);
     } else {
@@ -333,7 +340,7 @@ class LedgerProcessor
     }
     const written = this.store.lastPutAccount;
     const account = written?.campaignId === campaignId ? written : this.store.getAccount(campaignId);
-    if (account) this.metrics.budgetUsedCents.labels(campaignId).set(account.usedCents);
+    if (account) this.budgetUsed(campaignId).set(account.usedCents);
   }
 
   private emitCancellation(
@@ -351,7 +358,7 @@ class LedgerProcessor
       ),
       SINKS.push,
     );
-    this.metrics.couponsCanceled.labels(campaignId).inc();
+    this.canceled(campaignId).inc();
   }
 
   /** Early cancellations whose bet never came (it did not qualify for this campaign) are dropped after a day. */

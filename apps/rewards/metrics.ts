@@ -109,3 +109,16 @@ export const INGEST_HEADER = "courant.ingest";
 export function ingestHeaderValue(ms: number): Uint8Array {
   return Buffer.from(String(ms), "latin1"); // digits only: same bytes as UTF-8
 }
+
+/**
+ * A metric's child for a label value, looked up once: prom-client's labels() hashes its arguments
+ * into a key on every call, and the hot paths count per record.
+ */
+export function childrenOf<C>(metric: { labels(...values: string[]): C }): (value: string) => C {
+  const cache = new Map<string, C>();
+  return (value) => {
+    let c = cache.get(value);
+    if (c === undefined) cache.set(value, (c = metric.labels(value)));
+    return c;
+  };
+}

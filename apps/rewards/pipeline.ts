@@ -15,6 +15,7 @@ import {
   type Topology,
 } from "../../src/streams/index.ts";
 import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
+import { PackedCouponPools } from "./coupon-pool.ts";
 import { buildCouponsTopology, type ReferenceTables, STORES } from "./coupons-app.ts";
 import { type BudgetAccountState, Campaign } from "./domain/index.ts";
 import { buildFramesTopology } from "./frames-app.ts";
@@ -329,7 +330,7 @@ export async function startInlineApp(
   if (name === "coupons") {
     const campaigns = await TopicTable.open(options.cluster, TOPICS.campaigns, log);
     opened.push(campaigns);
-    const coupons = await TopicTable.open(options.cluster, TOPICS.coupons, log);
+    const coupons = await TopicTable.open(options.cluster, TOPICS.coupons, log, new PackedCouponPools());
     opened.push(coupons);
     tables = { campaigns, coupons };
   }

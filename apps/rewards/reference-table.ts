@@ -9,31 +9,41 @@
 import type { Cluster, Consumer, TopicPartition } from "../../src/cluster/index.ts";
 import type { Logger } from "../../src/observe/index.ts";
 import type { KeyValue, ReadOnlyKeyValueStore } from "../../src/streams/index.ts";
+import type { TableEntries } from "./coupon-pool.ts";
 
 const dec = new TextDecoder();
 
 export class TopicTable implements ReadOnlyKeyValueStore<string, string> {
   readonly name: string;
-  private readonly entries = new Map<string, string>();
+  private readonly entries: TableEntries;
   private sorted: KeyValue<string, string>[] | null = null;
   private readonly consumer: Consumer;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly log: Logger | undefined;
 
-  private constructor(name: string, consumer: Consumer, log?: Logger) {
+  private constructor(name: string, consumer: Consumer, entries: TableEntries, log?: Logger) {
     this.name = name;
+    this.entries = entries;
     this.consumer = consumer;
     this.log = log;
   }
 
-  /** Reads `topic` to its end (last stable offset), then follows it in the background. */
-  static async open(cluster: Cluster, topic: string, log?: Logger): Promise<TopicTable> {
+  /**
+   * Reads `topic` to its end (last stable offset), then follows it in the background. `entries`
+   * holds them (a Map unless given, e.g. PackedCouponPools for the coupon pools).
+   */
+  static async open(
+    cluster: Cluster,
+    topic: string,
+    log?: Logger,
+    entries: TableEntries = new Map<string, string>(),
+  ): Promise<TopicTable> {
     const consumer = await cluster.createConsumer({
       clientId: `table:${topic}`,
       isolationLevel: "read_committed",
     });
-    const t = new TopicTable(topic, consumer, log);
+    const t = new TopicTable(topic, consumer, entries, log);
     try {
       const [desc] = await cluster.admin().describeTopics([topic]);
       const tps: TopicPartition[] = (desc?.partitions ?? []).map((p) => ({ topic, partition: p.partition }));
