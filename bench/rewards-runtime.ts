@@ -55,28 +55,70 @@ async function prepare(cluster: Cluster, codes: number): Promise<void> {
   await p.close();
 }
 
-/** A frame of the day as the runtime part needs it: the record, and the ticket of an accepted bet's response. */
-export interface BenchFrame {
-  readonly record: ProducerRecord;
-  readonly ticket: string | null;
-}
-
 /**
- * The day's frames without their decoded form: the runtime part keeps only records, so the main
- * thread's heap holds the broker's data, not 100 MB of decoded frames (whose marking made the
- * main thread's garbage collection a third of its CPU).
+ * The day's frames as the runtime part needs them: the records' bytes packed in one buffer, and
+ * the ticket of each accepted bet's response. Records are built per send, so the main thread's
+ * heap holds the broker's data, not the day (as decoded frames, 100 MB whose marking made the
+ * main thread's garbage collection a third of its CPU; as 113 k record objects, still hundreds of
+ * thousands of objects to mark in every major collection, which showed as latency).
  */
-export function benchFrames(frames: readonly SimulatedFrame[]): BenchFrame[] {
-  return frames.map((f) => ({
-    record: { topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp },
-    ticket:
-      f.kind === "bet" && f.topic === TOPICS.responses && f.frame.header.status === 0 && !f.duplicate
-        ? String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd() || null
-        : null,
-  }));
-}
+export class BenchDay {
+  readonly length: number;
+  private readonly bytes: Uint8Array;
+  /** Per frame: start of its key, start of its value (= end of key), end of its value. */
+  private readonly bounds: Int32Array;
+  private readonly timestamps: Float64Array;
+  private readonly onRequests: Uint8Array;
+  private readonly tickets = new Map<number, string>();
 
-const toRecord = (f: BenchFrame): ProducerRecord => f.record;
+  constructor(frames: readonly SimulatedFrame[]) {
+    this.length = frames.length;
+    const keys = frames.map((f) => enc.encode(f.key));
+    let size = 0;
+    for (let i = 0; i < frames.length; i++) size += keys[i]!.length + frames[i]!.value.length;
+    this.bytes = new Uint8Array(size);
+    this.bounds = new Int32Array(frames.length * 3);
+    this.timestamps = new Float64Array(frames.length);
+    this.onRequests = new Uint8Array(frames.length);
+    let at = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      this.bounds[i * 3] = at;
+      this.bytes.set(keys[i]!, at);
+      at += keys[i]!.length;
+      this.bounds[i * 3 + 1] = at;
+      this.bytes.set(f.value, at);
+      at += f.value.length;
+      this.bounds[i * 3 + 2] = at;
+      this.timestamps[i] = f.timestamp;
+      this.onRequests[i] = f.topic === TOPICS.requests ? 1 : 0;
+      if (f.kind === "bet" && f.topic === TOPICS.responses && f.frame.header.status === 0 && !f.duplicate) {
+        const ticket = String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd();
+        if (ticket) this.tickets.set(i, ticket);
+      }
+    }
+  }
+
+  /** Records of frames [from, to). */
+  records(from: number, to: number): ProducerRecord[] {
+    const out: ProducerRecord[] = [];
+    for (let i = from; i < Math.min(to, this.length); i++) {
+      const b = i * 3;
+      out.push({
+        topic: this.onRequests[i] ? TOPICS.requests : TOPICS.responses,
+        key: this.bytes.subarray(this.bounds[b]!, this.bounds[b + 1]!),
+        value: this.bytes.subarray(this.bounds[b + 1]!, this.bounds[b + 2]!),
+        timestamp: this.timestamps[i]!,
+      });
+    }
+    return out;
+  }
+
+  /** The ticket of frame i when it is an accepted bet's (first) response. */
+  ticket(i: number): string | undefined {
+    return this.tickets.get(i);
+  }
+}
 
 async function groupLag(cluster: Cluster, groups: readonly string[]): Promise<number> {
   let n = 0;
@@ -107,7 +149,7 @@ async function readyApps(cluster: Cluster, dir: string, codes: number): Promise<
 }
 
 export async function benchRuntime(
-  frames: readonly BenchFrame[],
+  frames: BenchDay,
   rows: [string, string][],
   figures: Record<string, number>,
 ): Promise<void> {
@@ -125,7 +167,7 @@ export async function benchRuntime(
       const apps0 = await Promise.all(apps.apps.map((a) => a.figures()));
       const t0 = performance.now();
       const p = await cluster.createProducer();
-      for (let i = 0; i < frames.length; i += 2000) await p.send(frames.slice(i, i + 2000).map(toRecord));
+      for (let i = 0; i < frames.length; i += 2000) await p.send(frames.records(i, i + 2000));
       await p.close();
       let headerDone = 0;
       let tHeader = t0;
@@ -260,12 +302,15 @@ export async function benchRuntime(
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
         else if (wait < -250) behind++;
-        const slice = frames.slice(i, Math.min(total, i + batch));
-        await p.send(slice.map(toRecord));
+        const end = Math.min(total, i + batch);
+        await p.send(frames.records(i, end));
         const ack = performance.now();
         // Coupons of the warm-up (code compiled, caches filled) are not counted.
         if (ack - t0 < WARMUP_MS) continue;
-        for (const f of slice) if (f.ticket !== null && !sentAt.has(f.ticket)) sentAt.set(f.ticket, ack);
+        for (let j = i; j < end; j++) {
+          const ticket = frames.ticket(j);
+          if (ticket !== undefined && !sentAt.has(ticket)) sentAt.set(ticket, ack);
+        }
       }
       const produced = (performance.now() - t0) / 1000;
       await p.close();

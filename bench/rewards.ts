@@ -98,9 +98,9 @@ await ceiling();
 // ---- 2. the real pipeline --------------------------------------------------------------------
 const streams = (await import("../src/streams/index.ts")) as Record<string, unknown>;
 if (typeof streams.KafkaStreams === "function") {
-  const { benchFrames, benchRuntime } = await import("./rewards-runtime.ts");
-  const compact = benchFrames(frames);
-  frames.length = 0; // the decoded day is not needed any more (see benchFrames)
+  const { BenchDay, benchRuntime } = await import("./rewards-runtime.ts");
+  const compact = new BenchDay(frames);
+  frames.length = 0; // the decoded day is not needed any more (see BenchDay)
   await benchRuntime(compact, rows, figures);
 } else {
   rows.push(["runtime", "the streams runtime (KafkaStreams) is not available in this build: skipped"]);
