@@ -317,6 +317,25 @@ export class RecordCodec {
     return this.wrap(this.decodeFn(bytes, offset, end, ctx));
   }
 
+  /**
+   * Checks that decode() would accept the record in bytes[offset, end) (strict mode: throws the
+   * RecordDecodeError decode would throw), building as few values as it can. For encoders that verify
+   * what they wrote.
+   */
+  validate(bytes: Uint8Array, offset = 0, end = bytes.length): void {
+    if (this.validateFn === undefined) {
+      this.validateFn = this.gen.strict ? generateDecoder(this.layout, this.gen, false, true) : null;
+    }
+    if (this.validateFn === null || (end - offset < this.maxSize && this.options.shortRecords === "pad")) {
+      this.decode(bytes, offset, end);
+      return;
+    }
+    checkRange(bytes, offset, end);
+    this.validateFn(bytes, offset, end, this.ctx);
+  }
+  /** The generated checker (null: none for this layout, validate() decodes); compiled on first use. */
+  private validateFn: DecodeFn | null | undefined = undefined;
+
   private padded: DecodeFn | null = null;
   private decodePadded(
     bytes: Uint8Array,

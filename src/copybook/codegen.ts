@@ -192,6 +192,32 @@ function decodePackedGeneric(
   return digitsToValue(neg, digits, scale, asNumber);
 }
 
+/** The checks of decodePackedGeneric alone: BAD (reason set) where it fails, else 0. */
+function checkPackedGeneric(
+  b: Uint8Array,
+  p: number,
+  len: number,
+  signed: boolean,
+  noSign: boolean,
+  picDigits: number,
+): 0 | typeof BAD {
+  if (!noSign && picDigits > 0 && picDigits < len * 2 - 1 && b[p]! >> 4 !== 0) {
+    return badR(`value exceeds the PIC's ${picDigits} digits (first nibble must be 0)`);
+  }
+  const last = noSign ? len : len - 1;
+  let acc = 0;
+  for (let i = 0; i < last; i++) acc |= PK[b[p + i]!]!;
+  if (acc & 128) return badR("invalid packed digit nibble");
+  if (!noSign) {
+    const x = b[p + len - 1]!;
+    if (x >> 4 > 9) return badR("invalid packed digit nibble");
+    const s = PACK_SIGN[x & 15]!;
+    if (s === 0) return badR(`invalid packed sign nibble ${(x & 15).toString(16).toUpperCase()}`);
+    if (s < 0 && !signed) return badR("negative sign in an unsigned packed field");
+  }
+  return 0;
+}
+
 /** EBCDIC zoned decimal of more than 15 digits (sign overpunched at signAt, or -1 unsigned) -> decimal string. */
 function decodeZonedBig(b: Uint8Array, p: number, len: number, signAt: number, scale: number): unknown {
   let digits = "";
@@ -303,6 +329,7 @@ const COMMON_ENV: Env = {
   DZ: decodeZoned,
   DZB: decodeZonedBig,
   DP: decodePackedGeneric,
+  DPV: checkPackedGeneric,
   DBIN: decodeBinaryGeneric,
   RIEEE: readIeee,
   RIBM: readIbmFloat,
@@ -328,8 +355,29 @@ function idTest(id: string | number): string {
   return [...alts].map((a) => `x === ${a}`).join(" || ");
 }
 
-/** Generates the decoder (or, with sizeOnly, the record sizer) of a layout. */
-export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = false): DecodeFn | SizeFn {
+/**
+ * Generates the decoder (or, with sizeOnly, the record sizer) of a layout. With validateOnly (strict
+ * mode only), a checker: it runs every check of the decoder and throws the same RecordDecodeError, but
+ * builds no record (text, hex and float fields, which cannot fail, are not even read); it returns
+ * undefined. Layouts with REDEFINES selectors get no checker (null): a selector reads decoded values.
+ */
+export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly?: boolean): DecodeFn | SizeFn;
+export function generateDecoder(
+  layout: RecordLayout,
+  o: GenOptions,
+  sizeOnly: false,
+  validateOnly: true,
+): DecodeFn | null;
+export function generateDecoder(
+  layout: RecordLayout,
+  o: GenOptions,
+  sizeOnly = false,
+  validateOnly = false,
+): DecodeFn | SizeFn | null {
+  if (validateOnly && (!o.strict || sizeOnly || o.emit)) return null;
+  if (validateOnly && layout.nodes.some((n) => n.redefinedBy.length > 0 && o.selectorFor(n) !== undefined)) {
+    return null;
+  }
   const e = new Emitter();
   for (const [k, v] of Object.entries(COMMON_ENV)) e.env[k] = v;
   const root = layout.root;
@@ -406,6 +454,19 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       return;
     }
     const asNumber = isNumberTyped(t, len);
+    if (validateOnly && !dependency.has(n)) {
+      // Checker: these decodings cannot fail, and wide packed numbers are checked without their string.
+      if (t.kind === "text" || t.kind === "national" || t.kind === "raw" || t.kind === "float") return;
+      if (t.kind === "packed" && (!asNumber || t.noSign)) {
+        const guard = o.nullDetection
+          ? `!ALLOF(b, ${p}, ${len}, 0, 0x40) && !ALLOF(b, ${p}, ${len}, 0, 0x20) && `
+          : "";
+        W(
+          `if (${guard}DPV(b, ${p}, ${len}, ${t.signed}, ${t.noSign}, ${t.digits}) === BAD) ${failStmt(n, v, p, len, "REASON()")}`,
+        );
+        return;
+      }
+    }
     // Null detection (Cobrix): DISPLAY and packed numbers of only 0x00 / spaces are null; binary zeros are 0.
     const numericNull = o.nullDetection && (t.kind === "zoned" || t.kind === "packed" || t.kind === "edited");
     let open = "";
@@ -738,7 +799,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     if (n.occurs) return genTable(n, pos, sink, key);
     if (n.kind === "field") {
       const v = fieldVar(n);
-      if (key || dependency.has(n)) {
+      if (key || dependency.has(n) || validateOnly) {
         const p = `p${n.id}`;
         // Counters keep their position for error messages about the tables they size.
         if (dependency.has(n)) W(`const pp${n.id} = ${posExpr(pos, n.offset)};`);
@@ -863,7 +924,8 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     const elemVariable =
       shift && (n.children.some((c) => c.variable) || (n.kind === "group" && hasVariableDesc(n)));
     const arr = key && sink ? `a${id}` : null;
-    const visitElems = mustVisit(n) && (arr !== null || elemVariable || hasDependencyInside(n));
+    const visitElems =
+      mustVisit(n) && (arr !== null || elemVariable || hasDependencyInside(n) || validateOnly);
     if (visitElems) {
       if (arr) W(`const ${arr} = new Array(${count});`);
       const iv = `i${id}`;
@@ -874,7 +936,7 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
       const epos: Pos = { v: ev, anchor: n.offset };
       if (n.kind === "field") {
         const v = `v${id}`;
-        if (arr || dependency.has(n)) {
+        if (arr || dependency.has(n) || validateOnly) {
           W(`let ${v};`);
           genField(n, v, ev);
           if (arr) W(`${arr}[${iv}] = ${v};`);
@@ -920,6 +982,9 @@ export function generateDecoder(layout: RecordLayout, o: GenOptions, sizeOnly = 
     endPos = { v: "base", anchor: 0 };
   } else if (sizeOnly) {
     endPos = genChildren(root, { v: "base", anchor: root.offset }, null);
+  } else if (validateOnly) {
+    endPos = genChildren(root, { v: "base", anchor: root.offset }, null);
+    W(`const r = undefined;`);
   } else if (hasFunctionSelector || incremental(root)) {
     W(`const r = {};`);
     endPos = genChildren(root, { v: "base", anchor: root.offset }, { kind: "var", name: "r" });

@@ -12,7 +12,7 @@ import {
 import { decodeBitmap24, encodeBitmap24, isBitmap24FieldName } from "./bitmap24.ts";
 import { type FrameTypeSpec, PDV_CATALOG, readPdvCopybook } from "./catalog.ts";
 import { PdvFrameError } from "./errors.ts";
-import { decodeHeaderFields, encodeHeaderInto, HEADER_SIZE } from "./header.ts";
+import { decodeHeaderFields, encodeBodyLengthInto, encodeHeaderFieldsInto, HEADER_SIZE } from "./header.ts";
 import type { PdvBody, PdvDirection, PdvFrame, PdvFrameInput, PdvHeader } from "./types.ts";
 
 /** The code page of every PDV text field. */
@@ -96,6 +96,7 @@ export interface PdvFrameCodecOptions {
 interface BodyCodec {
   readonly record: string;
   readonly codec: RecordCodec;
+  readonly rule: PdvRedefineRule | undefined;
 }
 
 /** Decodes and encodes PDV frames. Record codecs are compiled on first use of a type, then cached. */
@@ -167,9 +168,12 @@ export class PdvFrameCodec {
   encode(frame: PdvFrameInput): Uint8Array {
     const h = frame.header;
     if (h === null || typeof h !== "object") throw new PdvFrameError("BAD_VALUE", "frame.header is missing");
-    // Header problems first: the body's layout depends on type and direction.
-    encodeHeaderInto({ ...h, bodyLength: undefined }, 0, this.scratch);
-    let body: Uint8Array;
+    // Header problems first: the body's layout depends on type and direction. FH-BODY-LENGTH is
+    // checked and written once the body is known.
+    const head = this.scratch;
+    encodeHeaderFieldsInto(h, head);
+    let out: Uint8Array;
+    let bodyLength: number;
     if (frame.body != null) {
       const bc = this.bodyCodec(h.type, h.direction);
       if (bc === null) {
@@ -178,10 +182,12 @@ export class PdvFrameCodec {
           `frame type ${String(h.type)} has no ${h.direction === "R" ? "response" : "request"} layout; give bodyBytes instead of body`,
         );
       }
-      const rule = PDV_REDEFINES[bc.record];
-      if (rule) checkBranch(rule, frame.body as Record<string, unknown>, bc.record);
+      if (bc.rule) checkBranch(bc.rule, frame.body as Record<string, unknown>, bc.record);
+      // The body is encoded in place after the header: one buffer per frame.
+      const codec = bc.codec;
+      out = new Uint8Array(HEADER_SIZE + codec.maxSize);
       try {
-        body = bc.codec.encode(frame.body as Record<string, unknown>);
+        bodyLength = codec.encodeInto(frame.body as Record<string, unknown>, out, HEADER_SIZE);
       } catch (e) {
         throw fromEncodeError(e, bc.record);
       }
@@ -189,7 +195,7 @@ export class PdvFrameCodec {
       // picture check must surface here, naming the field, not at the terminal).
       if (this.verifyEncoding) {
         try {
-          bc.codec.decode(body, 0, body.length);
+          codec.validate(out, HEADER_SIZE, HEADER_SIZE + bodyLength);
         } catch (e) {
           if (!(e instanceof RecordDecodeError)) throw e;
           throw new PdvFrameError(
@@ -203,16 +209,20 @@ export class PdvFrameCodec {
           );
         }
       }
+      encodeBodyLengthInto(h, bodyLength, out);
+      if (bodyLength < codec.maxSize) out = out.slice(0, HEADER_SIZE + bodyLength);
     } else {
-      body = frame.bodyBytes ?? new Uint8Array(0);
+      const body = frame.bodyBytes ?? new Uint8Array(0);
       const bc = this.bodyCodec(h.type, h.direction);
       if (bc !== null && frame.bodyBytes === undefined) {
         throw new PdvFrameError("BAD_VALUE", `frame type ${h.type} needs a body (${bc.record})`);
       }
+      bodyLength = body.length;
+      out = new Uint8Array(HEADER_SIZE + bodyLength);
+      encodeBodyLengthInto(h, bodyLength, out);
+      out.set(body, HEADER_SIZE);
     }
-    const out = new Uint8Array(HEADER_SIZE + body.length);
-    encodeHeaderInto(h, body.length, out);
-    out.set(body, HEADER_SIZE);
+    out.set(head.subarray(0, HEADER_SIZE - 2), 0);
     return out;
   }
 
@@ -241,6 +251,7 @@ export class PdvFrameCodec {
       spec && record
         ? {
             record,
+            rule: PDV_REDEFINES[record],
             codec: parseCopybook(spec.copybook, { file: `${type}.cpy` }).compile({
               record,
               codePage: PDV_CODE_PAGE,

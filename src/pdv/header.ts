@@ -52,16 +52,68 @@ function packedUnsigned(b: Uint8Array, o: number, len: number): number {
   return n * 10 + hi;
 }
 
-const DIGIT_CHARS = "0123456789";
-/** Packed byte -> its two digits as 0..99, or 255 when a nibble is not a digit. */
-const PACKED_PAIR = new Uint8Array(256).fill(255);
-for (let h = 0; h < 10; h++) for (let l = 0; l < 10; l++) PACKED_PAIR[(h << 4) | l] = h * 10 + l;
-
-function pad9(n: number): string {
-  return n >= 100_000_000 ? String(n) : String(n).padStart(9, "0");
+/** FH-TYPE strings by their three digits, made once: every frame carries one of a few types. */
+const TYPE_CODES: string[] = [];
+function typeCode(n: number): string {
+  return (TYPE_CODES[n] ??= `T${String(n).padStart(3, "0")}`);
 }
-function pad8(n: number): string {
-  return n >= 10_000_000 ? String(n) : String(n).padStart(8, "0");
+
+/** Negative when a packed byte has a nibble above 9. */
+function badPackedPair(x: number): number {
+  return (9 - (x >> 4)) | (9 - (x & 15));
+}
+
+/**
+ * FH-TIMESTAMP's 17 digits as one flat string, straight from the nibbles (no intermediate
+ * numbers or substrings); null when a digit nibble or the sign nibble is invalid.
+ */
+function packedTimestamp(b: Uint8Array): string | null {
+  const x0 = b[19]!;
+  const x1 = b[20]!;
+  const x2 = b[21]!;
+  const x3 = b[22]!;
+  const x4 = b[23]!;
+  const x5 = b[24]!;
+  const x6 = b[25]!;
+  const x7 = b[26]!;
+  const x8 = b[27]!;
+  const sign = x8 & 15;
+  if (
+    (badPackedPair(x0) |
+      badPackedPair(x1) |
+      badPackedPair(x2) |
+      badPackedPair(x3) |
+      badPackedPair(x4) |
+      badPackedPair(x5) |
+      badPackedPair(x6) |
+      badPackedPair(x7) |
+      (9 - (x8 >> 4))) <
+      0 ||
+    sign < 0xa ||
+    sign === 0xb ||
+    sign === 0xd
+  ) {
+    return null;
+  }
+  return String.fromCharCode(
+    48 + (x0 >> 4),
+    48 + (x0 & 15),
+    48 + (x1 >> 4),
+    48 + (x1 & 15),
+    48 + (x2 >> 4),
+    48 + (x2 & 15),
+    48 + (x3 >> 4),
+    48 + (x3 & 15),
+    48 + (x4 >> 4),
+    48 + (x4 & 15),
+    48 + (x5 >> 4),
+    48 + (x5 & 15),
+    48 + (x6 >> 4),
+    48 + (x6 & 15),
+    48 + (x7 >> 4),
+    48 + (x7 & 15),
+    48 + (x8 >> 4),
+  );
 }
 
 /** Validates a whole frame's header and length; returns the header. */
@@ -82,7 +134,7 @@ export function decodeHeaderFields(b: Uint8Array): PdvHeader {
   if (b[0] !== EBCDIC_T || t1 < 0 || t1 > 9 || t2 < 0 || t2 > 9 || t3 < 0 || t3 > 9) {
     throw bad("FH-TYPE", 0, b, 4, "frame type must be T and three digits");
   }
-  const type = `T${DIGIT_CHARS[t1]}${DIGIT_CHARS[t2]}${DIGIT_CHARS[t3]}`;
+  const type = typeCode(t1 * 100 + t2 * 10 + t3);
   // FH-DIRECTION
   const d = b[4];
   let direction: PdvDirection;
@@ -102,31 +154,9 @@ export function decodeHeaderFields(b: Uint8Array): PdvHeader {
   // FH-SEQUENCE
   const sequence = u32(b, 15);
   if (sequence > 999_999_999) throw bad("FH-SEQUENCE", 15, b, 4, `${sequence} exceeds PIC 9(9)`);
-  // FH-TIMESTAMP: 17 digits, kept exact as a string (built from two exact numbers: 9 + 8 digits).
-  let tsHigh = 0;
-  let tsLow = 0;
-  for (let i = 19; i < 23; i++) {
-    const x = PACKED_PAIR[b[i]!]!;
-    if (x > 99) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
-    tsHigh = tsHigh * 100 + x;
-  }
-  const mid = b[23]!;
-  if (mid >> 4 > 9 || (mid & 15) > 9)
-    throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
-  tsHigh = tsHigh * 10 + (mid >> 4);
-  tsLow = mid & 15;
-  for (let i = 24; i < 27; i++) {
-    const x = PACKED_PAIR[b[i]!]!;
-    if (x > 99) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
-    tsLow = tsLow * 100 + x;
-  }
-  const tl = b[27]!;
-  const tsign = tl & 15;
-  if (tl >> 4 > 9 || tsign < 0xa || tsign === 0xb || tsign === 0xd) {
-    throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
-  }
-  tsLow = tsLow * 10 + (tl >> 4);
-  const timestamp = pad9(tsHigh) + pad8(tsLow);
+  // FH-TIMESTAMP: 17 digits, kept exact as a string.
+  const timestamp = packedTimestamp(b);
+  if (timestamp === null) throw bad("FH-TIMESTAMP", 19, b, 9, "invalid packed decimal PIC 9(17) COMP-3");
   // FH-STATUS
   const s0 = b[28]!;
   const s1 = b[29]!;
@@ -187,13 +217,43 @@ function uint(v: unknown, max: number, field: string): number {
 
 /** Writes the header into out[0..32); bodyLength is the actual body size. */
 export function encodeHeaderInto(h: PdvHeaderInput, bodyLength: number, out: Uint8Array): void {
-  if (typeof h.type !== "string" || !/^T[0-9]{3}$/.test(h.type)) {
-    throw badValue("FH-TYPE", `frame type must be T and three digits, got ${JSON.stringify(h.type)}`);
+  encodeHeaderFieldsInto(h, out);
+  encodeBodyLengthInto(h, bodyLength, out);
+}
+
+/** True when s is "T" and three ASCII digits. */
+function isTypeCode(s: string): boolean {
+  if (s.length !== 4 || s.charCodeAt(0) !== 84) return false;
+  for (let i = 1; i < 4; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** True when s is 1 to 17 ASCII digits. */
+function isTimestampDigits(s: string): boolean {
+  if (s.length < 1 || s.length > 17) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Validates and writes every header field but FH-BODY-LENGTH (out[0..30)): the encoder checks the
+ * header before the body (the body's layout depends on type and direction) and writes the length last.
+ */
+export function encodeHeaderFieldsInto(h: PdvHeaderInput, out: Uint8Array): void {
+  const type = h.type;
+  if (typeof type !== "string" || !isTypeCode(type)) {
+    throw badValue("FH-TYPE", `frame type must be T and three digits, got ${JSON.stringify(type)}`);
   }
   out[0] = EBCDIC_T;
-  out[1] = 0xf0 + h.type.charCodeAt(1) - 48;
-  out[2] = 0xf0 + h.type.charCodeAt(2) - 48;
-  out[3] = 0xf0 + h.type.charCodeAt(3) - 48;
+  out[1] = 0xf0 + type.charCodeAt(1) - 48;
+  out[2] = 0xf0 + type.charCodeAt(2) - 48;
+  out[3] = 0xf0 + type.charCodeAt(3) - 48;
   if (h.direction === "Q") out[4] = EBCDIC_Q;
   else if (h.direction === "R") out[4] = EBCDIC_R;
   else throw badValue("FH-DIRECTION", `direction must be "Q" or "R", got ${JSON.stringify(h.direction)}`);
@@ -201,16 +261,16 @@ export function encodeHeaderInto(h: PdvHeaderInput, bodyLength: number, out: Uin
   out[5] = 0xf0 + Math.floor(version / 10);
   out[6] = 0xf0 + (version % 10);
   writeU32(out, 7, uint(h.terminalId, 999_999_999, "FH-TERMINAL-ID"));
-  writePackedUnsigned(out, 11, 4, String(uint(h.pdvId, 9_999_999, "FH-PDV-ID")));
+  writePackedNumber(out, 11, 4, uint(h.pdvId, 9_999_999, "FH-PDV-ID"));
   writeU32(out, 15, uint(h.sequence, 999_999_999, "FH-SEQUENCE"));
   const ts = typeof h.timestamp === "bigint" ? String(h.timestamp) : h.timestamp;
-  if (typeof ts !== "string" || !/^[0-9]{1,17}$/.test(ts)) {
+  if (typeof ts !== "string" || !isTimestampDigits(ts)) {
     throw badValue(
       "FH-TIMESTAMP",
       `expected up to 17 digits YYYYMMDDhhmmssSSS, got ${JSON.stringify(String(ts))}`,
     );
   }
-  writePackedUnsigned(out, 19, 9, ts);
+  writePackedDigits(out, 19, 9, ts);
   const st = h.status;
   if (typeof st !== "number" || !Number.isInteger(st) || st < -999 || st > 999) {
     throw badValue("FH-STATUS", `expected an integer -999..999, got ${String(st)}`);
@@ -218,6 +278,10 @@ export function encodeHeaderInto(h: PdvHeaderInput, bodyLength: number, out: Uin
   const mag = Math.abs(st);
   out[28] = (Math.floor(mag / 100) << 4) | (Math.floor(mag / 10) % 10);
   out[29] = ((mag % 10) << 4) | (st < 0 ? 0xd : 0xc);
+}
+
+/** Checks and writes FH-BODY-LENGTH (out[30..32)) for a body of bodyLength bytes. */
+export function encodeBodyLengthInto(h: PdvHeaderInput, bodyLength: number, out: Uint8Array): void {
   if (bodyLength > MAX_BODY_LENGTH) {
     throw badValue("FH-BODY-LENGTH", `body of ${bodyLength} bytes exceeds PIC 9(4) (${MAX_BODY_LENGTH})`);
   }
@@ -238,12 +302,28 @@ function writeU32(out: Uint8Array, o: number, v: number): void {
   out[o + 3] = v & 0xff;
 }
 
-/** Unsigned packed, sign nibble F (unsigned PIC), digits right-aligned. */
-function writePackedUnsigned(out: Uint8Array, o: number, len: number, digits: string): void {
-  const d = digits.padStart(len * 2 - 1, "0");
+/** Unsigned packed of a safe integer that fits, sign nibble F (unsigned PIC). */
+function writePackedNumber(out: Uint8Array, o: number, len: number, v: number): void {
+  let n = v;
+  const last = n % 10;
+  n = (n - last) / 10;
+  out[o + len - 1] = (last << 4) | 0xf;
+  for (let i = len - 2; i >= 0; i--) {
+    const lo = n % 10;
+    n = (n - lo) / 10;
+    const hi = n % 10;
+    n = (n - hi) / 10;
+    out[o + i] = (hi << 4) | lo;
+  }
+}
+
+/** Unsigned packed, sign nibble F (unsigned PIC), digits (ASCII, already checked) right-aligned. */
+function writePackedDigits(out: Uint8Array, o: number, len: number, digits: string): void {
+  const pad = len * 2 - 1 - digits.length; // leading zero digits
   for (let i = 0; i < len; i++) {
-    const hi = d.charCodeAt(2 * i) - 48;
-    const lo = i === len - 1 ? 0xf : d.charCodeAt(2 * i + 1) - 48;
+    const k = 2 * i - pad;
+    const hi = k >= 0 ? digits.charCodeAt(k) - 48 : 0;
+    const lo = i === len - 1 ? 0xf : k + 1 >= 0 ? digits.charCodeAt(k + 1) - 48 : 0;
     out[o + i] = (hi << 4) | lo;
   }
 }
