@@ -3,11 +3,14 @@
 // calls them directly. Storage is the log layer; coordinators are GroupCoordinator and TxnCoordinator,
 // whose state lives in the compacted internal topics __consumer_offsets and __transaction_state.
 import {
-  iterateBatches,
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  LOG_OVERHEAD,
   type LogConfig,
   LogManager,
   type PartitionLog,
   parseTopicConfig,
+  RECORD_BATCH_OVERHEAD,
   TOPIC_CONFIG_DEFAULTS,
   validateTopicName,
 } from "../log/index.ts";
@@ -858,6 +861,22 @@ export class Broker {
     return { responses };
   }
 
+  private produceFailure(
+    partition: number,
+    errorCode: string,
+    errorMessage: string,
+  ): ProducePartitionResponse {
+    this.m.produceErrors.inc({ code: errorCode });
+    return {
+      index: partition,
+      errorCode,
+      errorMessage,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+    };
+  }
+
   private producePartition(
     topic: string,
     partition: number,
@@ -866,45 +885,57 @@ export class Broker {
     acks: number,
     encodedInProcess: boolean,
   ): ProducePartitionResponse {
-    const fail = (errorCode: string, errorMessage: string): ProducePartitionResponse => {
-      this.m.produceErrors.inc({ code: errorCode });
-      return {
-        index: partition,
-        errorCode,
-        errorMessage,
-        baseOffset: -1,
-        logAppendTimeMs: -1,
-        logStartOffset: -1,
-      };
-    };
-    if (this.closed) return fail("NOT_LEADER_OR_FOLLOWER", "the broker is closing");
+    if (this.closed) return this.produceFailure(partition, "NOT_LEADER_OR_FOLLOWER", "the broker is closing");
     if (acks !== -1 && acks !== 0 && acks !== 1)
-      return fail("INVALID_REQUIRED_ACKS", `acks=${acks} is not -1, 0 or 1`);
+      return this.produceFailure(partition, "INVALID_REQUIRED_ACKS", `acks=${acks} is not -1, 0 or 1`);
     if (INTERNAL_TOPICS.has(topic))
-      return fail("INVALID_TOPIC_EXCEPTION", `cannot produce to the internal topic "${topic}"`);
+      return this.produceFailure(
+        partition,
+        "INVALID_TOPIC_EXCEPTION",
+        `cannot produce to the internal topic "${topic}"`,
+      );
     if (!this.partitionExists(topic, partition))
-      return fail("UNKNOWN_TOPIC_OR_PARTITION", `topic-partition ${topic}-${partition} does not exist`);
+      return this.produceFailure(
+        partition,
+        "UNKNOWN_TOPIC_OR_PARTITION",
+        `topic-partition ${topic}-${partition} does not exist`,
+      );
     if (!records || records.length === 0)
-      return fail("INVALID_REQUEST", `empty record set for ${topic}-${partition}`);
+      return this.produceFailure(partition, "INVALID_REQUEST", `empty record set for ${topic}-${partition}`);
     try {
-      // Transactional batches must belong to the producer's open transaction on this partition.
-      for (const { header } of iterateBatches(records)) {
-        if (header.isControl)
-          return fail("INVALID_RECORD", `${topic}-${partition}: clients cannot write control batches`);
-        if (header.isTransactional) {
+      // Transactional batches must belong to the producer's open transaction on this partition. The
+      // header fields are read in place (as iterateBatches would walk them: whole batches only); the
+      // log validates the batches in full.
+      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+      for (let pos = 0; records.length - pos >= RECORD_BATCH_OVERHEAD; ) {
+        const size = LOG_OVERHEAD + view.getInt32(pos + 8);
+        if (size > records.length - pos) break;
+        const attributes = view.getInt16(pos + 21);
+        if (attributes & ATTR_CONTROL)
+          return this.produceFailure(
+            partition,
+            "INVALID_RECORD",
+            `${topic}-${partition}: clients cannot write control batches`,
+          );
+        if (attributes & ATTR_TRANSACTIONAL) {
+          const producerId = view.getInt32(pos + 43) * 4294967296 + view.getUint32(pos + 47);
+          const producerEpoch = view.getInt16(pos + 51);
           const code = this.txns.verifyTransactionalProduce(
             txnId,
-            header.producerId,
-            header.producerEpoch,
+            producerId,
+            producerEpoch,
             topic,
             partition,
           );
           if (code !== "NONE")
-            return fail(
+            return this.produceFailure(
+              partition,
               code,
-              `${topic}-${partition}: transactional batch of producer ${header.producerId} epoch ${header.producerEpoch} rejected (${code})`,
+              `${topic}-${partition}: transactional batch of producer ${producerId} epoch ${producerEpoch} rejected (${code})`,
             );
         }
+        if (size < RECORD_BATCH_OVERHEAD) break; // corrupt: the log's validation names it
+        pos += size;
       }
       const r = this.log.partition(topic, partition).append(records, { origin: "client", encodedInProcess });
       this.m.produceRecords.inc({ topic }, r.duplicate ? 0 : r.recordCount);
@@ -918,7 +949,7 @@ export class Broker {
         logStartOffset: r.logStartOffset,
       };
     } catch (e) {
-      return fail(codeOf(e), messageOf(e));
+      return this.produceFailure(partition, codeOf(e), messageOf(e));
     }
   }
 

@@ -26,6 +26,46 @@ const FATAL = new Set([
 ]);
 const SEQ_MOD = 2 ** 31;
 
+/** Where one send's records went in one partition: offsets baseOffset..lastOffset, in send order. */
+export interface PartitionAppend {
+  readonly topic: string;
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+}
+
+interface AppendedBatch extends PartitionAppend {
+  readonly logAppendTimeMs: number;
+  /** The send's time: the timestamp of records that have none (CreateTime topics). */
+  readonly sentAt: number;
+}
+
+/** One send's records for one partition, in call order. */
+interface PartitionGroup {
+  readonly topic: string;
+  readonly partition: number;
+  /** Position among the send's groups (in first-seen order). */
+  readonly index: number;
+  records: readonly ProducerRecord[];
+  size: number;
+}
+
+const EMPTY_RECORDS: readonly ProducerRecord[] = [];
+
+type ProducePartitionAnswer = ReturnType<
+  ClientBroker["produceSync"]
+>["responses"][number]["partitions"][number];
+
+interface TopicGroups {
+  readonly name: string;
+  readonly count: number;
+  /** Groups by partition number (sparse). */
+  readonly slots: (PartitionGroup | undefined)[];
+  /** Groups in first-seen order. */
+  readonly groups: PartitionGroup[];
+  sticky: boolean;
+}
+
 export class EmbeddedProducer implements Producer {
   private readonly broker: ClientBroker;
   private readonly opts: ProducerOptions;
@@ -33,15 +73,20 @@ export class EmbeddedProducer implements Producer {
   private readonly idempotent: boolean;
   private producerId = -1;
   private producerEpoch = -1;
-  private readonly sequences = new Map<string, number>();
+  /** Next sequence number by topic, then partition. */
+  private readonly sequences = new Map<string, number[]>();
   private readonly sticky = new StickyPartitionCache();
   private phase: TxnPhase = "ready";
   private fatalError: KafkaError | null = null;
-  private readonly txnPartitions = new Set<string>();
+  /** Partitions added to the open transaction, by topic. */
+  private readonly txnPartitions = new Map<string, Set<number>>();
   private readonly txnGroups = new Set<string>();
   private txnHasOffsets = false;
   private closed = false;
   private readonly onClose: () => void;
+  /** Per record of a send: its group, then its position in the group (see append). */
+  private scratch = new Int32Array(256);
+  private scratchInUse = false;
 
   private constructor(broker: ClientBroker, opts: ProducerOptions, onClose: () => void) {
     this.broker = broker;
@@ -120,6 +165,48 @@ export class EmbeddedProducer implements Producer {
 
   /** send() without the promise: the append happens before it returns. */
   sendSync(records: readonly ProducerRecord[]): RecordMetadata[] {
+    if (records.length === 0) {
+      this.checkSend();
+      return [];
+    }
+    const n = records.length;
+    // Each record's group and position in it, as append() left them in `where` (one group: input order).
+    const { appends, where } = this.append(records);
+    const single = appends.length === 1;
+    const out: RecordMetadata[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const a = appends[single ? 0 : where[i]!]!;
+      out[i] = {
+        topic: a.topic,
+        partition: a.partition,
+        offset: a.baseOffset + (single ? i : where[n + i]!),
+        timestamp: a.logAppendTimeMs !== -1 ? a.logAppendTimeMs : (records[i]!.timestamp ?? a.sentAt),
+      };
+    }
+    return out;
+  }
+
+  /**
+   * send() answering per partition instead of per record: where each partition's records went
+   * (offsets baseOffset..lastOffset, in send order), one entry per partition written. For callers that
+   * need only offset ranges (a changelog's last offset): no metadata object per record.
+   */
+  async sendForPartitions(records: readonly ProducerRecord[]): Promise<PartitionAppend[]> {
+    const y = maybeYield();
+    if (y) await y;
+    return this.sendSyncForPartitions(records);
+  }
+
+  /** sendForPartitions() without the promise. */
+  sendSyncForPartitions(records: readonly ProducerRecord[]): PartitionAppend[] {
+    if (records.length === 0) {
+      this.checkSend();
+      return [];
+    }
+    return this.append(records).appends;
+  }
+
+  private checkSend(): void {
     this.check();
     if (this.transactionalId !== null) {
       if (this.phase === "abortable")
@@ -133,133 +220,190 @@ export class EmbeddedProducer implements Producer {
           "a transactional producer sends only inside beginTransaction()",
         );
     }
-    if (records.length === 0) return [];
-    // Group by partition, keeping each record's index to answer in input order.
-    const byPartition = new Map<string, { topic: string; partition: number; idx: number[] }>();
-    const stickyTopics = new Map<string, number>();
-    const counts = new Map<string, number>();
-    for (let i = 0; i < records.length; i++) {
+  }
+
+  /**
+   * Groups records by partition (call order kept within each), encodes one batch per partition and
+   * appends them all in one produce call. Answers per group (in first-seen order) and, in `where`,
+   * each record's group (where[i]) and position in it (where[n + i]) when there is more than one group.
+   */
+  private append(records: readonly ProducerRecord[]): { appends: AppendedBatch[]; where: Int32Array } {
+    this.checkSend();
+    const n = records.length;
+    // The producer's scratch, or a fresh one if a send re-enters from inside the broker call.
+    const reentered = this.scratchInUse;
+    if (!reentered && this.scratch.length < 2 * n)
+      this.scratch = new Int32Array(Math.max(2 * n, 2 * this.scratch.length));
+    const where = reentered ? new Int32Array(2 * n) : this.scratch;
+    this.scratchInUse = true;
+    try {
+      return { appends: this.appendGrouped(records, where), where };
+    } finally {
+      if (!reentered) this.scratchInUse = false;
+    }
+  }
+
+  private appendGrouped(records: readonly ProducerRecord[], where: Int32Array): AppendedBatch[] {
+    const n = records.length;
+    // Per topic, its partitions' groups by partition number; the request lists topics and partitions
+    // in first-seen order, and the response answers in the same order.
+    const topics: TopicGroups[] = [];
+    const byTopic = new Map<string, TopicGroups>();
+    const all: PartitionGroup[] = [];
+    let last: TopicGroups | undefined;
+    let stickyUsed = false;
+    for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      let n = counts.get(r.topic);
-      if (n === undefined) counts.set(r.topic, (n = this.partitionCount(r.topic)));
+      let t = last !== undefined && last.name === r.topic ? last : byTopic.get(r.topic);
+      if (t === undefined) {
+        t = { name: r.topic, count: this.partitionCount(r.topic), slots: [], groups: [], sticky: false };
+        byTopic.set(r.topic, t);
+        topics.push(t);
+      }
+      last = t;
+      const count = t.count;
       let p: number;
       if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= n)
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count)
           throw kafkaError(
             "UNKNOWN_TOPIC_OR_PARTITION",
-            `record ${i}: partition ${r.partition} of topic "${r.topic}" does not exist (it has ${n})`,
+            `record ${i}: partition ${r.partition} of topic "${r.topic}" does not exist (it has ${count})`,
           );
         p = r.partition;
       } else if (r.key) {
-        p = partitionForKey(r.key, n);
+        p = partitionForKey(r.key, count);
       } else {
-        p = this.sticky.partition(r.topic, n);
-        stickyTopics.set(r.topic, n);
+        p = this.sticky.partition(r.topic, count);
+        t.sticky = true;
+        stickyUsed = true;
       }
-      const k = `${r.topic}:${p}`;
-      let g = byPartition.get(k);
-      if (!g) byPartition.set(k, (g = { topic: r.topic, partition: p, idx: [] }));
-      g.idx.push(i);
+      let g = t.slots[p];
+      if (g === undefined) {
+        g = { topic: r.topic, partition: p, index: all.length, records: EMPTY_RECORDS, size: 0 };
+        t.slots[p] = g;
+        t.groups.push(g);
+        all.push(g);
+      }
+      g.size++;
+      where[i] = g.index;
     }
-    for (const [t, n] of stickyTopics) this.sticky.next(t, n);
+    // Second pass: each group's records in an array of its size (one group: the input itself).
+    if (all.length === 1) all[0]!.records = records;
+    else {
+      for (const g of all) {
+        g.records = new Array<ProducerRecord>(g.size);
+        g.size = 0;
+      }
+      for (let i = 0; i < n; i++) {
+        const g = all[where[i]!]!;
+        const j = g.size++;
+        (g.records as ProducerRecord[])[j] = records[i]!;
+        where[n + i] = j;
+      }
+    }
+    if (stickyUsed) for (const t of topics) if (t.sticky) this.sticky.next(t.name, t.count);
 
-    if (this.transactionalId !== null) {
-      const fresh = [...byPartition.entries()].filter(([k]) => !this.txnPartitions.has(k)).map(([, g]) => g);
-      if (fresh.length > 0) {
-        const byTopic = new Map<string, number[]>();
-        for (const g of fresh) {
-          let l = byTopic.get(g.topic);
-          if (!l) byTopic.set(g.topic, (l = []));
-          l.push(g.partition);
-        }
-        const res = this.broker.addPartitionsToTxn({
-          transactionalId: this.transactionalId,
-          producerId: this.producerId,
-          producerEpoch: this.producerEpoch,
-          topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-        });
-        for (const t of res)
-          for (const p of t.partitions)
-            if (p.errorCode !== "NONE")
-              this.fail(
-                p.errorCode,
-                `AddPartitionsToTxn ${t.name}-${p.partitionIndex} failed: ${p.errorCode}`,
-              );
-        for (const g of fresh) this.txnPartitions.add(`${g.topic}:${g.partition}`);
-      }
-    }
+    if (this.transactionalId !== null) this.addToTransaction(topics);
 
     const now = Date.now();
-    const batches: { topic: string; partition: number; records: Buffer; idx: number[]; count: number }[] = [];
-    for (const [k, g] of byPartition) {
-      const seq = this.idempotent ? (this.sequences.get(k) ?? 0) : -1;
-      const batch = encodeRecordBatch(
-        g.idx.map((i) => {
-          const r = records[i]!;
-          return { key: r.key, value: r.value, timestamp: r.timestamp ?? now, headers: r.headers };
-        }),
-        {
-          compression: this.opts.compression ?? "none",
-          transactional: this.transactionalId !== null,
+    const transactional = this.transactionalId !== null;
+    const compression = this.opts.compression ?? "none";
+    const reqTopics: { name: string; partitions: { index: number; records: Uint8Array }[] }[] = [];
+    for (const t of topics) {
+      const seqs = this.idempotent ? this.sequencesOf(t.name) : null;
+      const partitions: { index: number; records: Uint8Array }[] = [];
+      for (const g of t.groups) {
+        const batch = encodeRecordBatch(g.records, {
+          compression,
+          transactional,
           producerId: this.producerId,
           producerEpoch: this.producerEpoch,
-          baseSequence: seq,
+          baseSequence: seqs !== null ? (seqs[g.partition] ?? 0) : -1,
           timestamp: now,
-        },
-      );
-      batches.push({
-        topic: g.topic,
-        partition: g.partition,
-        records: batch,
-        idx: g.idx,
-        count: g.idx.length,
-      });
-    }
-    const byTopic = new Map<string, { index: number; records: Uint8Array }[]>();
-    for (const b of batches) {
-      let l = byTopic.get(b.topic);
-      if (!l) byTopic.set(b.topic, (l = []));
-      l.push({ index: b.partition, records: b.records });
+        });
+        partitions.push({ index: g.partition, records: batch });
+      }
+      reqTopics.push({ name: t.name, partitions });
     }
     // The batches were encoded just above by encodeRecordBatch: the log may skip re-checking
     // their CRC and framing (it recognises its encoder's own buffers; anything else is checked).
     const resp = this.broker.produceSync(
-      {
-        transactionalId: this.transactionalId,
-        acks: this.opts.acks ?? -1,
-        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-      },
+      { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics },
       { encodedInProcess: true },
     );
-    const out: RecordMetadata[] = new Array(records.length);
+    const appends: AppendedBatch[] = new Array(all.length);
     let firstError: { code: string; message: string } | null = null;
-    for (const t of resp.responses) {
-      for (const p of t.partitions) {
-        const b = batches.find((x) => x.topic === t.name && x.partition === p.index)!;
-        if (p.errorCode !== "NONE") {
+    for (let ti = 0; ti < topics.length; ti++) {
+      const t = topics[ti]!;
+      const answered = resp.responses[ti];
+      for (let pi = 0; pi < t.groups.length; pi++) {
+        const g = t.groups[pi]!;
+        let p: ProducePartitionAnswer | undefined = answered?.partitions[pi];
+        // The broker answers in request order; should one not, find the answer by name and index.
+        if (answered?.name !== t.name || p?.index !== g.partition)
+          p = resp.responses.find((x) => x.name === t.name)?.partitions.find((x) => x.index === g.partition);
+        if (p === undefined || p.errorCode !== "NONE") {
+          const code = p?.errorCode ?? "UNKNOWN_SERVER_ERROR";
           firstError ??= {
-            code: p.errorCode,
-            message: `produce to ${t.name}-${p.index} failed: ${p.errorMessage ?? p.errorCode}`,
+            code,
+            message: `produce to ${t.name}-${g.partition} failed: ${p?.errorMessage ?? code}`,
           };
           continue;
         }
+        const count = g.records.length;
         if (this.idempotent) {
-          const k = `${t.name}:${p.index}`;
-          this.sequences.set(k, ((this.sequences.get(k) ?? 0) + b.count) % SEQ_MOD);
+          const seqs = this.sequencesOf(t.name);
+          seqs[g.partition] = ((seqs[g.partition] ?? 0) + count) % SEQ_MOD;
         }
-        b.idx.forEach((i, j) => {
-          const r = records[i]!;
-          out[i] = {
-            topic: t.name,
-            partition: p.index,
-            offset: p.baseOffset + j,
-            timestamp: p.logAppendTimeMs !== -1 ? p.logAppendTimeMs : (r.timestamp ?? now),
-          };
-        });
+        appends[g.index] = {
+          topic: t.name,
+          partition: g.partition,
+          baseOffset: p.baseOffset,
+          lastOffset: p.baseOffset + count - 1,
+          logAppendTimeMs: p.logAppendTimeMs,
+          sentAt: now,
+        };
       }
     }
     if (firstError) this.fail(firstError.code, firstError.message);
-    return out;
+    return appends;
+  }
+
+  /** Next sequence number by partition, for one topic (idempotent producers). */
+  private sequencesOf(topic: string): number[] {
+    let s = this.sequences.get(topic);
+    if (s === undefined) this.sequences.set(topic, (s = []));
+    return s;
+  }
+
+  /** Registers the partitions this transaction writes to for the first time (AddPartitionsToTxn). */
+  private addToTransaction(topics: readonly TopicGroups[]): void {
+    let fresh: { name: string; partitions: number[] }[] | null = null;
+    for (const t of topics) {
+      const known = this.txnPartitions.get(t.name);
+      let l: number[] | null = null;
+      for (const g of t.groups) {
+        if (known?.has(g.partition)) continue;
+        if (l === null) (fresh ??= []).push({ name: t.name, partitions: (l = []) });
+        l.push(g.partition);
+      }
+    }
+    if (fresh === null) return;
+    const res = this.broker.addPartitionsToTxn({
+      transactionalId: this.transactionalId!,
+      producerId: this.producerId,
+      producerEpoch: this.producerEpoch,
+      topics: fresh,
+    });
+    for (const t of res)
+      for (const p of t.partitions)
+        if (p.errorCode !== "NONE")
+          this.fail(p.errorCode, `AddPartitionsToTxn ${t.name}-${p.partitionIndex} failed: ${p.errorCode}`);
+    for (const t of fresh) {
+      let known = this.txnPartitions.get(t.name);
+      if (known === undefined) this.txnPartitions.set(t.name, (known = new Set()));
+      for (const p of t.partitions) known.add(p);
+    }
   }
 
   beginTransaction(): void {

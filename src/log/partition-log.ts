@@ -121,6 +121,17 @@ interface Waiter {
   resolve: (v: boolean) => void;
 }
 
+/** A producer batch's header fields, as the producer state checks and records them. */
+interface ProducerBatchFields {
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  lastOffsetDelta: number;
+  baseOffset: number;
+  maxTimestamp: number;
+  isTransactional: boolean;
+}
+
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -283,8 +294,9 @@ export class PartitionLog {
         `${this.where}: an idempotent/transactional append must hold exactly one batch, got ${batches}`,
       );
     }
+    let info: ProducerBatchFields | null = null;
     if (idempotent && origin === "client") {
-      const info = this.producerBatchInfo(buf, 0);
+      info = this.producerBatchInfo(buf, 0);
       const dup = this.producers.check(info);
       if (dup) {
         return {
@@ -297,7 +309,7 @@ export class PartitionLog {
         };
       }
     }
-    return this.writeBatches(buf, batches, records);
+    return this.writeBatches(buf, batches, records, info);
   }
 
   private validateBatchForAppend(
@@ -339,7 +351,7 @@ export class PartitionLog {
       checkBatchRecords(buf, pos, this.cfg.cleanupPolicy.compact, this.where);
   }
 
-  private producerBatchInfo(buf: Buffer, pos: number) {
+  private producerBatchInfo(buf: Buffer, pos: number): ProducerBatchFields {
     const attrs = buf.readInt16BE(pos + OFF_ATTRIBUTES);
     return {
       producerId: readInt64(buf, pos + OFF_PRODUCER_ID),
@@ -352,8 +364,16 @@ export class PartitionLog {
     };
   }
 
-  /** Assigns offsets, writes validated batches, updates indexes and producer state. */
-  private writeBatches(buf: Buffer, batches: number, records: number): AppendResult {
+  /**
+   * Assigns offsets, writes validated batches, updates indexes and producer state. `checked`: the
+   * producer fields of the (single) batch as checked before, reused with its assigned offset.
+   */
+  private writeBatches(
+    buf: Buffer,
+    batches: number,
+    records: number,
+    checked: ProducerBatchFields | null = null,
+  ): AppendResult {
     const now = this.ctx.clock.now();
     const logAppendTime = this.cfg.messageTimestampType === "LogAppendTime";
     const baseOffset = this._logEndOffset;
@@ -392,7 +412,11 @@ export class PartitionLog {
         size,
         this.cfg.indexIntervalBytes,
       );
-      if (readInt64(buf, pos + OFF_PRODUCER_ID) >= 0)
+      if (checked !== null && pos === 0) {
+        checked.baseOffset = bBase;
+        checked.maxTimestamp = readInt64(buf, pos + OFF_MAX_TIMESTAMP);
+        this.producers.onDataBatch(checked);
+      } else if (readInt64(buf, pos + OFF_PRODUCER_ID) >= 0)
         this.producers.onDataBatch(this.producerBatchInfo(buf, pos));
       pos += size;
     }
