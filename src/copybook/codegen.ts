@@ -159,6 +159,7 @@ function decodePackedGeneric(
   if (!noSign && picDigits > 0 && picDigits < len * 2 - 1 && b[p]! >> 4 !== 0) {
     return badR(`value exceeds the PIC's ${picDigits} digits (first nibble must be 0)`);
   }
+  if (scale === 0 && !asNumber) return packedIntegerString(b, p, len, signed, noSign);
   // Digits in chunks of 14 accumulated as numbers (exact), one string per chunk.
   let digits = "";
   let chunk = 0;
@@ -190,6 +191,54 @@ function decodePackedGeneric(
     }
   }
   return digitsToValue(neg, digits, scale, asNumber);
+}
+
+/** Nibble k of the bytes from p, most significant first. */
+function nibbleAt(b: Uint8Array, p: number, k: number): number {
+  return (b[p + (k >> 1)]! >> (k & 1 ? 0 : 4)) & 15;
+}
+
+/**
+ * decodePackedGeneric of an integer as a decimal string (17-digit timestamps, wide ids): the
+ * significant digits are read into numbers of at most 15 digits, so the string is made from one to
+ * three number conversions (no per-chunk padding of leading zeros, no trimming afterwards).
+ */
+function packedIntegerString(
+  b: Uint8Array,
+  p: number,
+  len: number,
+  signed: boolean,
+  noSign: boolean,
+): unknown {
+  const total = noSign ? len * 2 : len * 2 - 1; // digit nibbles
+  let acc = 0;
+  for (let i = 0; i < total >> 1; i++) acc |= PK[b[p + i]!]!;
+  if (acc & 128) return badR("invalid packed digit nibble");
+  let neg = false;
+  if (!noSign) {
+    const x = b[p + len - 1]!;
+    if (x >> 4 > 9) return badR("invalid packed digit nibble");
+    const s = PACK_SIGN[x & 15]!;
+    if (s === 0) return badR(`invalid packed sign nibble ${(x & 15).toString(16).toUpperCase()}`);
+    if (s < 0) {
+      if (!signed) return badR("negative sign in an unsigned packed field");
+      neg = true;
+    }
+  }
+  let k = 0;
+  while (k < total && nibbleAt(b, p, k) === 0) k++;
+  if (k === total) return "0";
+  const sig = total - k;
+  let out = "";
+  // First chunk: the digits above the last multiples of 15; then chunks of 15 with their zeros.
+  let chunk = sig % 15 || 15;
+  while (k < total) {
+    let n = 0;
+    for (let end = k + chunk; k < end; k++) n = n * 10 + nibbleAt(b, p, k);
+    out = out === "" ? String(n) : out + String(n + 1e15).slice(1);
+    chunk = 15;
+  }
+  return neg ? `-${out}` : out;
 }
 
 /** The checks of decodePackedGeneric alone: BAD (reason set) where it fails, else 0. */
@@ -1152,18 +1201,63 @@ function encodeHex(b: Uint8Array, p: number, len: number, s: unknown): string | 
   return null;
 }
 
+/** Count of leading "0" characters of a string of ASCII digits, or -1 when it has another character. */
+function plainDigitsLead(s: string): number {
+  const len = s.length;
+  if (len === 0) return -1;
+  let lead = 0;
+  while (lead < len && s.charCodeAt(lead) === 48) lead++;
+  for (let i = lead; i < len; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  return lead;
+}
+
+/**
+ * Packed field from a string of plain digits (a 17-digit timestamp, say), straight from its
+ * characters; false when the string is not plain digits or does not fit (the general path then
+ * gives the value or the error, as valueToDigits defines them).
+ */
+function encodePackedDigitString(
+  t: Extract<FieldType, { kind: "packed" }>,
+  size: number,
+  b: Uint8Array,
+  p: number,
+  s: string,
+): boolean {
+  const scale = t.scale;
+  if (scale < 0) return false;
+  const z = plainDigitsLead(s);
+  if (z < 0) return false;
+  const total = t.noSign ? size * 2 : size * 2 - 1; // digit nibbles
+  const sig = s.length - z;
+  if (sig > 0 && sig + scale > (t.noSign ? total : t.digits)) return false;
+  // Digit k of the padded value: zeros, the significant digits, then `scale` zeros.
+  const start = total - scale - sig;
+  const digitAt = (k: number): number =>
+    k >= start && k < start + sig ? s.charCodeAt(z + k - start) - 48 : 0;
+  let k = 0;
+  for (let i = 0; i < size; i++) {
+    const hi = digitAt(k++);
+    const lo = !t.noSign && i === size - 1 ? (t.signed ? 0xc : 0xf) : digitAt(k++);
+    b[p + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
 function encodeNumeric(n: LayoutNode, b: Uint8Array, p: number, v: unknown, o: GenOptions): string | null {
   const t = n.type!;
-  const page = o.pageFor(n);
   switch (t.kind) {
     case "zoned": {
       const d = valueToDigits(v, t.digits, t.scale);
       if (typeof d === "string") return d;
       if (d.neg && !t.signed) return `${String(v)} is negative, the field is unsigned`;
-      encodeZoned(b, p, zspec(t, page, o), d.neg, d.digits);
+      encodeZoned(b, p, zspec(t, o.pageFor(n), o), d.neg, d.digits);
       return null;
     }
     case "packed": {
+      if (typeof v === "string" && encodePackedDigitString(t, n.size, b, p, v)) return null;
       const digits = t.noSign ? n.size * 2 : n.size * 2 - 1;
       const d = valueToDigits(v, t.noSign ? digits : t.digits, t.scale);
       if (typeof d === "string") return d;
@@ -1207,7 +1301,7 @@ function encodeNumeric(n: LayoutNode, b: Uint8Array, p: number, v: unknown, o: G
       } catch (err) {
         return (err as Error).message;
       }
-      return encodeText(page, b, p, n.size, text, false);
+      return encodeText(o.pageFor(n), b, p, n.size, text, false);
     }
     default:
       return "unsupported type";

@@ -222,7 +222,7 @@ export class PdvFrameCodec {
       encodeBodyLengthInto(h, bodyLength, out);
       out.set(body, HEADER_SIZE);
     }
-    out.set(head.subarray(0, HEADER_SIZE - 2), 0);
+    for (let i = 0; i < HEADER_SIZE - 2; i++) out[i] = head[i]!;
     return out;
   }
 
