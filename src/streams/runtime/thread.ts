@@ -63,6 +63,11 @@ export type ThreadState =
   | "PENDING_SHUTDOWN"
   | "DEAD";
 
+/** Records a task processes between two checks of the time slice. */
+const PROCESS_CHUNK = 64;
+/** Longest uninterrupted processing before the event loop gets a turn (see processSliced). */
+const PROCESS_SLICE_MS = 3;
+
 /** How often the records-lag gauge is refreshed (after a commit). */
 const LAG_GAUGE_INTERVAL_MS = 1000;
 
@@ -480,10 +485,7 @@ export class StreamThread {
           const t0 = performance.now();
           let n = 0;
           await this.refreshLagOfEmptyPartitions();
-          for (const t of this.tasks.values()) {
-            if (this.mustWait(t)) continue;
-            n += t.process(o.maxPollRecords);
-          }
+          n = await this.processSliced(o.maxPollRecords);
           this.pauseOrResume();
           this.idleLastRound = n === 0;
           if (n > 0) {
@@ -514,6 +516,36 @@ export class StreamThread {
       this.failure = err;
       await this.shutdownDirty();
       this.onFailure(this, err);
+    }
+  }
+
+  /**
+   * Processes the tasks' buffered records, up to `max` per task, in chunks, giving the event loop a
+   * turn whenever PROCESS_SLICE_MS have passed: the thread shares its event loop with other apps'
+   * threads and with the cluster link that answers worker threads' synchronous broker calls, which
+   * would otherwise wait for the whole round (thousands of records).
+   */
+  private async processSliced(max: number): Promise<number> {
+    let n = 0;
+    let sliceStart = performance.now();
+    const done = new Map<StreamTask, number>();
+    for (;;) {
+      let progressed = false;
+      for (const t of this.tasks.values()) {
+        const d = done.get(t) ?? 0;
+        if (d >= max || this.mustWait(t)) continue;
+        const k = t.process(Math.min(PROCESS_CHUNK, max - d));
+        if (k > 0) {
+          done.set(t, d + k);
+          n += k;
+          if (k === PROCESS_CHUNK) progressed = true;
+        }
+      }
+      if (!progressed || this.stopping) return n;
+      if (performance.now() - sliceStart >= PROCESS_SLICE_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
     }
   }
 
