@@ -21,6 +21,8 @@ export interface ClientPartitionLog {
       readonly isolation?: IsolationLevel;
       readonly maxRecords?: number;
       readonly maxBytes?: number;
+      /** Records built with `topic` and `partition` as well (see ReadRecordsOptions). */
+      readonly withTopicPartition?: boolean;
     },
   ): { readonly records: LogRecord[]; readonly nextOffset: number };
   /** Resolves true once data past `offset` is readable, false on timeout, abort or close. */

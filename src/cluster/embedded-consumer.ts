@@ -179,7 +179,12 @@ export class EmbeddedConsumer implements Consumer {
       }
       let r: { records: LogRecord[]; nextOffset: number };
       try {
-        r = log.readRecords(s.position, { isolation: this.isolation, maxRecords: max - out.length });
+        // The log builds the records in the consumer's shape (with topic and partition): handed out as they are.
+        r = log.readRecords(s.position, {
+          isolation: this.isolation,
+          maxRecords: max - out.length,
+          withTopicPartition: true,
+        });
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "UNKNOWN_TOPIC_OR_PARTITION") continue; // deleted meanwhile (a linked broker learns it here)
@@ -191,17 +196,21 @@ export class EmbeddedConsumer implements Consumer {
         }
         throw e;
       }
-      for (const rec of r.records) {
-        out.push({
-          topic: s.tp.topic,
-          partition: s.tp.partition,
-          offset: rec.offset,
-          timestamp: rec.timestamp,
-          timestampType: rec.timestampType,
-          key: rec.key,
-          value: rec.value,
-          headers: rec.headers,
-        });
+      const recs = r.records;
+      for (let j = 0; j < recs.length; j++) {
+        const rec = recs[j]! as LogRecord & Partial<ConsumedRecord>;
+        if (rec.topic === s.tp.topic && rec.partition === s.tp.partition) out.push(rec as ConsumedRecord);
+        else
+          out.push({
+            topic: s.tp.topic,
+            partition: s.tp.partition,
+            offset: rec.offset,
+            timestamp: rec.timestamp,
+            timestampType: rec.timestampType,
+            key: rec.key,
+            value: rec.value,
+            headers: rec.headers,
+          });
       }
       s.position = r.nextOffset;
     }

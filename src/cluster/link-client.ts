@@ -231,8 +231,8 @@ interface FetchedChunk extends LinkFetch {
 /** A partition's log seen through the link, with the rest of the last fetch buffered. */
 class LinkedPartitionLog implements ClientPartitionLog {
   private readonly transport: LinkTransport;
-  private readonly topic: string;
-  private readonly partition: number;
+  readonly topic: string;
+  readonly partition: number;
   private chunk: FetchedChunk | null = null;
 
   constructor(transport: LinkTransport, topic: string, partition: number) {
@@ -260,11 +260,13 @@ class LinkedPartitionLog implements ClientPartitionLog {
       readonly isolation?: IsolationLevel;
       readonly maxRecords?: number;
       readonly maxBytes?: number;
+      readonly withTopicPartition?: boolean;
     } = {},
   ): { records: LogRecord[]; nextOffset: number } {
     const isolation = options.isolation ?? "read_uncommitted";
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
     const maxBytes = options.maxBytes ?? 1024 * 1024;
+    const tp = options.withTopicPartition ? this : undefined;
     const out: LogRecord[] = [];
     let next = fetchOffset;
     let fetchedBytes = 0;
@@ -288,7 +290,7 @@ class LinkedPartitionLog implements ClientPartitionLog {
       }
       // With aborted transactions listed, their state builds up from the first batch: decode from there.
       const start = c.abortedTransactions && c.abortedTransactions.length > 0 ? 0 : c.position;
-      const d = decodeFetchedRecords(c, next, isolation, maxRecords, out, start);
+      const d = decodeFetchedRecords(c, next, isolation, maxRecords, out, start, tp);
       next = d.nextOffset;
       if (d.position < c.records.length) {
         c.resumeOffset = next;

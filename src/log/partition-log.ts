@@ -17,6 +17,7 @@ import {
   ATTR_TRANSACTIONAL,
   checkBatchRecords,
   decodeBatchRecords,
+  decodeBatchRecordsInto,
   encodeControlBatch,
   encodedInProcess,
   encodeRecordBatch,
@@ -33,7 +34,6 @@ import {
   OFF_RECORD_COUNT,
   parseControlRecord,
   RECORD_BATCH_OVERHEAD,
-  readBatchHeader,
   readInt64,
   updateBatchCrc,
   validateRecordBatch,
@@ -865,6 +865,7 @@ export class PartitionLog {
     const isolation: IsolationLevel = options.isolation ?? "read_uncommitted";
     const maxBytes = options.maxBytes ?? 1024 * 1024;
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
+    const tp = options.withTopicPartition ? this : undefined;
     const out: LogRecord[] = [];
     let next = fetchOffset;
     let bytes = 0;
@@ -884,7 +885,7 @@ export class PartitionLog {
       lso = r.lastStableOffset;
       if (r.records.length === 0) break;
       bytes += r.records.length;
-      const d = decodeFetchedRecords(r, next, isolation, maxRecords, out);
+      const d = decodeFetchedRecords(r, next, isolation, maxRecords, out, 0, tp);
       next = d.nextOffset;
       if (d.full) break;
     }
@@ -1577,43 +1578,67 @@ export function decodeFetchedRecords(
   maxRecords: number,
   out: LogRecord[],
   startPosition = 0,
+  topicPartition?: { readonly topic: string; readonly partition: number },
 ): { nextOffset: number; position: number; full: boolean } {
   const committed = isolation === "read_committed";
-  const records = fetched.records;
-  const aborted = committed
-    ? [...(fetched.abortedTransactions ?? [])].sort((a, b) => a.firstOffset - b.firstOffset)
-    : [];
-  const abortedProducers = new Set<number>();
+  const records = asBuffer(fetched.records);
+  const listed = committed ? fetched.abortedTransactions : null;
+  const aborted =
+    listed && listed.length > 0 ? [...listed].sort((a, b) => a.firstOffset - b.firstOffset) : NO_ABORTED;
+  const abortedProducers = aborted.length > 0 ? new Set<number>() : null;
+  const topic = topicPartition?.topic;
+  const partition = topicPartition?.partition ?? 0;
   let next = fetchOffset;
   let ai = 0;
   let p = startPosition;
+  // Header fields are read in place (no header object per batch).
   while (p < records.length) {
-    const h = readBatchHeader(records, p);
-    if (committed) {
-      while (ai < aborted.length && aborted[ai]!.firstOffset <= h.lastOffset) {
+    if (records.length - p < RECORD_BATCH_OVERHEAD)
+      throw new LogError(
+        "CORRUPT_MESSAGE",
+        `record batch at byte ${p} is truncated: ${records.length - p} bytes, a header needs ${RECORD_BATCH_OVERHEAD}`,
+      );
+    const size = LOG_OVERHEAD + records.readInt32BE(p + OFF_LENGTH);
+    if (size < RECORD_BATCH_OVERHEAD)
+      throw new LogError(
+        "CORRUPT_MESSAGE",
+        `record batch at byte ${p} declares length ${size - LOG_OVERHEAD}`,
+      );
+    const baseOffset = readInt64(records, p + OFF_BASE_OFFSET);
+    const lastOffset = baseOffset + records.readInt32BE(p + OFF_LAST_OFFSET_DELTA);
+    const attrs = records.readInt16BE(p + OFF_ATTRIBUTES);
+    if (abortedProducers !== null) {
+      while (ai < aborted.length && aborted[ai]!.firstOffset <= lastOffset) {
         abortedProducers.add(aborted[ai]!.producerId);
         ai++;
       }
     }
-    if (h.isControl) {
-      if (committed && abortedProducers.has(h.producerId)) {
+    if (attrs & ATTR_CONTROL) {
+      if (abortedProducers?.has(readInt64(records, p + OFF_PRODUCER_ID))) {
         const [rec] = decodeBatchRecords(records, p);
         if (rec && parseControlRecord(rec.key, rec.value).type === "abort")
-          abortedProducers.delete(h.producerId);
+          abortedProducers.delete(readInt64(records, p + OFF_PRODUCER_ID));
       }
     } else if (
-      h.lastOffset >= next &&
-      !(committed && h.isTransactional && abortedProducers.has(h.producerId))
+      lastOffset >= next &&
+      !(
+        abortedProducers !== null &&
+        attrs & ATTR_TRANSACTIONAL &&
+        abortedProducers.has(readInt64(records, p + OFF_PRODUCER_ID))
+      )
     ) {
       // one record past the wanted ones: its offset is where the next poll resumes
-      const recs = decodeBatchRecords(records, p, next, maxRecords - out.length + 1);
-      for (const rec of recs) {
-        if (out.length >= maxRecords) return { nextOffset: rec.offset, position: p, full: true };
-        out.push(rec);
+      const room = maxRecords - out.length;
+      const added = decodeBatchRecordsInto(records, p, next, room + 1, out, topic, partition);
+      if (added > room) {
+        const extra = out.pop()!;
+        return { nextOffset: extra.offset, position: p, full: true };
       }
     }
-    next = Math.max(next, h.lastOffset + 1);
-    p += h.sizeInBytes;
+    next = Math.max(next, lastOffset + 1);
+    p += size;
   }
   return { nextOffset: next, position: p, full: false };
 }
+
+const NO_ABORTED: readonly AbortedTransaction[] = [];

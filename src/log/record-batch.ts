@@ -591,6 +591,31 @@ export function decodeBatchRecords(
   minOffset = 0,
   limit = Number.POSITIVE_INFINITY,
 ): LogRecord[] {
+  const out: LogRecord[] = [];
+  decodeBatchRecordsInto(data, pos, minOffset, limit, out, undefined, 0);
+  return out;
+}
+
+/** A decoded record that also names its topic and partition (a consumer's record). */
+export interface TopicLogRecord extends LogRecord {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/**
+ * decodeBatchRecords appending to `out` (at most `limit` records more). With a `topic`, the records
+ * are built with `topic` and `partition` as well (the consumer's record shape, so a consumer need not
+ * copy each one). Returns how many it appended.
+ */
+export function decodeBatchRecordsInto(
+  data: Uint8Array,
+  pos: number,
+  minOffset: number,
+  limit: number,
+  out: LogRecord[],
+  topic: string | undefined,
+  partition: number,
+): number {
   const buf = asBuffer(data);
   const baseOffset = readInt64(buf, pos + OFF_BASE_OFFSET);
   const attributes = buf.readInt16BE(pos + OFF_ATTRIBUTES);
@@ -599,10 +624,10 @@ export function decodeBatchRecords(
   const logAppend = (attributes & ATTR_TIMESTAMP_TYPE) !== 0;
   const timestampType: TimestampType = logAppend ? "LogAppendTime" : "CreateTime";
   const maxTimestamp = logAppend ? readInt64(buf, pos + OFF_MAX_TIMESTAMP) : 0;
-  if (count <= 0 || limit <= 0) return [];
+  if (count <= 0 || limit <= 0) return 0;
   const body = batchRecordData(buf, pos);
   const end = body.length;
-  const out: LogRecord[] = [];
+  let appended = 0;
   rpos = 0;
   for (let i = 0; i < count; i++) {
     const len = readVarint(body, end);
@@ -634,7 +659,7 @@ export function decodeBatchRecords(
     const hc = readVarint(body, recEnd);
     let headers: RecordHeader[] = EMPTY_HEADERS;
     if (hc > 0) {
-      if (wanted) headers = [];
+      if (wanted) headers = new Array<RecordHeader>(hc);
       for (let h = 0; h < hc; h++) {
         const hkl = readVarint(body, recEnd);
         if (hkl < 0 || rpos + hkl > recEnd) throw corruptField("header key", i, baseOffset);
@@ -647,23 +672,31 @@ export function decodeBatchRecords(
           if (wanted) hv = body.subarray(rpos, rpos + hvl);
           rpos += hvl;
         }
-        if (wanted) headers.push({ key: hk, value: hv });
+        if (wanted) headers[h] = { key: hk, value: hv };
       }
     }
     rpos = recEnd;
     if (wanted) {
-      out.push({
-        offset,
-        timestamp: logAppend ? maxTimestamp : baseTimestamp + tsDelta,
-        timestampType,
-        key,
-        value,
-        headers,
-      });
-      if (out.length >= limit) break;
+      const timestamp = logAppend ? maxTimestamp : baseTimestamp + tsDelta;
+      // Two literal shapes, each always built whole, so every reader of one kind sees one shape.
+      if (topic === undefined) out.push({ offset, timestamp, timestampType, key, value, headers });
+      else {
+        const rec: TopicLogRecord = {
+          topic,
+          partition,
+          offset,
+          timestamp,
+          timestampType,
+          key,
+          value,
+          headers,
+        };
+        out.push(rec);
+      }
+      if (++appended >= limit) break;
     }
   }
-  return out;
+  return appended;
 }
 
 /**

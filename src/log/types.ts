@@ -184,6 +184,11 @@ export interface ReadRecordsOptions {
   /** Default 1 MiB. */
   readonly maxBytes?: number;
   readonly maxRecords?: number;
+  /**
+   * The records also carry the log's `topic` and `partition` (a consumer's record shape, so an
+   * in-process consumer hands them out as they are instead of copying each one).
+   */
+  readonly withTopicPartition?: boolean;
 }
 
 export interface ReadRecordsResult {
