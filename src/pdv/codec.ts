@@ -1,6 +1,7 @@
 // PdvFrameCodec: header-only and full decoding of PDV frames, and encoding, on top of the
 // copybook layer (compiled record codecs, cp1147, bitmap24 as a custom field codec).
 import {
+  type Copybook,
   CopybookError,
   type FieldCodecRule,
   parseCopybook,
@@ -103,7 +104,11 @@ interface BodyCodec {
 export class PdvFrameCodec {
   readonly catalog: ReadonlyMap<string, FrameTypeSpec>;
   private readonly fieldCodecs: readonly FieldCodecRule[];
-  private readonly bodies = new Map<string, BodyCodec | null>();
+  // Per direction, so that a frame's lookup needs no key string.
+  private readonly requestBodies = new Map<string, BodyCodec | null>();
+  private readonly responseBodies = new Map<string, BodyCodec | null>();
+  /** Parsed copybooks by type, while compiling: a type's request and response share one parse. */
+  private parsed: Map<string, Copybook> | null = null;
   private readonly scratch = new Uint8Array(HEADER_SIZE);
   private readonly verifyEncoding: boolean;
 
@@ -229,9 +234,14 @@ export class PdvFrameCodec {
   /** Compiles every record of the catalog now (else each is compiled on first use); returns how many. */
   compileAll(): number {
     let n = 0;
-    for (const type of this.catalog.keys()) {
-      if (this.bodyCodec(type, "Q")) n++;
-      if (this.bodyCodec(type, "R")) n++;
+    this.parsed = new Map();
+    try {
+      for (const type of this.catalog.keys()) {
+        if (this.bodyCodec(type, "Q")) n++;
+        if (this.bodyCodec(type, "R")) n++;
+      }
+    } finally {
+      this.parsed = null;
     }
     return n;
   }
@@ -242,8 +252,8 @@ export class PdvFrameCodec {
   }
 
   private bodyCodec(type: string, direction: PdvDirection): BodyCodec | null {
-    const key = direction === "Q" ? type : `${type}/R`;
-    let hit = this.bodies.get(key);
+    const bodies = direction === "Q" ? this.requestBodies : this.responseBodies;
+    let hit = bodies.get(type);
     if (hit !== undefined) return hit;
     const spec = this.catalog.get(type);
     const record = spec ? (direction === "Q" ? spec.requestRecord : spec.responseRecord) : null;
@@ -252,7 +262,7 @@ export class PdvFrameCodec {
         ? {
             record,
             rule: PDV_REDEFINES[record],
-            codec: parseCopybook(spec.copybook, { file: `${type}.cpy` }).compile({
+            codec: this.parse(type, spec.copybook).compile({
               record,
               codePage: PDV_CODE_PAGE,
               fieldCodecs: this.fieldCodecs,
@@ -261,7 +271,16 @@ export class PdvFrameCodec {
             }),
           }
         : null;
-    this.bodies.set(key, hit);
+    bodies.set(type, hit);
+    return hit;
+  }
+
+  private parse(type: string, copybook: string): Copybook {
+    let hit = this.parsed?.get(type);
+    if (hit === undefined) {
+      hit = parseCopybook(copybook, { file: `${type}.cpy` });
+      this.parsed?.set(type, hit);
+    }
     return hit;
   }
 }
