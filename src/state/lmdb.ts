@@ -15,7 +15,7 @@
 // changelog tail from the checkpoint. A buffer over `maxBufferedEntries` spills to lmdb
 // early and marks the environment "dirty" until the next flush; after a crash while dirty,
 // `needsFullRestore` tells the runtime to wipe and restore from the start.
-import { bytesToKeyString, copyBytes } from "./bytes.ts";
+import { bytesToKeyString, copyBytesPooled } from "./bytes.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Database, open, type RootDatabase } from "lmdb";
@@ -56,6 +56,27 @@ export interface LmdbEnvironmentOptions {
    * mirror left by an older version is deleted at open so no tool trusts it.
    */
   readonly checkpointFile?: boolean;
+}
+
+/**
+ * lmdb-js passes a value to lmdb by address: it computes the address of the value's ArrayBuffer
+ * with a native call and caches it as a new property of that ArrayBuffer, and reading `.buffer`
+ * of an array of up to 64 bytes first moves it off the V8 heap (a backing store of its own). Per
+ * buffered value that costs more than the write. Inside a write transaction lmdb copies a value
+ * at once, so values are copied into one staging buffer instead, passed with `start`/`end` (which
+ * lmdb-js reads as the value's range): its address is computed once.
+ */
+const STAGING_BYTES = 64 * 1024;
+const staging = new Uint8Array(STAGING_BYTES) as Uint8Array & { start: number; end: number };
+staging.start = 0;
+staging.end = 0;
+
+function staged(value: Uint8Array): Buffer {
+  const n = value.byteLength;
+  if (n > STAGING_BYTES) return value as Buffer;
+  staging.set(value, 0);
+  staging.end = n;
+  return staging as unknown as Buffer;
 }
 
 /** One named lmdb database with a write buffer in front. */
@@ -140,7 +161,13 @@ export class LmdbOrderedBytes implements OrderedBytes {
       const p = this.pending.getByString(ks);
       if (p !== undefined) return p.value === null ? undefined : p.value;
     }
-    const v = this.db.get(this.lookupKey(key) as Buffer);
+    // lmdb's get copies into a Buffer of its own (an off-heap allocation for values over 64
+    // bytes); its fast read returns a shared buffer, valid until the next read, copied here.
+    const shared = this.db.getBinaryFast(this.lookupKey(key) as Buffer);
+    const v =
+      shared === undefined
+        ? undefined
+        : copyBytesPooled(shared, (this.db as unknown as { lastSize: number }).lastSize);
     if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) {
       if (ks === undefined) {
         ks = bytesToKeyString(key);
@@ -185,8 +212,8 @@ export class LmdbOrderedBytes implements OrderedBytes {
     const isNew =
       this.pending.setByString(
         ks,
-        keyOwned ? key : copyBytes(key),
-        value === null || valueOwned ? value : copyBytes(value),
+        keyOwned ? key : copyBytesPooled(key),
+        value === null || valueOwned ? value : copyBytesPooled(value),
       ) === undefined;
     if (isNew) this.env.noteBuffered();
   }
@@ -243,16 +270,17 @@ export class LmdbOrderedBytes implements OrderedBytes {
     this.absent.clear();
     const n = this.pending.size + this.behind.length;
     if (n === 0) return 0;
+    // lmdb copies a key into its write instruction at once: the read scratch buffer serves.
     for (const e of this.behind) {
-      const k = this.encode(e.key) as Buffer;
+      const k = this.lookupKey(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
-      else this.db.putSync(k, e.value as Buffer);
+      else this.db.putSync(k, staged(e.value));
     }
     this.behind = [];
     for (const e of this.pending.range(undefined, undefined, false)) {
-      const k = this.encode(e.key) as Buffer;
+      const k = this.lookupKey(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
-      else this.db.putSync(k, e.value as Buffer);
+      else this.db.putSync(k, staged(e.value));
     }
     this.pending.clear();
     return n;
