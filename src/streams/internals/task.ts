@@ -239,7 +239,7 @@ export class StreamTask {
   }
 
   /** Processes one record now (the test driver's path, and the runtime's via `process`). */
-  processRecord(rec: ConsumedRecord, partitionTime?: number): void {
+  processRecord(rec: ConsumedRecord, partitionTime?: number, wallClock?: number): void {
     const source = this.topology.sourcesByTopic.get(rec.topic);
     if (source === undefined) {
       throw new StreamsError("ILLEGAL_STATE", `task ${this.id} has no source for topic ${rec.topic}`);
@@ -276,7 +276,7 @@ export class StreamTask {
     ctx.timestamp = ts;
     ctx.headers = rec.headers;
     if (ts > ctx.streamTime) ctx.streamTime = ts;
-    ctx.lastRecordWallClock = ctx.clock.now();
+    ctx.lastRecordWallClock = wallClock ?? ctx.clock.now();
     try {
       source.process(key, value, ts);
     } catch (e) {
@@ -382,6 +382,8 @@ export class StreamTask {
     let n = 0;
     const qs = this.queueList;
     const async = this.ctx.asyncOperators;
+    // One wall-clock reading per call (a synchronous run of records), not one per record.
+    const wallClock = this.ctx.clock.now();
     while (n < max && this.buffered > 0) {
       if (async.length > 0 && async.some((a) => a.full())) break;
       let best: Queue | undefined;
@@ -406,7 +408,7 @@ export class StreamTask {
         best.records = [];
         best.head = 0;
       }
-      this.processRecord(rec, best.partitionTime);
+      this.processRecord(rec, best.partitionTime, wallClock);
       if (rec.timestamp > best.partitionTime) best.partitionTime = rec.timestamp;
       n++;
     }

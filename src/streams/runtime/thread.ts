@@ -121,10 +121,18 @@ class ThreadCollector implements RecordCollector {
       if (this.error !== undefined) return;
       try {
         const md: RecordMetadata[] = await this.producer().send(batch);
-        for (const m of md) {
-          if (!this.changelogTopics.has(m.topic)) continue;
-          let byPartition = this.changelogOffsets.get(m.topic);
-          if (byPartition === undefined) this.changelogOffsets.set(m.topic, (byPartition = []));
+        // Runs of one topic are common (a store's writes, a sink's outputs): its lookups are reused.
+        let topic: string | undefined;
+        let byPartition: number[] | undefined;
+        for (let i = 0; i < md.length; i++) {
+          const m = md[i]!;
+          if (m.topic !== topic) {
+            topic = m.topic;
+            byPartition = this.changelogTopics.has(topic) ? this.changelogOffsets.get(topic) : undefined;
+            if (byPartition === undefined && this.changelogTopics.has(topic))
+              this.changelogOffsets.set(topic, (byPartition = []));
+          }
+          if (byPartition === undefined) continue;
           const prev = byPartition[m.partition];
           if (prev === undefined || m.offset > prev) byPartition[m.partition] = m.offset;
         }
