@@ -188,14 +188,23 @@ export class LmdbOrderedBytes implements OrderedBytes {
   private lastReadKeyString = "";
 
   private scratch = new Uint8Array(64);
+  /** Views of `scratch` by length: a store's keys come in few lengths, so views are reused. */
+  private scratchViews: Uint8Array[] = [];
 
-  /** Encoded key for a read: lmdb copies it at once, so a reused scratch buffer avoids an allocation. */
+  /**
+   * Encoded key for a read or a write inside a write transaction: lmdb copies it at once, so a
+   * reused scratch buffer avoids an allocation.
+   */
   private lookupKey(key: Bytes): Uint8Array {
     if (!this.prefixed) return key;
     this.checkSize(key);
-    if (this.scratch.length < key.byteLength + 1) this.scratch = new Uint8Array(key.byteLength * 2 + 1);
+    const n = key.byteLength + 1;
+    if (this.scratch.length < n) {
+      this.scratch = new Uint8Array(n * 2);
+      this.scratchViews = [];
+    }
     this.scratch.set(key, 1);
-    return this.scratch.subarray(0, key.byteLength + 1);
+    return (this.scratchViews[n] ??= this.scratch.subarray(0, n));
   }
 
   put(key: Bytes, value: Bytes | null, keyOwned = false, valueOwned = false): void {

@@ -54,6 +54,12 @@ export class TaskContext {
   streamTime = -1;
   /** Wall-clock time of the last record processed (for idle-close of windows). */
   lastRecordWallClock: number;
+  /**
+   * Wall-clock time read once for the run of records being processed (as Kafka Streams caches
+   * it per loop iteration), what processors' currentSystemTimeMs() returns meanwhile; undefined
+   * outside such a run (punctuators, the test driver: the clock is read at each call).
+   */
+  runWallClock: number | undefined = undefined;
   commitRequested = false;
   /** Per-task objects shared by nodes (e.g. the time tracker of a stream-stream join's two sides). */
   readonly shared = new Map<string, unknown>();

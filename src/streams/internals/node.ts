@@ -169,7 +169,7 @@ export class UserProcessorNode extends ProcessorNode {
     return this.ctx.streamTime;
   }
   currentSystemTimeMs(): number {
-    return this.ctx.clock.now();
+    return this.ctx.runWallClock ?? this.ctx.clock.now();
   }
   getStateStore<S>(name: string): S {
     if (!this.storeNames.includes(name)) {

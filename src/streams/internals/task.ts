@@ -379,11 +379,20 @@ export class StreamTask {
 
   /** Processes up to `max` buffered records; returns how many were processed. */
   process(max: number): number {
+    // One wall-clock reading per call (a synchronous run of records), not one per record.
+    const wallClock = this.ctx.clock.now();
+    this.ctx.runWallClock = wallClock;
+    try {
+      return this.processRun(max, wallClock);
+    } finally {
+      this.ctx.runWallClock = undefined;
+    }
+  }
+
+  private processRun(max: number, wallClock: number): number {
     let n = 0;
     const qs = this.queueList;
     const async = this.ctx.asyncOperators;
-    // One wall-clock reading per call (a synchronous run of records), not one per record.
-    const wallClock = this.ctx.clock.now();
     while (n < max && this.buffered > 0) {
       if (async.length > 0 && async.some((a) => a.full())) break;
       let best: Queue | undefined;
