@@ -346,7 +346,7 @@ function measureRecords(
     const hs = r.headers;
     if (hs && hs.length > 0) {
       s += varintSize(hs.length);
-      for (const h of hs) s += headerSize(h);
+      for (let h = 0; h < hs.length; h++) s += headerSize(hs[h]!);
     } else s += 1;
     sizes[i] = s;
     total += varintSize(s) + s;
@@ -382,7 +382,8 @@ function writeRecords(
     const hs = r.headers;
     if (hs && hs.length > 0) {
       p = writeVarint(out, hs.length, p);
-      for (const h of hs) {
+      for (let hi = 0; hi < hs.length; hi++) {
+        const h = hs[hi]!;
         const kl = keyByteLength(h.key);
         p = writeVarint(out, kl, p);
         writeKey(out as Buffer, h.key, p, kl);
