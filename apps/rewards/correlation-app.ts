@@ -4,6 +4,7 @@
 // Keyed by terminal id throughout, so a terminal's T001 (its region) is always seen before its
 // bets, and its bets before their cancellations.
 import type { Counter } from "prom-client";
+import type { Tally } from "../../src/observe/index.ts";
 import { decodeHeaderFields, PDV_CATALOG, PdvFrameCodec } from "../../src/pdv/index.ts";
 import { type Serde, Serdes } from "../../src/serde/index.ts";
 import {
@@ -15,7 +16,7 @@ import {
   Topology,
 } from "../../src/streams/index.ts";
 import type { AcceptedBet, BetCancellation, Payout, RejectedBet } from "./domain/index.ts";
-import { childrenOf, type RewardsMetrics } from "./metrics.ts";
+import type { RewardsMetrics } from "./metrics.ts";
 import {
   type DeadLetter,
   type DecodedPair,
@@ -472,15 +473,15 @@ class PairDecoder implements Processor<string, Correlated, string, Decoded> {
   private terminals!: KeyValueStore<string, TerminalInfo>;
   private readonly codec = pairCodec();
   private readonly metrics: RewardsMetrics;
-  private readonly matched: (type: string) => Counter;
-  private readonly accepted: Counter;
-  private readonly rejected: Counter;
+  private readonly matched: (type: string) => Tally;
+  private readonly accepted: Tally;
+  private readonly rejected: Tally;
 
   constructor(metrics: RewardsMetrics) {
     this.metrics = metrics;
-    this.matched = childrenOf(metrics.matched) as (type: string) => Counter;
-    this.accepted = metrics.bets.labels("accepted") as unknown as Counter;
-    this.rejected = metrics.bets.labels("rejected") as unknown as Counter;
+    this.matched = metrics.tallies.matched;
+    this.accepted = metrics.tallies.bets("accepted");
+    this.rejected = metrics.tallies.bets("rejected");
   }
 
   init(context: ProcessorContext<string, Decoded>): void {

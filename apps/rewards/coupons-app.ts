@@ -7,8 +7,8 @@
 // `ledger` (keyed by campaign) owns every campaign's budget, PDV/day counters and rewarded
 // tickets, so all decisions about one campaign are taken by one task, in order, in one
 // transaction with their outputs (docs/rewards.md, "Keys and partitioning").
-import type { Counter, Gauge } from "prom-client";
-import type { Logger } from "../../src/observe/index.ts";
+import type { Gauge } from "prom-client";
+import type { Logger, Tally } from "../../src/observe/index.ts";
 import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
 import { type Serde, Serdes } from "../../src/serde/index.ts";
 import {
@@ -32,7 +32,7 @@ import {
   type Reward,
   type RewardCancellation,
 } from "./domain/index.ts";
-import { childrenOf, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
+import { byLabel, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
 import { json } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
@@ -280,8 +280,8 @@ class LedgerProcessor
   private readonly metrics: RewardsMetrics;
   private readonly codec = new PdvFrameCodec();
   private readonly now: () => number;
-  private readonly issued: (campaignId: string) => Counter;
-  private readonly canceled: (campaignId: string) => Counter;
+  private readonly issued: (campaignId: string) => Tally;
+  private readonly canceled: (campaignId: string) => Tally;
   private readonly budgetUsed: (campaignId: string) => Gauge;
 
   private readonly tables: ReferenceTables | undefined;
@@ -289,9 +289,9 @@ class LedgerProcessor
   constructor(metrics: RewardsMetrics, now: () => number, log?: Logger, tables?: ReferenceTables) {
     this.metrics = metrics;
     this.now = now;
-    this.issued = childrenOf(metrics.couponsIssued) as (campaignId: string) => Counter;
-    this.canceled = childrenOf(metrics.couponsCanceled) as (campaignId: string) => Counter;
-    this.budgetUsed = childrenOf(metrics.budgetUsedCents) as (campaignId: string) => Gauge;
+    this.issued = metrics.tallies.couponsIssued;
+    this.canceled = metrics.tallies.couponsCanceled;
+    this.budgetUsed = byLabel((c) => metrics.budgetUsedCents.labels(c) as unknown as Gauge);
     this.view = new CampaignTableView(log);
     this.tables = tables;
   }

@@ -30,8 +30,8 @@ class HeaderDecoder
   constructor(metrics: RewardsMetrics, now: () => number) {
     this.metrics = metrics;
     this.now = now;
-    const q = metrics.frames.labels("Q");
-    const r = metrics.frames.labels("R");
+    const q = metrics.tallies.frames("Q");
+    const r = metrics.tallies.frames("R");
     this.byDirection = { Q: () => q.inc(), R: () => r.inc() };
   }
 

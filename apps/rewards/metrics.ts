@@ -1,9 +1,17 @@
 // The rewards pipeline's own metrics (prefixed courant_ by the registry).
 import type { Counter, Gauge, Histogram } from "prom-client";
-import type { MetricsRegistry } from "../../src/observe/index.ts";
+import type { MetricsRegistry, Tally } from "../../src/observe/index.ts";
 
 export interface RewardsMetrics {
   readonly frames: Counter;
+  /** Hot-path counts (see MetricsRegistry.tallyCounter): frames by direction, pairs by type, bets by outcome, coupons by campaign. */
+  readonly tallies: {
+    readonly frames: (direction: string) => Tally;
+    readonly matched: (type: string) => Tally;
+    readonly bets: (outcome: string) => Tally;
+    readonly couponsIssued: (campaign: string) => Tally;
+    readonly couponsCanceled: (campaign: string) => Tally;
+  };
   readonly unknownTypes: Counter;
   readonly dlq: Counter;
   readonly unmatched: Counter;
@@ -54,8 +62,30 @@ export class LatencyWindow {
 }
 
 export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
+  const frames = m.tallyCounter("rewards_frames_total", "PDV frames whose header decoded, by direction", [
+    "direction",
+  ]);
+  const matched = m.tallyCounter(
+    "rewards_pairs_matched_total",
+    "Request/response pairs matched, by frame type",
+    ["type"],
+  );
+  const bets = m.tallyCounter("rewards_bets_total", "Bets (T031 pairs), by outcome", ["outcome"]);
+  const issued = m.tallyCounter("rewards_coupons_issued_total", "Coupons issued, by campaign", ["campaign"]);
+  const canceled = m.tallyCounter(
+    "rewards_coupons_canceled_total",
+    "Coupons taken back after a cancellation",
+    ["campaign"],
+  );
   return {
-    frames: m.counter("rewards_frames_total", "PDV frames whose header decoded, by direction", ["direction"]),
+    frames: frames.counter,
+    tallies: {
+      frames: byLabel((v) => frames.tally(v)),
+      matched: byLabel((v) => matched.tally(v)),
+      bets: byLabel((v) => bets.tally(v)),
+      couponsIssued: byLabel((v) => issued.tally(v)),
+      couponsCanceled: byLabel((v) => canceled.tally(v)),
+    },
     unknownTypes: m.counter(
       "rewards_frames_unknown_type_total",
       "Frames of a type not in the catalog (passed on)",
@@ -75,16 +105,12 @@ export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
       "Duplicate requests/responses dropped by correlation",
       ["direction"],
     ),
-    matched: m.counter("rewards_pairs_matched_total", "Request/response pairs matched, by frame type", [
-      "type",
-    ]),
-    bets: m.counter("rewards_bets_total", "Bets (T031 pairs), by outcome", ["outcome"]),
+    matched: matched.counter,
+    bets: bets.counter,
     cancellations: m.counter("rewards_bet_cancellations_total", "Accepted bet cancellations (T034)"),
     payouts: m.counter("rewards_payouts_total", "Payouts (T033)"),
-    couponsIssued: m.counter("rewards_coupons_issued_total", "Coupons issued, by campaign", ["campaign"]),
-    couponsCanceled: m.counter("rewards_coupons_canceled_total", "Coupons taken back after a cancellation", [
-      "campaign",
-    ]),
+    couponsIssued: issued.counter,
+    couponsCanceled: canceled.counter,
     couponsSkipped: m.counter(
       "rewards_coupons_skipped_total",
       "Qualifying bets without a coupon, by reason",
@@ -110,15 +136,12 @@ export function ingestHeaderValue(ms: number): Uint8Array {
   return Buffer.from(String(ms), "latin1"); // digits only: same bytes as UTF-8
 }
 
-/**
- * A metric's child for a label value, looked up once: prom-client's labels() hashes its arguments
- * into a key on every call, and the hot paths count per record.
- */
-export function childrenOf<C>(metric: { labels(...values: string[]): C }): (value: string) => C {
+/** One lookup per label value: `make(value)` is called once per distinct value. */
+export function byLabel<C>(make: (value: string) => C): (value: string) => C {
   const cache = new Map<string, C>();
   return (value) => {
     let c = cache.get(value);
-    if (c === undefined) cache.set(value, (c = metric.labels(value)));
+    if (c === undefined) cache.set(value, (c = make(value)));
     return c;
   };
 }

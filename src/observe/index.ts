@@ -57,6 +57,52 @@ export class MetricsRegistry {
     ) as Counter;
   }
 
+  /**
+   * A counter for hot paths: each label set's count is a plain number, added to the Prometheus
+   * counter when it is collected (a scrape, `get()`). prom-client's labelled `inc()` hashes the
+   * label values into a key on every call, which showed per record in the pipelines' profiles.
+   */
+  tallyCounter(name: string, help: string, labelNames: readonly string[] = []): TallyCounter {
+    const tallies = new Map<string, { labels: Record<string, string>; n: number }>();
+    const counter = this.getOrCreate(
+      name,
+      () =>
+        new Counter({
+          name: METRIC_PREFIX + name,
+          help,
+          labelNames,
+          registers: [this.registry],
+          collect() {
+            for (const t of tallies.values()) {
+              if (t.n === 0) continue;
+              this.inc(t.labels, t.n);
+              t.n = 0;
+            }
+          },
+        }),
+    ) as Counter;
+    return {
+      counter,
+      tally(...values: string[]): Tally {
+        const key = values.join("\u0000");
+        let t = tallies.get(key);
+        if (t === undefined) {
+          const labels: Record<string, string> = {};
+          labelNames.forEach((l, i) => {
+            labels[l] = values[i] ?? "";
+          });
+          tallies.set(key, (t = { labels, n: 0 }));
+        }
+        const entry = t;
+        return {
+          inc(n = 1) {
+            entry.n += n;
+          },
+        };
+      },
+    };
+  }
+
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     return this.getOrCreate(
       name,
@@ -91,6 +137,17 @@ export class MetricsRegistry {
     }
     return m;
   }
+}
+
+/** A count on a hot path (see MetricsRegistry.tallyCounter). */
+export interface Tally {
+  inc(n?: number): void;
+}
+
+/** A Prometheus counter fed by tallies: `tally(...labelValues)` once, then `inc()` per event. */
+export interface TallyCounter {
+  readonly counter: Counter;
+  tally(...labelValues: string[]): Tally;
 }
 
 /** The default registry of a process, used when a component is not given its own. */
