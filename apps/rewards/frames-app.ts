@@ -12,7 +12,7 @@ import {
 import { Serdes } from "../../src/serde/index.ts";
 import { type Processor, type ProcessorContext, Record, Topology } from "../../src/streams/index.ts";
 import { INGEST_HEADER, ingestHeaderValue, type RewardsMetrics } from "./metrics.ts";
-import { type DeadLetter, json, SOURCE_HEADER, sourceOf, toBase64 } from "./records.ts";
+import { type DeadLetter, json, SOURCE_HEADER, toBase64 } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
 const VALID_SINK = "frames-valid-sink";
@@ -73,12 +73,49 @@ class HeaderDecoder
     this.byDirection[header.direction]();
     if (!PDV_CATALOG.has(header.type)) this.metrics.unknownTypes.labels(header.type).inc();
     this.ctx.forward(
-      new Record<string, Uint8Array>(String(header.terminalId), bytes, eventTime, [
-        { key: SOURCE_HEADER, value: Buffer.from(sourceOf(topic, partition, offset), "utf8") },
-        { key: INGEST_HEADER, value: ingestHeaderValue(this.now()) },
+      new Record<string, Uint8Array>(this.terminalKey(header.terminalId), bytes, eventTime, [
+        { key: SOURCE_HEADER, value: this.sourceBytes(topic, partition, offset) },
+        { key: INGEST_HEADER, value: this.ingestBytes() },
       ]),
       VALID_SINK,
     );
+  }
+
+  // Per-frame strings and buffers were a twentieth of the pipeline's allocation: what repeats is
+  // kept (terminal keys, the "topic/partition/" prefix, the ingest stamp of the current ms).
+  private readonly terminalKeys = new Map<number, string>();
+  private terminalKey(id: number): string {
+    let k = this.terminalKeys.get(id);
+    if (k === undefined) {
+      if (this.terminalKeys.size >= 100_000) this.terminalKeys.clear();
+      this.terminalKeys.set(id, (k = String(id)));
+    }
+    return k;
+  }
+
+  private readonly prefixes = new Map<string, Buffer>();
+  /** "topic/partition/offset" as bytes (the same bytes as sourceOf's text: topic names are ASCII). */
+  private sourceBytes(topic: string, partition: number, offset: number): Uint8Array {
+    const pk = `${topic}\u0000${partition}`;
+    let prefix = this.prefixes.get(pk);
+    if (prefix === undefined) this.prefixes.set(pk, (prefix = Buffer.from(`${topic}/${partition}/`, "utf8")));
+    const digits = String(offset);
+    const out = Buffer.allocUnsafe(prefix.length + digits.length);
+    prefix.copy(out, 0);
+    out.write(digits, prefix.length, "latin1");
+    return out;
+  }
+
+  private lastIngestMs = -1;
+  private lastIngest: Uint8Array = new Uint8Array(0);
+  /** Immutable once forwarded (the sink serializes it at the next commit): shared within a ms. */
+  private ingestBytes(): Uint8Array {
+    const now = this.now();
+    if (now !== this.lastIngestMs) {
+      this.lastIngestMs = now;
+      this.lastIngest = ingestHeaderValue(now);
+    }
+    return this.lastIngest;
   }
 }
 

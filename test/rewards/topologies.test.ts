@@ -224,3 +224,33 @@ test("coupons topology: caps and budget bind, a cancellation frees them, duplica
   assert.deepEqual(reasons, { cap_reached: 1, budget_exhausted: 1 });
   await d.close();
 });
+
+test("frames topology: each valid frame carries its source coordinates and ingest time as headers", async () => {
+  const metrics = rewardsMetrics(new MetricsRegistry());
+  let now = 1_750_000_000_000;
+  const d = new TopologyTestDriver(buildFramesTopology({ metrics, now: () => now }), {
+    applicationId: "rewards-frames",
+  });
+  const frames = simulateDay({ ...SMALL_DAY, date: DAY }).slice(0, 40);
+  const inputs = {
+    [TOPICS.requests]: d.createInputTopic(TOPICS.requests, Serdes.String, Serdes.Bytes),
+    [TOPICS.responses]: d.createInputTopic(TOPICS.responses, Serdes.String, Serdes.Bytes),
+  };
+  const expected: string[] = [];
+  const offsets = new Map<string, number>();
+  for (const [i, f] of frames.entries()) {
+    now += i % 3 === 0 ? 1 : 0; // several frames share a millisecond
+    inputs[f.topic as keyof typeof inputs]!.pipeInput(f.key, f.value, f.timestamp);
+    const o = offsets.get(f.topic) ?? 0;
+    offsets.set(f.topic, o + 1);
+    if (f.kind !== "malformed") expected.push(`${f.topic}/0/${o}|${now}`);
+  }
+  const valid = drain(d, TOPICS.valid, Serdes.String, Serdes.Bytes);
+  await d.close();
+  const text = (r: TestRecord<string, Uint8Array>, name: string) =>
+    new TextDecoder().decode(r.headers.find((h) => h.key === name)?.value ?? new Uint8Array());
+  assert.deepEqual(
+    valid.map((r) => `${text(r, "courant.source")}|${text(r, "courant.ingest")}`),
+    expected,
+  );
+});
