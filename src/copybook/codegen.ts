@@ -1233,17 +1233,20 @@ function encodePackedDigitString(
   const total = t.noSign ? size * 2 : size * 2 - 1; // digit nibbles
   const sig = s.length - z;
   if (sig > 0 && sig + scale > (t.noSign ? total : t.digits)) return false;
-  // Digit k of the padded value: zeros, the significant digits, then `scale` zeros.
+  // The padded value: zeros, the significant digits, then `scale` zeros.
   const start = total - scale - sig;
-  const digitAt = (k: number): number =>
-    k >= start && k < start + sig ? s.charCodeAt(z + k - start) - 48 : 0;
   let k = 0;
   for (let i = 0; i < size; i++) {
-    const hi = digitAt(k++);
-    const lo = !t.noSign && i === size - 1 ? (t.signed ? 0xc : 0xf) : digitAt(k++);
+    const hi = paddedDigit(s, z, start, sig, k++);
+    const lo = !t.noSign && i === size - 1 ? (t.signed ? 0xc : 0xf) : paddedDigit(s, z, start, sig, k++);
     b[p + i] = (hi << 4) | lo;
   }
   return true;
+}
+
+/** Digit k of a value whose `sig` significant digits s[z..] start at digit `start`, zeros elsewhere. */
+function paddedDigit(s: string, z: number, start: number, sig: number, k: number): number {
+  return k >= start && k < start + sig ? s.charCodeAt(z + k - start) - 48 : 0;
 }
 
 function encodeNumeric(n: LayoutNode, b: Uint8Array, p: number, v: unknown, o: GenOptions): string | null {
@@ -1315,6 +1318,7 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
   e.env.ERR = (n: LayoutNode, p: number, base: number, why: string) =>
     new RecordEncodeError(n.path, p - base, why);
   e.env.ENC_NUM = encodeNumeric;
+  e.env.ENC_PDS = encodePackedDigitString;
   e.env.ENC_TEXT = encodeText;
   e.env.ENC_NAT = encodeNational;
   e.env.ENC_HEX = encodeHex;
@@ -1419,6 +1423,14 @@ export function generateEncoder(layout: RecordLayout, o: EncodeGenOptions): Enco
         W(`{ const r = n % 10; n = (n - r) / 10; b[${p} + ${i}] = ${zone} | r; }`);
       }
       W(`} }`);
+      return;
+    }
+    if (t.kind === "packed") {
+      // Wide packed fields are often given as digit strings (timestamps, ids): written directly.
+      const T = e.constant("T", t);
+      W(
+        `{ const x = ${src}; if (typeof x !== "string" || !ENC_PDS(${T}, ${n.size}, b, ${p}, x)) { const why = ENC_NUM(${F}, b, ${p}, x, OPTS); if (why !== null) ${fail("why")} } }`,
+      );
       return;
     }
     W(`{ const why = ENC_NUM(${F}, b, ${p}, ${src}, OPTS); if (why !== null) ${fail("why")} }`);
