@@ -120,6 +120,24 @@ export class BenchDay {
   }
 }
 
+/**
+ * BENCH_PROFILE=FILE: a CPU profile of this thread over the sustained run (with
+ * BENCH_PLACEMENT=inline, every app's thread), written as FILE (.cpuprofile, for Chrome DevTools).
+ */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 250 });
+  await session.post("Profiler.start");
+  return async (file) => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 async function groupLag(cluster: Cluster, groups: readonly string[]): Promise<number> {
   let n = 0;
   for (const g of groups) for (const p of await cluster.admin().describeLag(g)) n += Math.max(0, p.lag - 1);
@@ -165,6 +183,7 @@ export async function benchRuntime(
       const cpu0 = process.cpuUsage();
       const main0 = threadCpuMs();
       const apps0 = await Promise.all(apps.apps.map((a) => a.figures()));
+      const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
       const t0 = performance.now();
       const p = await cluster.createProducer();
       for (let i = 0; i < frames.length; i += 2000) await p.send(frames.records(i, i + 2000));
@@ -181,6 +200,7 @@ export async function benchRuntime(
         if ((await groupLag(cluster, groups)) === 0) break;
       }
       const seconds = (performance.now() - t0) / 1000;
+      if (profile && process.env.BENCH_PROFILE) await profile(process.env.BENCH_PROFILE);
       const cpu = process.cpuUsage(cpu0);
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const mainCpu = (threadCpuMs() - main0) / 1000;

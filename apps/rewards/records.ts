@@ -70,38 +70,43 @@ export interface PendingFrame {
   readonly frame: Uint8Array;
 }
 
-const fromUtf8 = new TextDecoder();
-
-/** Binary serde for PendingFrame (frames are bytes; JSON/base64 would double the store). */
-export const pendingFrameSerde: Serde<PendingFrame> = {
+/**
+ * Binary serde for PendingFrame (frames are bytes; JSON/base64 would double the store): state (1
+ * byte), timestamp and deadline (float64 BE), the source's UTF-8 length (uint16 BE) and bytes,
+ * then the frame. Written with Buffer's own codecs: three reads or writes per frame of the
+ * correlation, 5 % of the pipeline's CPU through TextDecoder and DataView objects.
+ */
+export const pendingFrameSerde: Serde<PendingFrame> = declareFreshSerializer<PendingFrame>({
   serialize(_t, v) {
     if (v === null) return null;
-    const src = Buffer.from(v.source, "utf8"); // same bytes as TextEncoder, cheaper
-    const out = new Uint8Array(1 + 8 + 8 + 2 + src.length + v.frame.length);
-    const dv = new DataView(out.buffer);
+    const n = Buffer.byteLength(v.source, "utf8");
+    const out = Buffer.allocUnsafe(19 + n + v.frame.length);
     out[0] = v.state.charCodeAt(0);
-    dv.setFloat64(1, v.timestamp);
-    dv.setFloat64(9, v.deadline);
-    dv.setUint16(17, src.length);
-    out.set(src, 19);
-    out.set(v.frame, 19 + src.length);
+    out.writeDoubleBE(v.timestamp, 1);
+    out.writeDoubleBE(v.deadline, 9);
+    out.writeUInt16BE(n, 17);
+    out.write(v.source, 19, "utf8");
+    out.set(v.frame, 19 + n);
     return out;
   },
   deserialize(_t, d) {
     if (d === null) return null;
     if (d.length < 19) throw new SerdeError(`pending frame record of ${d.length} bytes is too short`);
-    const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    const state = String.fromCharCode(d[0]!) as PendingFrame["state"];
-    const n = dv.getUint16(17);
+    const b = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    const n = b.readUInt16BE(17);
+    if (19 + n > b.length)
+      throw new SerdeError(`pending frame record: source of ${n} bytes overruns the record`);
     return {
-      state,
-      timestamp: dv.getFloat64(1),
-      deadline: dv.getFloat64(9),
-      source: fromUtf8.decode(d.subarray(19, 19 + n)),
-      frame: d.slice(19 + n),
+      state: String.fromCharCode(b[0]!) as PendingFrame["state"],
+      timestamp: b.readDoubleBE(1),
+      deadline: b.readDoubleBE(9),
+      source: b.toString("utf8", 19, 19 + n),
+      // A copy (Uint8Array's slice, also for a Buffer, whose slice is a view): the store may
+      // reuse what it read into.
+      frame: Uint8Array.prototype.slice.call(d, 19 + n),
     };
   },
-};
+});
 
 export function toBase64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");

@@ -336,3 +336,26 @@ test("ledger: a cancellation that overtakes its bet takes the coupon back as soo
   const b2 = other.budget(c);
   assert.deepEqual([b2.usedCents, b2.issuedCount, b2.canceledCount], [0, 1, 1]);
 });
+
+test("pendingFrameSerde: round trip (Uint8Array or Buffer input), a frame copy, clear errors on truncation", async () => {
+  const { pendingFrameSerde } = await import("../../apps/rewards/records.ts");
+  const frame = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff);
+  const v = {
+    state: "R" as const,
+    timestamp: 1_750_000_000_123,
+    deadline: 1_750_000_030_123,
+    source: "pdv.responses/2/99",
+    frame,
+  };
+  const bytes = pendingFrameSerde.serialize("t", v)!;
+  for (const input of [new Uint8Array(bytes), Buffer.from(bytes)]) {
+    const back = pendingFrameSerde.deserialize("t", input)!;
+    assert.deepEqual({ ...back, frame: [...back.frame] }, { ...v, frame: [...frame] });
+    input[bytes.length - 1] = 0; // the decoded frame is a copy, not a view of what the store read
+    assert.equal(back.frame[299], 299 & 0xff);
+  }
+  assert.throws(() => pendingFrameSerde.deserialize("t", bytes.subarray(0, 10)), /too short/);
+  const bad = Buffer.from(bytes);
+  bad.writeUInt16BE(60_000, 17);
+  assert.throws(() => pendingFrameSerde.deserialize("t", bad), /overruns/);
+});
