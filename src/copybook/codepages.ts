@@ -208,6 +208,8 @@ export class TextBlock {
   private readonly ends: Int32Array;
   private s = "";
   private ok = false;
+  /** The page's pair tables, looked up on the first run (not per record). */
+  private tables: { pair: Uint16Array; bad: Uint8Array } | null = null;
   constructor(page: CodePage, trim: number, offsets: readonly number[], lengths: readonly number[]) {
     this.page = page;
     this.trim = trim;
@@ -219,7 +221,7 @@ export class TextBlock {
   run(b: Uint8Array, base: number): void {
     const tr = this.page.trimmable;
     const lt = this.page.latin1Table;
-    const { pair, bad } = pairTables(this.page);
+    const { pair, bad } = (this.tables ??= pairTables(this.page));
     const s16 = scratch16;
     const trim = this.trim;
     const offs = this.offs;

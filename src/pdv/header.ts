@@ -53,7 +53,7 @@ function packedUnsigned(b: Uint8Array, o: number, len: number): number {
 }
 
 /** FH-TYPE strings by their three digits, made once: every frame carries one of a few types. */
-const TYPE_CODES: string[] = [];
+const TYPE_CODES: (string | undefined)[] = new Array(1000).fill(undefined);
 function typeCode(n: number): string {
   return (TYPE_CODES[n] ??= `T${String(n).padStart(3, "0")}`);
 }
