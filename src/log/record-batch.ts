@@ -325,7 +325,15 @@ function headerSize(h: RecordHeader): number {
   return varintSize(k) + k + varintSize(v) + Math.max(v, 0);
 }
 
-/** Encoded size of each record body (into `sizes`); returns the total with the length prefixes. */
+// What measureRecords saw besides sizes (module-level: no result object per batch).
+let measuredMaxTimestamp = 0;
+let measuredAllKeyed = true;
+
+/**
+ * Encoded size of each record body (into `sizes`); returns the total with the length prefixes. Also
+ * notes the records' largest timestamp and whether all have keys (measuredMaxTimestamp/AllKeyed), so
+ * the encoder walks the records once before writing them.
+ */
 function measureRecords(
   records: readonly RecordInput[],
   baseTimestamp: number,
@@ -335,13 +343,19 @@ function measureRecords(
 ): number {
   const n = records.length;
   let total = 0;
+  let maxTimestamp = Number.NEGATIVE_INFINITY;
+  let allKeyed = true;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     const ts = r.timestamp ?? defaultTimestamp;
+    if (ts > maxTimestamp) maxTimestamp = ts;
     const key = r.key ?? null;
     const value = r.value;
     let s = 1 + varintSize(ts - baseTimestamp) + varintSize(offsetDeltas ? offsetDeltas[i]! : i);
-    s += key === null ? 1 : varintSize(key.length) + key.length;
+    if (key === null) {
+      s += 1;
+      allKeyed = false;
+    } else s += varintSize(key.length) + key.length;
     s += value === null ? 1 : varintSize(value.length) + value.length;
     const hs = r.headers;
     if (hs && hs.length > 0) {
@@ -351,6 +365,8 @@ function measureRecords(
     sizes[i] = s;
     total += varintSize(s) + s;
   }
+  measuredMaxTimestamp = maxTimestamp;
+  measuredAllKeyed = allKeyed;
   return total;
 }
 
@@ -463,38 +479,35 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Enco
   }
   const compression: CompressionType = options.compression ?? "none";
   const now = options.timestamp ?? Date.now();
-  let maxTimestamp = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < records.length; i++) {
-    const ts = records[i]!.timestamp ?? now;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-  }
   // Kafka uses the first record's timestamp as base; any base works since deltas are signed.
   const baseTimestamp = records[0]!.timestamp ?? now;
   let attributes = COMPRESSION_IDS[compression];
   if (options.timestampType === "LogAppendTime") attributes |= ATTR_TIMESTAMP_TYPE;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
-  let allKeyed = true;
-  for (let i = 0; i < records.length; i++) if ((records[i]!.key ?? null) === null) allKeyed = false;
+  const sizes = scratchFor(records.length);
+  const bodySize = measureRecords(records, baseTimestamp, now, undefined, sizes);
+  const allKeyed = measuredAllKeyed;
   const fields: EncodeFields = {
     baseOffset: options.baseOffset ?? 0,
     partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
     attributes,
     lastOffsetDelta: records.length - 1,
     baseTimestamp,
-    maxTimestamp,
+    maxTimestamp: measuredMaxTimestamp,
     producerId: options.producerId ?? NO_PRODUCER_ID,
     producerEpoch: options.producerEpoch ?? NO_PRODUCER_EPOCH,
     baseSequence: options.baseSequence ?? NO_SEQUENCE,
     recordCount: records.length,
   };
   if (compression !== "none") {
-    const batch = assembleBatch(fields, compress(compression, encodeRecords(records, baseTimestamp, now)));
+    const body = Buffer.allocUnsafe(bodySize);
+    writeRecords(body, 0, records, baseTimestamp, now, undefined, sizes);
+    const batch = assembleBatch(fields, compress(compression, body));
     encodedBatches.set(batch, allKeyed);
     return batch;
   }
   // Uncompressed: records are written straight into the batch (no intermediate buffer and copy).
-  const sizes = scratchFor(records.length);
-  const size = RECORD_BATCH_OVERHEAD + measureRecords(records, baseTimestamp, now, undefined, sizes);
+  const size = RECORD_BATCH_OVERHEAD + bodySize;
   const buf = Buffer.allocUnsafe(size);
   writeBatchHeader(buf, fields, size);
   writeRecords(buf, RECORD_BATCH_OVERHEAD, records, baseTimestamp, now, undefined, sizes);
