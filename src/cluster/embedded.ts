@@ -75,6 +75,11 @@ export class EmbeddedCluster implements Cluster {
     return link;
   }
 
+  /** Answers the queued calls of every link now (see Cluster.serveWaiting). */
+  serveWaiting(): void {
+    for (const l of this.links) l.serveWaiting();
+  }
+
   /** Links being served (see serveLink). */
   get activeLinks(): readonly ClusterLink[] {
     return [...this.links];

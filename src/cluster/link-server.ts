@@ -5,7 +5,7 @@
 // terminate, crash) closes its port: the link then drops its long polls and forgets it. Its group
 // members expire by session timeout and its open transaction by transaction timeout, as for any client
 // whose connection drops.
-import type { MessagePort } from "node:worker_threads";
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
 import type { Broker } from "../broker/index.ts";
 import type { IsolationLevel } from "../log/index.ts";
 import {
@@ -104,6 +104,19 @@ export class ClusterLink {
   /** Calls answered so far (synchronous and asynchronous). */
   get callCount(): number {
     return this.calls;
+  }
+
+  /**
+   * Answers the calls already queued by the worker, now, instead of from this thread's event loop
+   * (see EmbeddedCluster.serveWaiting): a worker blocked in a synchronous call otherwise waits for
+   * this thread's current task to end.
+   */
+  serveWaiting(): void {
+    if (!this.open) return;
+    for (let r = receiveMessageOnPort(this.port); r !== undefined; r = receiveMessageOnPort(this.port)) {
+      this.onMessage(r.message as ToBrokerMessage);
+      if (!this.open) return;
+    }
   }
 
   /** Stops serving: the worker's pending and later calls fail with BROKER_NOT_AVAILABLE. Resolves once closed. */

@@ -222,6 +222,12 @@ export interface Cluster {
   createProducer(options?: ProducerOptions): Promise<Producer>;
   createConsumer(options?: ConsumerOptions): Promise<Consumer>;
   close(): Promise<void>;
+  /**
+   * Answers now what other threads wait for from this cluster (the synchronous calls of worker
+   * threads' linked clusters), where this thread owns the broker. Long-running work on that thread
+   * calls it between chunks; a no-op elsewhere.
+   */
+  serveWaiting?(): void;
 }
 
 /** "topic:partition", the key of the Maps returned above. */

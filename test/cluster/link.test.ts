@@ -468,3 +468,21 @@ test("link.close() from the broker's side: the worker's calls fail instead of ha
   const p = await cluster.createProducer();
   await p.send([{ topic: "t", key: null, value: enc("still here") }]);
 });
+
+test("serveWaiting: a busy broker thread answers a worker's synchronous calls without yielding", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 3 }]);
+  const w = startWorker(t, cluster, "sends", { count: 50 });
+  await waitFor(() => w.link.callCount > 0, { what: "the worker's first call" });
+  // This thread never gives its event loop a turn here: only serveWaiting answers the worker.
+  const before = w.link.callCount;
+  const until = performance.now() + 10_000;
+  while (w.link.callCount < before + 40 && performance.now() < until) cluster.serveWaiting();
+  assert.ok(w.link.callCount >= before + 40, `${w.link.callCount - before} calls answered while busy`);
+  await w.next("sent");
+  await w.exited();
+  const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
+  c.assign([0, 1, 2].map((partition) => ({ topic: "t", partition })));
+  assert.equal((await pollUntil(c, 50)).length, 50);
+  await c.close();
+});

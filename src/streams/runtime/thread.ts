@@ -550,6 +550,8 @@ export class StreamThread {
         }
       }
       if (!progressed || this.stopping) return n;
+      // Worker threads blocked in a call to a broker this thread owns are answered at once.
+      this.host.options.cluster.serveWaiting?.();
       if (performance.now() - sliceStart >= PROCESS_SLICE_MS) {
         await new Promise<void>((r) => setImmediate(r));
         sliceStart = performance.now();
