@@ -191,6 +191,8 @@ export class PdvFrameCodec {
       // The body is encoded in place after the header: one buffer per frame.
       const codec = bc.codec;
       out = new Uint8Array(HEADER_SIZE + codec.maxSize);
+      // Copied before any field codec runs: a hook encoding another frame reuses the scratch.
+      for (let i = 0; i < HEADER_SIZE - 2; i++) out[i] = head[i]!;
       try {
         bodyLength = codec.encodeInto(frame.body as Record<string, unknown>, out, HEADER_SIZE);
       } catch (e) {
@@ -224,10 +226,10 @@ export class PdvFrameCodec {
       }
       bodyLength = body.length;
       out = new Uint8Array(HEADER_SIZE + bodyLength);
+      for (let i = 0; i < HEADER_SIZE - 2; i++) out[i] = head[i]!;
       encodeBodyLengthInto(h, bodyLength, out);
       out.set(body, HEADER_SIZE);
     }
-    for (let i = 0; i < HEADER_SIZE - 2; i++) out[i] = head[i]!;
     return out;
   }
 

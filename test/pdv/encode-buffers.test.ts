@@ -1,0 +1,74 @@
+// PdvFrameCodec.encode writes the header, then the body in place after it: each frame owns its
+// whole ArrayBuffer (the cluster link transfers such buffers instead of copying them), variable
+// records come out at their size, and a field codec that encodes another frame meanwhile (the
+// codec's header scratch is reused) does not change the frame being encoded.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  createRandom,
+  epochMsToPdvTimestamp,
+  type FieldCodecRule,
+  PdvFrameCodec,
+  sampleBody,
+} from "../../src/pdv/index.ts";
+
+const header = (type: string, direction: "Q" | "R", sequence: number) => ({
+  type,
+  direction,
+  version: 1,
+  terminalId: 100_000_001,
+  pdvId: 1_000_001,
+  sequence,
+  timestamp: epochMsToPdvTimestamp(Date.UTC(2026, 5, 14, 10)),
+  status: 0,
+});
+
+test("frames own their buffer and have their exact size, fixed and variable records", () => {
+  const codec = new PdvFrameCodec();
+  const r = createRandom("encode-buffers");
+  for (const [type, direction] of [
+    ["T090", "Q"],
+    ["T031", "Q"],
+    ["T031", "R"],
+    ["T050", "Q"],
+  ] as const) {
+    for (let i = 0; i < 20; i++) {
+      const f = codec.encode({
+        header: header(type, direction, i + 1),
+        body: sampleBody(type, direction, r),
+      });
+      assert.equal(f.byteOffset, 0);
+      assert.equal(f.buffer.byteLength, f.length, `${type}/${direction}`);
+      assert.equal(f.length, 32 + codec.decodeHeader(f).bodyLength);
+      assert.deepEqual(codec.decode(f).header, {
+        ...header(type, direction, i + 1),
+        bodyLength: f.length - 32,
+      });
+    }
+  }
+  const bare = codec.encode({ header: header("T999", "Q", 7), bodyBytes: new Uint8Array([1, 2, 3]) });
+  assert.equal(bare.buffer.byteLength, 35);
+  assert.deepEqual([...bare.subarray(32)], [1, 2, 3]);
+});
+
+test("a field codec encoding another frame with the same codec leaves the outer frame intact", () => {
+  let codec: PdvFrameCodec | undefined;
+  let inner: Uint8Array | undefined;
+  const nested: FieldCodecRule = {
+    match: "T090-MESSAGE",
+    decode: (b, o, len) => new TextDecoder("latin1").decode(b.subarray(o, o + len)).trimEnd(),
+    encode: (value, b, o, len) => {
+      inner = codec!.encode({ header: header("T999", "R", 999), bodyBytes: new Uint8Array(4) });
+      b.fill(0x40, o, o + len);
+      void value;
+    },
+  };
+  codec = new PdvFrameCodec({ fieldCodecs: [nested], verifyEncoding: false });
+  const r = createRandom("encode-buffers/nested");
+  const outer = codec.encode({ header: header("T090", "Q", 42), body: sampleBody("T090", "Q", r) });
+  const h = codec.decodeHeader(outer);
+  assert.equal(h.type, "T090");
+  assert.equal(h.direction, "Q");
+  assert.equal(h.sequence, 42);
+  assert.equal(codec.decodeHeader(inner!).sequence, 999);
+});
