@@ -52,6 +52,16 @@ export function copyBytesPooled(b: Bytes, length = b.byteLength): Uint8Array {
   return out;
 }
 
+/**
+ * `b`, or a copy of it when it is a view into a larger buffer (a pooled copy, a pool slice):
+ * for bytes kept long, which must not keep a whole slab alive.
+ */
+export function unpooled(b: Bytes): Bytes {
+  // Arrays of up to 64 bytes were never pooled (and reading `.buffer` would move them off the heap).
+  if (b.byteLength <= ON_HEAP_MAX || b.byteLength === b.buffer.byteLength) return b;
+  return new Uint8Array(b);
+}
+
 const TWO_32 = 4294967296;
 const SIGN_BIAS = 2147483648;
 

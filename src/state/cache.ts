@@ -8,7 +8,7 @@
 // Order: a namespace forwards its dirty entries in the order they were last written. When the
 // least recently used entry is evicted and is dirty, the whole namespace is flushed first (as
 // Kafka Streams does), so downstream sees each key's updates in write order.
-import { copyBytes } from "./bytes.ts";
+import { bytesToKeyString, copyBytes, unpooled } from "./bytes.ts";
 import { parseWindowEntryKey, windowEntryKey, windowSuffixLen } from "./layout.ts";
 import { SortedBytesMap } from "./sorted-map.ts";
 import type { Bytes, KeyValue, KeyValueBytesStore, WindowBytesStore, WindowedKey } from "./types.ts";
@@ -63,15 +63,21 @@ export class RecordCache {
     return this.lru.size;
   }
 
+  /** The most recently used entry: touching it again leaves the order as it is (a hot key). */
+  private mru: CacheEntry | undefined;
+
   /** @internal */
   touch(e: CacheEntry): void {
+    if (e === this.mru) return;
     this.lru.delete(e);
     this.lru.add(e);
+    this.mru = e;
   }
 
   /** @internal */
   added(e: CacheEntry): void {
     this.lru.add(e);
+    this.mru = e;
     this.bytes += e.size;
     this.evictIfNeeded();
   }
@@ -79,12 +85,13 @@ export class RecordCache {
   /** @internal */
   resized(delta: number): void {
     this.bytes += delta;
-    this.evictIfNeeded();
+    if (delta > 0) this.evictIfNeeded();
   }
 
   /** @internal */
   removed(e: CacheEntry): void {
     if (this.lru.delete(e)) this.bytes -= e.size;
+    if (e === this.mru) this.mru = undefined;
   }
 
   private evictIfNeeded(): void {
@@ -113,9 +120,27 @@ export class CacheNamespace {
     this.onFlush = onFlush;
   }
 
+  /** The last written dirty entry: writing it again leaves the write order as it is. */
+  private lastDirty: CacheEntry | undefined;
+  /**
+   * The key of the last lookup and its map string, reused by a write of the same array when the
+   * caller owns it (an owned key is never written to, so it cannot have changed since): a
+   * read-modify-write through a typed store converts its key once.
+   */
+  private lastKey: Bytes | undefined;
+  private lastKeyString = "";
+
+  private keyString(key: Bytes, owned: boolean): string {
+    if (owned && key === this.lastKey) return this.lastKeyString;
+    const ks = bytesToKeyString(key);
+    this.lastKey = key;
+    this.lastKeyString = ks;
+    return ks;
+  }
+
   /** The cached entry (value null = cached delete), or undefined on a miss. */
   get(key: Bytes): { value: Uint8Array | null } | undefined {
-    const e = this.entries.get(key);
+    const e = this.entries.getByString(this.keyString(key, false))?.value;
     if (e === undefined) {
       this.cache.stats.misses++;
       return undefined;
@@ -129,23 +154,30 @@ export class CacheNamespace {
   put(key: Bytes, value: Bytes | null, dirty: boolean, keyOwned = false, valueOwned = false): void {
     const size = ENTRY_OVERHEAD_BYTES + key.byteLength + (value?.byteLength ?? 0);
     const v = value === null || valueOwned ? value : copyBytes(value);
-    const e = this.entries.get(key);
+    const ks = this.keyString(key, keyOwned);
+    const e = this.entries.getByString(ks)?.value;
     if (e !== undefined) {
       e.value = v;
       if (dirty) {
         e.dirty = true;
-        this.dirty.delete(e);
-        this.dirty.add(e);
+        if (e !== this.lastDirty) {
+          this.dirty.delete(e);
+          this.dirty.add(e);
+          this.lastDirty = e;
+        }
       }
       this.cache.touch(e);
       const delta = size - e.size;
       e.size = size;
-      this.cache.resized(delta);
+      if (delta !== 0) this.cache.resized(delta);
       return;
     }
     const ne: CacheEntry = { ns: this, key: keyOwned ? key : copyBytes(key), value: v, dirty, size };
-    this.entries.set(ne.key, ne);
-    if (dirty) this.dirty.add(ne);
+    this.entries.setByString(ks, ne.key, ne);
+    if (dirty) {
+      this.dirty.add(ne);
+      this.lastDirty = ne;
+    }
     this.cache.added(ne);
   }
 
@@ -163,6 +195,7 @@ export class CacheNamespace {
       batch.push({ key: e.key, value: e.value });
     }
     this.dirty.clear();
+    this.lastDirty = undefined;
     this.cache.stats.flushes++;
     this.cache.stats.forwarded += batch.length;
     this.onFlush(batch);
@@ -172,6 +205,7 @@ export class CacheNamespace {
   evict(e: CacheEntry): void {
     this.entries.delete(e.key);
     this.dirty.delete(e);
+    if (e === this.lastDirty) this.lastDirty = undefined;
     this.cache.removed(e);
   }
 
@@ -184,6 +218,7 @@ export class CacheNamespace {
     for (const e of this.entries.values()) this.cache.removed(e.value);
     this.entries.clear();
     this.dirty.clear();
+    this.lastDirty = undefined;
   }
 }
 
@@ -220,9 +255,12 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     const c = this.ns.get(key);
     if (c !== undefined) return c.value ?? undefined;
     const v = this.inner.get(key);
-    // A store's value is never written to once stored: cached without a copy.
-    if (v !== undefined) this.ns.put(key, v, false, false, true);
-    return v;
+    // A store's value is never written to once stored: cached without a copy, unless it is a
+    // view into a shared slab (lmdb reads), which the cache would keep alive whole.
+    if (v === undefined) return undefined;
+    const kept = unpooled(v);
+    this.ns.put(key, kept, false, false, true);
+    return kept;
   }
   put(key: Bytes, value: Bytes | null): void {
     this.ns.put(key, value, true);

@@ -140,7 +140,12 @@ export class StreamTask {
     let inner: StateStore;
     let typed: unknown;
     const cache = this.options.cache;
-    const cacheable = cache !== undefined && cache.maxBytes > 0 && s.caching === true && s.timestamped;
+    // Processor API stores are cached too (Kafka's withCachingEnabled): writes of a key are
+    // coalesced until the commit (or an eviction); only DSL (timestamped) stores forward
+    // their flushed updates downstream. Global stores are never cached: nothing flushes a global
+    // task's cache before its stores are checkpointed.
+    const cacheable =
+      cache !== undefined && cache.maxBytes > 0 && s.caching === true && this.subtopologyId >= 0;
     let cached: { flush(): void | Promise<void> } | undefined;
     const ctx = this.ctx;
     if (s.kind === "keyValue") {
@@ -150,10 +155,15 @@ export class StreamTask {
         ? new LoggedKeyValueStore(raw, topic, this.partition, this.ctx)
         : raw;
       if (cacheable) {
-        const c = new CachingKeyValueStore(w, cache, (k, n, o) => ctx.cacheForwarders.get(s.name)?.(k, n, o));
+        // No listener for Processor API stores: a flush then skips reading each key's old value.
+        const c = new CachingKeyValueStore(
+          w,
+          cache,
+          s.timestamped ? (k, n, o) => ctx.cacheForwarders.get(s.name)?.(k, n, o) : undefined,
+        );
         cached = c;
         w = c;
-        ctx.cachedStores.add(s.name);
+        if (s.timestamped) ctx.cachedStores.add(s.name);
       }
       typed = new TypedKeyValueStore(w, s.keySerde, s.valueSerde, topic);
     } else if (s.kind === "window") {
@@ -170,12 +180,16 @@ export class StreamTask {
         ? new LoggedWindowStore(raw, topic, this.partition, this.ctx, o.retainDuplicates)
         : raw;
       if (cacheable && !o.retainDuplicates) {
-        const c = new CachingWindowStore(w, cache, (k, n, o2) =>
-          ctx.cacheForwarders.get(s.name)?.(k.key, n, o2, k.windowStart),
+        const c = new CachingWindowStore(
+          w,
+          cache,
+          s.timestamped
+            ? (k, n, o2) => ctx.cacheForwarders.get(s.name)?.(k.key, n, o2, k.windowStart)
+            : undefined,
         );
         cached = c;
         w = c;
-        ctx.cachedStores.add(s.name);
+        if (s.timestamped) ctx.cachedStores.add(s.name);
       }
       typed = new TypedWindowStore(w, s.keySerde, s.valueSerde, topic);
     } else {
