@@ -132,6 +132,19 @@ export class EmbeddedProducer implements Producer {
     if (this.fatalError) throw this.fatalError;
   }
 
+  /**
+   * A broker call whose KafkaError moves the transaction as an error answer would (abortable, or
+   * fatal when fenced): over a cluster link, the deferred transaction calls' errors come this way.
+   */
+  private failOnThrow<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (e) {
+      if (e instanceof KafkaError) this.fail(e.code, e.message);
+      throw e;
+    }
+  }
+
   private fail(code: string, message: string): never {
     const e = kafkaError(code, message);
     if (FATAL.has(code)) {
@@ -327,9 +340,11 @@ export class EmbeddedProducer implements Producer {
     }
     // The batches were encoded just above by encodeRecordBatch: the log may skip re-checking
     // their CRC and framing (it recognises its encoder's own buffers; anything else is checked).
-    const resp = this.broker.produceSync(
-      { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics },
-      { encodedInProcess: true },
+    const resp = this.failOnThrow(() =>
+      this.broker.produceSync(
+        { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics },
+        { encodedInProcess: true },
+      ),
     );
     const appends: AppendedBatch[] = new Array(all.length);
     let firstError: { code: string; message: string } | null = null;
@@ -499,12 +514,14 @@ export class EmbeddedProducer implements Producer {
       // the coordinator finishes a prepared transaction on its own, and a retry then sees it completed.
       const deadline = Date.now() + (this.opts.transactionTimeoutMs ?? 60_000);
       for (let attempt = 0; ; attempt++) {
-        const r = this.broker.endTxn({
-          transactionalId: this.transactionalId!,
-          producerId: this.producerId,
-          producerEpoch: this.producerEpoch,
-          committed: commit,
-        });
+        const r = this.failOnThrow(() =>
+          this.broker.endTxn({
+            transactionalId: this.transactionalId!,
+            producerId: this.producerId,
+            producerEpoch: this.producerEpoch,
+            committed: commit,
+          }),
+        );
         if (r.errorCode === "NONE") break;
         const retriable = isRetriable(r.errorCode) && !this.broker.isClosed;
         if (!retriable || Date.now() >= deadline)

@@ -21,6 +21,7 @@ import {
   fromWireError,
   LINK_BROKER_CLOSED,
   LINK_OPEN,
+  type LinkBatchReply,
   type LinkFetch,
   ownedBytes,
   type ReplyMessage,
@@ -112,8 +113,36 @@ class LinkTransport {
     return kafkaError("BROKER_NOT_AVAILABLE", this.shutdownReason ?? this.reasonFromState());
   }
 
+  /** Calls sent with the next synchronous call (see defer). */
+  private deferred: [string, readonly unknown[]][] = [];
+
+  /**
+   * Queues a call whose answer the client only checks for errors, to go with the next synchronous
+   * call in one round trip (the transaction calls of a commit: AddPartitionsToTxn before its
+   * produce, AddOffsetsToTxn and TxnOffsetCommit before EndTxn). Each round trip waits for the
+   * broker's thread. The broker runs them in order and stops at the first error, which the next
+   * call then throws: the transaction cannot commit, as when the call itself failed.
+   */
+  defer(method: string, args: readonly unknown[]): void {
+    if (this.isClosed) throw this.closedError();
+    this.deferred.push([method, args]);
+  }
+
   /** One call answered before it returns; the worker blocks meanwhile. */
   callSync<T>(method: string, args: readonly unknown[], transfer?: ArrayBuffer[]): T {
+    if (this.deferred.length === 0) return this.roundTrip<T>(method, args, transfer);
+    const calls = [...this.deferred, [method, args]];
+    this.deferred = [];
+    const r = this.roundTrip<LinkBatchReply>("batch", [calls], transfer);
+    if (r.failed !== undefined)
+      throw kafkaError(
+        r.failed.code,
+        `${r.failed.method} (sent with ${method}) failed: ${r.failed.message ?? r.failed.code}`,
+      );
+    return r.value as T;
+  }
+
+  private roundTrip<T>(method: string, args: readonly unknown[], transfer?: ArrayBuffer[]): T {
     if (this.isClosed) throw this.closedError();
     const id = this.nextId++;
     let seen = Atomics.load(this.state, STATE_REPLIES);
@@ -368,8 +397,14 @@ export class LinkedBroker implements ClientBroker {
   initProducerId(req: Req<"initProducerId">): Res<"initProducerId"> {
     return this.transport.callSync("initProducerId", [req]);
   }
+  // The transaction calls below are deferred (LinkTransport.defer): their answer, success, is
+  // checked with the call they travel with.
   addPartitionsToTxn(req: Req<"addPartitionsToTxn">): Res<"addPartitionsToTxn"> {
-    return this.transport.callSync("addPartitionsToTxn", [req]);
+    this.transport.defer("addPartitionsToTxn", [req]);
+    return req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode: "NONE" })),
+    }));
   }
   produceSync(req: Req<"produceSync">): Res<"produceSync"> {
     // The encoded batches move to the broker's thread instead of being cloned.
@@ -387,10 +422,15 @@ export class LinkedBroker implements ClientBroker {
     return this.transport.callSync("produceSync", [moved], transfer);
   }
   addOffsetsToTxn(req: Req<"addOffsetsToTxn">): Res<"addOffsetsToTxn"> {
-    return this.transport.callSync("addOffsetsToTxn", [req]);
+    this.transport.defer("addOffsetsToTxn", [req]);
+    return { errorCode: "NONE" };
   }
   txnOffsetCommit(req: Req<"txnOffsetCommit">): Res<"txnOffsetCommit"> {
-    return this.transport.callSync("txnOffsetCommit", [req]);
+    this.transport.defer("txnOffsetCommit", [req]);
+    return req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: "NONE" })),
+    }));
   }
   endTxn(req: Req<"endTxn">): Res<"endTxn"> {
     return this.transport.callSync("endTxn", [req]);

@@ -121,3 +121,27 @@ export function copiedBytes(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Ar
   if (copy.byteLength > 0) transfer.push(copy.buffer);
   return copy;
 }
+
+/**
+ * The answer to a "batch" call (deferred calls, then one call): the last call's value, or the
+ * first deferred call whose answer holds an error (the calls after it were not made).
+ */
+export interface LinkBatchReply {
+  readonly value?: unknown;
+  readonly failed?: { readonly method: string; readonly code: string; readonly message?: string };
+}
+
+/** The first error code other than NONE in a broker answer (an errorCode, or per topic and partition). */
+export function firstErrorCode(answer: unknown): string | undefined {
+  if (answer === null || typeof answer !== "object") return undefined;
+  if (Array.isArray(answer)) {
+    for (const a of answer) {
+      const c = firstErrorCode(a);
+      if (c !== undefined) return c;
+    }
+    return undefined;
+  }
+  const o = answer as { errorCode?: unknown; partitions?: unknown; topics?: unknown };
+  if (typeof o.errorCode === "string" && o.errorCode !== "NONE") return o.errorCode;
+  return firstErrorCode(o.partitions) ?? firstErrorCode(o.topics);
+}

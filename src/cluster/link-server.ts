@@ -11,7 +11,9 @@ import type { IsolationLevel } from "../log/index.ts";
 import {
   type CallMessage,
   copiedBytes,
+  firstErrorCode,
   LINK_BROKER_CLOSED,
+  type LinkBatchReply,
   LINK_CLOSED,
   type LinkFetch,
   STATE_CLOSED,
@@ -36,6 +38,12 @@ const BROKER_SYNC_CALLS: ReadonlySet<string> = new Set([
   "leaveGroup",
   "offsetCommit",
   "offsetFetch",
+]);
+/** Calls a worker may send ahead of its next synchronous call (LinkTransport.defer). */
+const DEFERRABLE_CALLS: ReadonlySet<string> = new Set([
+  "addPartitionsToTxn",
+  "addOffsetsToTxn",
+  "txnOffsetCommit",
 ]);
 const BROKER_ASYNC_CALLS: ReadonlySet<string> = new Set(["joinGroup", "syncGroup"]);
 const ADMIN_CALLS: ReadonlySet<string> = new Set<keyof Admin>([
@@ -186,6 +194,17 @@ export class ClusterLink {
   }
 
   private callSync(method: string, args: readonly unknown[], transfer: ArrayBuffer[]): unknown {
+    if (method === "batch") {
+      const calls = args[0] as [string, unknown[]][];
+      for (let i = 0; i < calls.length - 1; i++) {
+        const [m, a] = calls[i]!;
+        if (!DEFERRABLE_CALLS.has(m)) throw new Error(`the cluster link cannot defer "${m}"`);
+        const code = firstErrorCode(this.callSync(m, a, transfer));
+        if (code !== undefined) return { failed: { method: m, code } } satisfies LinkBatchReply;
+      }
+      const [m, a] = calls[calls.length - 1]!;
+      return { value: this.callSync(m, a, transfer) } satisfies LinkBatchReply;
+    }
     if (BROKER_SYNC_CALLS.has(method))
       return (this.broker[method as keyof Broker] as Call).apply(this.broker, args as unknown[]);
     if (method === "fetch") {

@@ -344,6 +344,12 @@ test("errors cross the link with their class, code and message", async (t) => {
   // A newer producer with the same transactional id fences the worker's.
   const newer = await cluster.createProducer({ transactionalId: "fence-me" });
   w.send("fenced");
+  await w.next("second-ready");
+  const newer2 = await cluster.createProducer({ transactionalId: "fence-me-2" });
+  w.send("fenced-2");
+  await w.next("third-ready");
+  const newer3 = await cluster.createProducer({ transactionalId: "fence-me-3" });
+  w.send("fenced-3");
   const { errors } = (await w.next("done")) as unknown as {
     errors: Record<string, { code: string; message: string; kafkaError: boolean }>;
   };
@@ -365,6 +371,15 @@ test("errors cross the link with their class, code and message", async (t) => {
   );
   assert.equal(errors.commitAfterFenced!.kafkaError, true);
   assert.equal(errors.sendAfterFenced!.code, errors.commitAfterFenced!.code); // fatal: sticks
+  // Deferred transaction calls (sent with the next call): their error is that call's error, and fatal.
+  const fenced = ["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"];
+  assert.ok(fenced.includes(errors.firstSendAfterFenced!.code), JSON.stringify(errors.firstSendAfterFenced));
+  assert.match(errors.firstSendAfterFenced!.message, /addPartitionsToTxn/);
+  assert.equal(errors.commitAfterFailedSend!.code, errors.firstSendAfterFenced!.code);
+  assert.ok(fenced.includes(errors.commitOffsetsAfterFenced!.code), JSON.stringify(errors));
+  assert.match(errors.commitOffsetsAfterFenced!.message, /addOffsetsToTxn/);
+  await newer2.close();
+  await newer3.close();
   // The fenced transaction's record is never visible to read_committed.
   newer.beginTransaction();
   await newer.send([{ topic: "t", key: null, value: enc("newer") }]);
