@@ -58,7 +58,7 @@ export interface LinkedClusterOptions {
 
 const WAIT_SLICE_MS = 50;
 /** How long a worker's client trusts a topic's partition count before asking again. */
-const METADATA_MAX_AGE_MS = 1000;
+const METADATA_MAX_AGE_MS = 5000;
 
 interface Pending {
   resolve(v: unknown): void;
