@@ -488,12 +488,14 @@ test("serveWaiting: a busy broker thread answers a worker's synchronous calls wi
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 3 }]);
   const w = startWorker(t, cluster, "sends", { count: 50 });
-  await waitFor(() => w.link.callCount > 0, { what: "the worker's first call" });
-  // This thread never gives its event loop a turn here: only serveWaiting answers the worker.
+  await w.next("ready");
+  w.send("go");
+  // This thread never gives its event loop a turn here: only serveWaiting answers the worker's
+  // 50 sends (a synchronous produce each).
   const before = w.link.callCount;
   const until = performance.now() + 10_000;
-  while (w.link.callCount < before + 40 && performance.now() < until) cluster.serveWaiting();
-  assert.ok(w.link.callCount >= before + 40, `${w.link.callCount - before} calls answered while busy`);
+  while (w.link.callCount < before + 50 && performance.now() < until) cluster.serveWaiting();
+  assert.ok(w.link.callCount >= before + 50, `${w.link.callCount - before} calls answered while busy`);
   await w.next("sent");
   await w.exited();
   const c = await cluster.createConsumer({ autoOffsetReset: "earliest" });
