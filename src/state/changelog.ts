@@ -3,7 +3,7 @@
 // topic inside its transaction; restoreBatch() on the inner store replays them.
 // Window and session changelog keys are the stores' entry keys (layout.ts), as in Kafka
 // Streams: [key][windowStart][seq] and [key][end][start].
-import { copyBytes } from "./bytes.ts";
+import { copyBytes, copyBytesPooled } from "./bytes.ts";
 import { sessionEntryKey } from "./layout.ts";
 import type { EntryLoggedWindowStore } from "./stores.ts";
 import type {
@@ -25,9 +25,15 @@ export function changelogTopicName(applicationId: string, storeName: string): st
 export class ChangeLoggingKeyValueStore implements KeyValueBytesStore {
   readonly inner: KeyValueBytesStore;
   private readonly log: ChangeLogger;
+  /**
+   * Copies of a caller's bytes, one serving both the store and the log (nobody writes to it).
+   * A persistent (lmdb) store keeps its copies only until its next flush: pooled copies.
+   */
+  private readonly copy: (b: Bytes) => Uint8Array;
   constructor(inner: KeyValueBytesStore, log: ChangeLogger) {
     this.inner = inner;
     this.log = log;
+    this.copy = inner.persistent ? copyBytesPooled : copyBytes;
   }
   get name(): string {
     return this.inner.name;
@@ -39,17 +45,27 @@ export class ChangeLoggingKeyValueStore implements KeyValueBytesStore {
     return this.inner.get(key);
   }
   put(key: Bytes, value: Bytes | null): void {
-    this.inner.put(key, value);
-    this.log(copyBytes(key), value === null ? null : copyBytes(value));
+    const k = this.copy(key);
+    const v = value === null ? null : this.copy(value);
+    if (this.inner.putOwned !== undefined) this.inner.putOwned(k, v);
+    else this.inner.put(k, v);
+    this.log(k, v);
+  }
+  /** As put, keeping `key` and `value` (fresh arrays nobody writes to) in the store and the log uncopied. */
+  putOwned(key: Bytes, value: Bytes | null): void {
+    if (this.inner.putOwned !== undefined) this.inner.putOwned(key, value);
+    else this.inner.put(key, value);
+    this.log(key, value);
   }
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined {
     const old = this.inner.putIfAbsent(key, value);
-    if (old === undefined) this.log(copyBytes(key), copyBytes(value));
+    if (old === undefined) this.log(this.copy(key), this.copy(value));
     return old;
   }
+  /** Logs a tombstone only when the key was there: deleting an absent key changes nothing to restore. */
   delete(key: Bytes): Bytes | undefined {
     const old = this.inner.delete(key);
-    this.log(copyBytes(key), null);
+    if (old !== undefined) this.log(this.copy(key), null);
     return old;
   }
   range(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>> {

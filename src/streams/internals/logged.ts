@@ -9,74 +9,22 @@ import type {
   WindowBytesStore,
   WindowedKey,
 } from "../../state/index.ts";
-import { readTimestamp, writeTimestamp } from "../../state/index.ts";
+import { ChangeLoggingKeyValueStore, readTimestamp, writeTimestamp } from "../../state/index.ts";
 import type { Headers } from "../types.ts";
 import type { TaskContext } from "./context.ts";
 
 const NO_HEADERS: Headers = Object.freeze([]) as Headers;
 
-export class LoggedKeyValueStore implements KeyValueBytesStore {
-  readonly inner: KeyValueBytesStore;
-  private readonly topic: string;
-  private readonly partition: number;
-  private readonly ctx: TaskContext;
+/**
+ * The state layer's change-logging key-value store, logging to the store's changelog topic
+ * through the task's collector (with the record's timestamp, into the task's partition).
+ */
+export class LoggedKeyValueStore extends ChangeLoggingKeyValueStore {
   constructor(inner: KeyValueBytesStore, topic: string, partition: number, ctx: TaskContext) {
-    this.inner = inner;
-    this.topic = topic;
-    this.partition = partition;
-    this.ctx = ctx;
-  }
-  get name(): string {
-    return this.inner.name;
-  }
-  get persistent(): boolean {
-    return this.inner.persistent;
-  }
-  private log(key: Bytes, value: Bytes | null): void {
-    this.ctx.collector.send(this.topic, key, value, this.ctx.timestamp, NO_HEADERS, this.partition);
+    super(inner, (key, value) => ctx.collector.send(topic, key, value, ctx.timestamp, NO_HEADERS, partition));
   }
   /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
-  flush(): void {}
-  close() {
-    return this.inner.close();
-  }
-  get(key: Bytes) {
-    return this.inner.get(key);
-  }
-  put(key: Bytes, value: Bytes | null): void {
-    this.inner.put(key, value);
-    this.log(key, value);
-  }
-  putOwned(key: Bytes, value: Bytes | null): void {
-    if (this.inner.putOwned !== undefined) this.inner.putOwned(key, value);
-    else this.inner.put(key, value);
-    this.log(key, value);
-  }
-  putIfAbsent(key: Bytes, value: Bytes) {
-    const old = this.inner.putIfAbsent(key, value);
-    if (old === undefined) this.log(key, value);
-    return old;
-  }
-  delete(key: Bytes) {
-    const old = this.inner.delete(key);
-    if (old !== undefined) this.log(key, null);
-    return old;
-  }
-  range(from: Bytes | undefined, to: Bytes | undefined) {
-    return this.inner.range(from, to);
-  }
-  reverseRange(from: Bytes | undefined, to: Bytes | undefined) {
-    return this.inner.reverseRange(from, to);
-  }
-  all() {
-    return this.inner.all();
-  }
-  approximateNumEntries() {
-    return this.inner.approximateNumEntries();
-  }
-  clear() {
-    return this.inner.clear();
-  }
+  override flush(): void {}
 }
 
 /** Changelog key of a window store entry: key bytes + 8-byte window start (+ 4-byte sequence for duplicates). */
