@@ -3,6 +3,7 @@
 // so exactly-once commits it atomically with the outputs. Restore decodes the same layout.
 import type {
   Bytes,
+  EntryLoggedWindowStore,
   KeyValue,
   KeyValueBytesStore,
   SessionBytesStore,
@@ -62,12 +63,22 @@ export function parseWindowChangelogKey(
   return { key: b.subarray(0, n), windowStart: readTimestamp(b, n) };
 }
 
+/**
+ * Change logging of a window store. A store that reports its writes by entry key (the state
+ * layer's stores: EntryLoggedWindowStore.onEntryWrite) is logged by those keys, as the state
+ * layer's ChangeLoggingWindowStore does: a duplicate's changelog key carries the store's own
+ * sequence, which continues after restored ones. (A sequence of the logger's own restarted at
+ * 0 with the process, so after a restart a new duplicate could take the changelog key of an
+ * older one, and a later restore lost the older one.) Other stores are logged per put.
+ */
 export class LoggedWindowStore implements WindowBytesStore {
   readonly inner: WindowBytesStore;
   private readonly topic: string;
   private readonly partition: number;
   private readonly ctx: TaskContext;
   private readonly duplicates: boolean;
+  /** The inner store reports its writes by entry key (see the class comment). */
+  private readonly byEntry: boolean;
   private seq = 0;
   constructor(
     inner: WindowBytesStore,
@@ -81,6 +92,16 @@ export class LoggedWindowStore implements WindowBytesStore {
     this.partition = partition;
     this.ctx = ctx;
     this.duplicates = duplicates;
+    const entryLogged = inner as Partial<EntryLoggedWindowStore>;
+    this.byEntry = "onEntryWrite" in inner && typeof entryLogged.restoreBatch === "function";
+    if (this.byEntry) {
+      if (entryLogged.onEntryWrite !== undefined) {
+        throw new TypeError(`window store '${inner.name}' already has a change logger`);
+      }
+      entryLogged.onEntryWrite = (entryKey, value) => {
+        ctx.collector.send(topic, entryKey, value, ctx.timestamp, NO_HEADERS, partition);
+      };
+    }
   }
   get name() {
     return this.inner.name;
@@ -97,16 +118,17 @@ export class LoggedWindowStore implements WindowBytesStore {
   /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
   flush(): void {}
   close() {
+    if (this.byEntry) (this.inner as EntryLoggedWindowStore).onEntryWrite = undefined;
     return this.inner.close();
   }
   put(key: Bytes, value: Bytes | null, windowStart: number): void {
     this.inner.put(key, value, windowStart);
-    this.log(key, value, windowStart);
+    if (!this.byEntry) this.log(key, value, windowStart);
   }
   putOwned(key: Bytes, value: Bytes | null, windowStart: number): void {
     if (this.inner.putOwned !== undefined) this.inner.putOwned(key, value, windowStart);
     else this.inner.put(key, value, windowStart);
-    this.log(key, value, windowStart);
+    if (!this.byEntry) this.log(key, value, windowStart);
   }
   private log(key: Bytes, value: Bytes | null, windowStart: number): void {
     if (this.duplicates && value === null) return;

@@ -52,8 +52,18 @@ function overwritingWindowStore(inner: WindowBytesStore, duplicates: boolean): W
   (inner as { overwriteGuarded?: boolean }).overwriteGuarded = true;
   const put = inner.put.bind(inner);
   inner.putOwned = undefined; // every write goes through the guarded put
+  const logged = inner as { onEntryWrite?: unknown };
   inner.put = (key, value, windowStart) => {
-    if (value !== null && inner.fetch(key, windowStart) !== undefined) put(key, null, windowStart);
+    if (value !== null && inner.fetch(key, windowStart) !== undefined) {
+      // The changelog records the overwrite alone, not this delete before it.
+      const hook = logged.onEntryWrite;
+      logged.onEntryWrite = undefined;
+      try {
+        put(key, null, windowStart);
+      } finally {
+        logged.onEntryWrite = hook;
+      }
+    }
     put(key, value, windowStart);
   };
   return inner;
