@@ -187,6 +187,23 @@ export class LmdbOrderedBytes implements OrderedBytes {
   private lastReadKey: Bytes | undefined;
   private lastReadKeyString = "";
 
+  /**
+   * The map string of a written key: the last read's when the key is that same owned array, or
+   * holds the same bytes (compared with the string's code units: a short loop instead of a new
+   * string, as a read-modify-write through a copy of the key does).
+   */
+  private writeKeyString(key: Bytes, keyOwned: boolean): string {
+    const last = this.lastReadKeyString;
+    if (keyOwned && key === this.lastReadKey) return last;
+    const n = key.byteLength;
+    if (n === last.length && n <= 128) {
+      let i = 0;
+      while (i < n && key[i] === last.charCodeAt(i)) i++;
+      if (i === n) return last;
+    }
+    return bytesToKeyString(key);
+  }
+
   private scratch = new Uint8Array(64);
   /** Views of `scratch` by length: a store's keys come in few lengths, so views are reused. */
   private scratchViews: Uint8Array[] = [];
@@ -213,7 +230,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
       return;
     }
     this.checkSize(key); // now rather than at flush
-    const ks = keyOwned && key === this.lastReadKey ? this.lastReadKeyString : bytesToKeyString(key);
+    const ks = this.writeKeyString(key, keyOwned);
     if (value === null && this.absent.has(ks)) {
       this.pending.deleteByString(ks); // in neither lmdb nor (now) the buffer
       return;
