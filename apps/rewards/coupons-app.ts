@@ -446,8 +446,10 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
       valueSerde: json<CampaignWork>(),
     })
     .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables), "by-campaign")
-    .addStateStore(kv<BudgetAccountState>(STORES.accounts, json()), "ledger")
-    .addStateStore(kv<number>(STORES.pdvDay, json()), "ledger")
+    // A campaign's account is written at every coupon, a PDV/day counter at every coupon of that
+    // PDV: cached, the store and its changelog get one write per key per commit.
+    .addStateStore({ ...kv<BudgetAccountState>(STORES.accounts, json()), caching: true }, "ledger")
+    .addStateStore({ ...kv<number>(STORES.pdvDay, json()), caching: true }, "ledger")
     .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
     .addStateStore(kv<Uint8Array>(STORES.rewardsByPdv, Serdes.Bytes), "ledger")
     .addStateStore(kv<BetCancellation>(STORES.earlyCancels, json()), "ledger")

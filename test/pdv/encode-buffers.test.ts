@@ -4,13 +4,8 @@
 // codec's header scratch is reused) does not change the frame being encoded.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  createRandom,
-  epochMsToPdvTimestamp,
-  type FieldCodecRule,
-  PdvFrameCodec,
-  sampleBody,
-} from "../../src/pdv/index.ts";
+import type { FieldCodecRule } from "../../src/copybook/index.ts";
+import { createRandom, epochMsToPdvTimestamp, PdvFrameCodec, sampleBody } from "../../src/pdv/index.ts";
 
 const header = (type: string, direction: "Q" | "R", sequence: number) => ({
   type,
