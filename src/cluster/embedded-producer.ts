@@ -13,7 +13,7 @@ import type {
   ProducerRecord,
   RecordMetadata,
 } from "./types.ts";
-import { KafkaError } from "./types.ts";
+import { KafkaError, type PartitionAppend } from "./types.ts";
 import { maybeYield } from "./embedded-yield.ts";
 
 type TxnPhase = "ready" | "in-transaction" | "abortable" | "fatal";
@@ -25,14 +25,6 @@ const FATAL = new Set([
   "FENCED_INSTANCE_ID",
 ]);
 const SEQ_MOD = 2 ** 31;
-
-/** Where one send's records went in one partition: offsets baseOffset..lastOffset, in send order. */
-export interface PartitionAppend {
-  readonly topic: string;
-  readonly partition: number;
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-}
 
 interface AppendedBatch extends PartitionAppend {
   readonly logAppendTimeMs: number;

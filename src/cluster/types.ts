@@ -87,6 +87,19 @@ export interface Producer {
   /** Number of partitions of a topic, for partitioning decisions. */
   partitionsFor(topic: string): Promise<number>;
   close(): Promise<void>;
+  /**
+   * send() answering one offset range per partition written instead of a RecordMetadata per
+   * record, where the client can (the embedded producer, in-process or linked).
+   */
+  sendForPartitions?(records: readonly ProducerRecord[]): Promise<PartitionAppend[]>;
+}
+
+/** Where one send's records went in one partition: offsets baseOffset..lastOffset, in send order. */
+export interface PartitionAppend {
+  readonly topic: string;
+  readonly partition: number;
+  readonly baseOffset: number;
+  readonly lastOffset: number;
 }
 
 export type PartitionAssignor = "range" | "roundrobin" | "cooperative-sticky";

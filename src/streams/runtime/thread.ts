@@ -120,7 +120,15 @@ class ThreadCollector implements RecordCollector {
     this.chain = this.chain.then(async () => {
       if (this.error !== undefined) return;
       try {
-        const md: RecordMetadata[] = await this.producer().send(batch);
+        const producer = this.producer();
+        if (producer.sendForPartitions !== undefined) {
+          // One offset range per partition written, no metadata object per record: the collector
+          // keeps only each changelog partition's last offset.
+          for (const r of await producer.sendForPartitions(batch))
+            this.noteChangelogOffset(r.topic, r.partition, r.lastOffset);
+          return;
+        }
+        const md: RecordMetadata[] = await producer.send(batch);
         // Runs of one topic are common (a store's writes, a sink's outputs): its lookups are reused.
         let topic: string | undefined;
         let byPartition: number[] | undefined;
@@ -140,6 +148,13 @@ class ThreadCollector implements RecordCollector {
         this.error = e;
       }
     });
+  }
+  private noteChangelogOffset(topic: string, partition: number, offset: number): void {
+    if (!this.changelogTopics.has(topic)) return;
+    let byPartition = this.changelogOffsets.get(topic);
+    if (byPartition === undefined) this.changelogOffsets.set(topic, (byPartition = []));
+    const prev = byPartition[partition];
+    if (prev === undefined || offset > prev) byPartition[partition] = offset;
   }
   /** Sends everything buffered and waits for acknowledgements; rethrows a send failure. */
   async flush(): Promise<void> {
