@@ -120,8 +120,13 @@ class SortedStringList {
 
 export class SortedBytesMap<V> {
   private readonly map = new Map<string, SortedEntry<V>>();
-  /** Built on the first ordered scan, then maintained: point-only users (counts) never pay for order. */
+  /**
+   * Built on an ordered scan, then maintained while scans keep coming: point-only users (counts)
+   * never pay for order, and a map scanned once (a processor's all() at init) then only written
+   * drops it after as many inserts as it holds keys (rebuilding costs about what keeping it did).
+   */
   private order: SortedStringList | undefined;
+  private insertsSinceScan = 0;
 
   get size(): number {
     return this.map.size;
@@ -148,7 +153,10 @@ export class SortedBytesMap<V> {
       return old;
     }
     this.map.set(k, { key, value });
-    this.order?.insert(k);
+    if (this.order !== undefined) {
+      if (++this.insertsSinceScan > this.map.size && this.insertsSinceScan > 1024) this.order = undefined;
+      else this.order.insert(k);
+    }
     return undefined;
   }
 
@@ -187,6 +195,7 @@ export class SortedBytesMap<V> {
     const out: SortedEntry<V>[] = [];
     if (from !== undefined && to !== undefined && from > to) return out;
     if (this.order === undefined) this.order = SortedStringList.fromUnsorted([...this.map.keys()]);
+    this.insertsSinceScan = 0;
     this.order.scan(from, to, reverse, (k) => {
       out.push(this.map.get(k)!);
       return true;
