@@ -387,9 +387,15 @@ export class StreamTask {
     return q === undefined || q.head >= q.records.length ? undefined : q.records[q.head]!.offset;
   }
 
-  /** The input partitions of this task (one per source topic). */
+  private inputs: { topic: string; partition: number }[] | undefined;
+
+  /**
+   * The input partitions of this task (one per source topic): one array for the task's life
+   * (the thread asks for it per chunk of records), which callers must not modify.
+   */
   inputPartitions(): { topic: string; partition: number }[] {
-    return this.sourceTopics().map((topic) => ({ topic, partition: this.partition }));
+    this.inputs ??= this.sourceTopics().map((topic) => ({ topic, partition: this.partition }));
+    return this.inputs;
   }
 
   /** Drops buffered records of partitions (on revocation or seek). */
