@@ -315,6 +315,7 @@ export async function benchRuntime(
       const total = Math.min(frames.length, Math.floor((rate * durationMs) / 1000));
       const p = await cluster.createProducer();
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const batch = Math.max(1, Math.round(rate / 200)); // a send every 5 ms
       let behind = 0;
       for (let i = 0; i < total; i += batch) {
@@ -333,6 +334,8 @@ export async function benchRuntime(
         }
       }
       const produced = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const coresBusy = (cpu.user + cpu.system) / 1e6 / produced;
       await p.close();
       // Let the pipeline drain (bounded), then stop reading.
       const drainUntil = performance.now() + 30_000;
@@ -361,8 +364,9 @@ export async function benchRuntime(
       const key = `at_${rate}`;
       rows.push([
         `runtime: latency at ${rate} frames/s (commit ${COMMIT_MS ?? DEFAULT_COMMIT_INTERVAL_MS} ms)`,
-        `offered ${achieved} frames/s${behind > 0 ? " (producer fell behind)" : ""}; frame->coupon p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${pct(sorted, 100).toFixed(0)} ms over ${sorted.length} coupons`,
+        `offered ${achieved} frames/s${behind > 0 ? " (producer fell behind)" : ""}; frame->coupon p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${pct(sorted, 100).toFixed(0)} ms over ${sorted.length} coupons; ${coresBusy.toFixed(2)} cores busy`,
       ]);
+      figures[`cores_busy_${key}`] = Number(coresBusy.toFixed(2));
       figures[`latency_p50_ms_${key}`] = Number(pct(sorted, 50).toFixed(1));
       figures[`latency_p99_ms_${key}`] = Number(pct(sorted, 99).toFixed(1));
       figures[`offered_frames_per_s_${key}`] = achieved;
