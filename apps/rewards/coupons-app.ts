@@ -20,6 +20,7 @@ import {
   Stores,
   Topology,
 } from "../../src/streams/index.ts";
+import { type CampaignWork, campaignWorkSerde } from "./campaign-work.ts";
 import { couponPoolKey } from "./coupon-pool.ts";
 import {
   type AcceptedBet,
@@ -49,10 +50,7 @@ export const STORES = {
 /** The repartition topic carrying (campaign, bet | cancellation) pairs to the campaign's owner. */
 export const BY_CAMPAIGN_TOPIC = TOPICS.byCampaign;
 
-/** What the ledger receives, keyed by campaign id. */
-export type CampaignWork =
-  | { readonly kind: "bet"; readonly bet: AcceptedBet }
-  | { readonly kind: "cancel"; readonly cancellation: BetCancellation };
+export type { CampaignWork } from "./campaign-work.ts";
 
 const SINKS = {
   byCampaign: "by-campaign-sink",
@@ -437,13 +435,13 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
     .addSink(
       SINKS.byCampaign,
       BY_CAMPAIGN_TOPIC,
-      { keySerde: Serdes.String, valueSerde: json<CampaignWork>() },
+      { keySerde: Serdes.String, valueSerde: campaignWorkSerde },
       "route-bets",
       "route-cancellations",
     )
     .addSource<string, CampaignWork>("by-campaign", BY_CAMPAIGN_TOPIC, {
       keySerde: Serdes.String,
-      valueSerde: json<CampaignWork>(),
+      valueSerde: campaignWorkSerde,
     })
     .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables), "by-campaign")
     // A campaign's account is written at every coupon, a PDV/day counter at every coupon of that

@@ -359,3 +359,50 @@ test("pendingFrameSerde: round trip (Uint8Array or Buffer input), a frame copy, 
   bad.writeUInt16BE(60_000, 17);
   assert.throws(() => pendingFrameSerde.deserialize("t", bad), /overruns/);
 });
+
+test("campaignWorkSerde: bets and cancellations round trip; JSON of an earlier run is read; bad records are named", async () => {
+  const { campaignWorkSerde } = await import("../../apps/rewards/campaign-work.ts");
+  const bet = {
+    ticketId: "T-000123-é",
+    terminalId: 100_000_001,
+    pdvId: 75_001,
+    regionCode: null,
+    sequence: 42,
+    reunion: 1,
+    course: 3,
+    betType: "QNP",
+    formula: "U",
+    totalStakeCents: 1_250,
+    acceptedStakeCents: 1_250,
+    paymentMode: "CASH",
+    placedAt: 1_750_000_000_123,
+    acceptedAt: 1_750_000_000_456,
+  };
+  for (const work of [
+    { kind: "bet" as const, bet },
+    { kind: "bet" as const, bet: { ...bet, regionCode: 11 } },
+    {
+      kind: "cancel" as const,
+      cancellation: {
+        ticketId: "T-1",
+        terminalId: 7,
+        pdvId: 8,
+        refundedStakeCents: 300,
+        reasonCode: 2,
+        canceledAt: 1,
+      },
+    },
+  ]) {
+    const bytes = campaignWorkSerde.serialize("t", work)!;
+    assert.deepEqual(campaignWorkSerde.deserialize("t", bytes), work);
+    assert.deepEqual(campaignWorkSerde.deserialize("t", new Uint8Array(bytes)), work);
+    assert.deepEqual(campaignWorkSerde.deserialize("t", Buffer.from(JSON.stringify(work))), work);
+  }
+  const bytes = campaignWorkSerde.serialize("t", { kind: "bet", bet })!;
+  assert.throws(
+    () => campaignWorkSerde.deserialize("t", bytes.subarray(0, 30)),
+    /ends inside \w+ \(byte \d+\)/,
+  );
+  assert.throws(() => campaignWorkSerde.deserialize("t", Uint8Array.of(9, 0x42)), /unknown version 9/);
+  assert.throws(() => campaignWorkSerde.deserialize("t", Uint8Array.of(1, 0x58)), /unknown kind/);
+});
