@@ -25,7 +25,13 @@ import { TopicTable } from "./reference-table.ts";
 import { APP_IDS, ensureRewardsTopics, TOPICS } from "./topics.ts";
 
 export type RewardsAppName = keyof typeof APP_IDS;
-export const DEFAULT_COMMIT_INTERVAL_MS = 10;
+/**
+ * Each app commits (exactly-once) every 5 ms: a coupon crosses four transactional hops (frames,
+ * correlation, the coupons app's repartition by campaign, the ledger) and each waits for its
+ * commit to be visible downstream. Measured at 20 000 frames/s: p50 15 ms, p99 35-52 ms at 5 ms;
+ * p50 29 ms, p99 55-72 ms at 10 ms, for the same CPU; at 10 000 frames/s it costs ~20 % more CPU.
+ */
+export const DEFAULT_COMMIT_INTERVAL_MS = 5;
 /**
  * How often each app applies its buffered state writes to lmdb. The apply runs on the app's thread
  * and is proportional to the writes since the last one: at the runtime's default (1 s) it took
