@@ -9,6 +9,8 @@
 //   compileAll    a fresh codec compiling every record of the catalog (once per app start)
 // Run: node bench/pdv-codec.ts   (re-executes itself with --expose-gc and a large young generation)
 import { spawnSync } from "node:child_process";
+import { encodePush } from "../apps/rewards/coupons-app.ts";
+import type { Reward } from "../apps/rewards/domain/index.ts";
 import {
   decodeHeaderFields,
   epochMsToPdvTimestamp,
@@ -92,17 +94,7 @@ for (let i = 0; i < N; i++) {
 }
 const frames = pairs.flat();
 
-// A coupon push as the coupons app builds it (apps/rewards/coupons-app.ts encodePush).
-interface Reward {
-  terminalId: number;
-  pdvId: number;
-  campaignId: string;
-  couponIndex: number;
-  couponCode: string;
-  valueCents: number;
-  ticketId: string;
-  issuedAt: number;
-}
+// A coupon push as the coupons app builds it (its own encodePush).
 const rewards: Reward[] = [];
 for (let i = 0; i < N; i++) {
   rewards.push({
@@ -113,32 +105,10 @@ for (let i = 0; i < N; i++) {
     couponCode: `C${String(i).padStart(15, "0")}`,
     valueCents: 500 + (i % 1000),
     ticketId: `TK${String(i * 7919).padStart(18, "0")}`,
+    day: "2026-06-14",
+    betPlacedAt: epochs[i]! - 1_000,
     issuedAt: epochs[i]!,
-  });
-}
-function encodePush(reward: Reward, at: number): Uint8Array {
-  const euros = `${Math.floor(reward.valueCents / 100)},${String(reward.valueCents % 100).padStart(2, "0")} EUR`;
-  return codec.encode({
-    header: {
-      type: "T090",
-      direction: "Q",
-      version: 1,
-      terminalId: reward.terminalId,
-      pdvId: reward.pdvId,
-      sequence: 1_000_000 + reward.couponIndex,
-      timestamp: epochMsToPdvTimestamp(at),
-      status: 0,
-    },
-    body: {
-      "T090-ACTION": "I",
-      "T090-COUPON-CODE": reward.couponCode,
-      "T090-CAMPAIGN-ID": reward.campaignId,
-      "T090-VALUE-CENTS": reward.valueCents,
-      "T090-TICKET-ID": reward.ticketId,
-      "T090-ISSUED-AT": epochMsToPdvTimestamp(reward.issuedAt),
-      "T090-EXPIRES-AT": epochMsToPdvTimestamp(reward.issuedAt + 30 * 86_400_000),
-      "T090-MESSAGE": `Coupon ${euros} offert`,
-    },
+    status: "issued",
   });
 }
 
@@ -161,7 +131,7 @@ run("header+epoch", frames.length, () => {
     sink += pdvTimestampToEpochMs(decodeHeaderFields(frames[i]!).timestamp);
 });
 run("T090 encode", N, () => {
-  for (let i = 0; i < N; i++) sink += encodePush(rewards[i]!, epochs[i]! + 5).length;
+  for (let i = 0; i < N; i++) sink += encodePush(codec, "I", rewards[i]!, epochs[i]! + 5).length;
 });
 run("pair decode", N, () => {
   for (let i = 0; i < N; i++) {
