@@ -9,7 +9,6 @@ import type {
   OffsetAndMetadata,
   Producer,
   ProducerRecord,
-  RecordMetadata,
   TopicPartition,
 } from "../../cluster/index.ts";
 import type { Logger } from "../../observe/index.ts";
@@ -128,22 +127,7 @@ class ThreadCollector implements RecordCollector {
             this.noteChangelogOffset(r.topic, r.partition, r.lastOffset);
           return;
         }
-        const md: RecordMetadata[] = await producer.send(batch);
-        // Runs of one topic are common (a store's writes, a sink's outputs): its lookups are reused.
-        let topic: string | undefined;
-        let byPartition: number[] | undefined;
-        for (let i = 0; i < md.length; i++) {
-          const m = md[i]!;
-          if (m.topic !== topic) {
-            topic = m.topic;
-            byPartition = this.changelogTopics.has(topic) ? this.changelogOffsets.get(topic) : undefined;
-            if (byPartition === undefined && this.changelogTopics.has(topic))
-              this.changelogOffsets.set(topic, (byPartition = []));
-          }
-          if (byPartition === undefined) continue;
-          const prev = byPartition[m.partition];
-          if (prev === undefined || m.offset > prev) byPartition[m.partition] = m.offset;
-        }
+        for (const m of await producer.send(batch)) this.noteChangelogOffset(m.topic, m.partition, m.offset);
       } catch (e) {
         this.error = e;
       }
