@@ -9,14 +9,20 @@ import { clockTick } from "./fixtures.ts";
 
 const enc = new TextEncoder();
 
-/** Produces a day's frames (in order) plus a clock tick an hour later, the campaigns and the pools. */
+/**
+ * Produces a day's frames (in order) plus a clock tick an hour after the last of `tickFor`
+ * (default: these frames; null: no tick, more frames follow), and the campaigns and the pools
+ * (unless `tables` is false: fed already).
+ */
 export async function feedDay(
   cluster: Cluster,
   frames: readonly SimulatedFrame[],
   campaigns: readonly Campaign[],
   codesPerCampaign: number,
   partitions: number,
+  options: { readonly tables?: boolean; readonly tickFor?: readonly SimulatedFrame[] | null } = {},
 ): Promise<void> {
+  const tickFor = options.tickFor === undefined ? frames : options.tickFor;
   const admin = cluster.admin();
   await admin.createTopics(
     [
@@ -43,15 +49,20 @@ export async function feedDay(
         });
       }
     }
-    for (let i = 0; i < tables.length; i += 5000) await p.send(tables.slice(i, i + 5000));
+    if (options.tables !== false)
+      for (let i = 0; i < tables.length; i += 5000) await p.send(tables.slice(i, i + 5000));
     const batch: ProducerRecord[] = [];
     for (const f of frames) {
       batch.push({ topic: f.topic, key: enc.encode(f.key), value: f.value, timestamp: f.timestamp });
       if (batch.length >= 1000) await p.send(batch.splice(0));
     }
+    if (tickFor === null) {
+      await p.send(batch.splice(0));
+      return;
+    }
     // A tick per terminal on both topics, so every partition's time passes the last window.
-    const last = frames.at(-1)!.timestamp + 3_600_000;
-    for (const terminal of new Set(frames.map((f) => f.key))) {
+    const last = tickFor.at(-1)!.timestamp + 3_600_000;
+    for (const terminal of new Set(tickFor.map((f) => f.key))) {
       for (const topic of [TOPICS.requests, TOPICS.responses]) {
         batch.push({
           topic,
