@@ -128,6 +128,14 @@ class LinkTransport {
     this.deferred.push([method, args]);
   }
 
+  /**
+   * Drops the deferred offset commits not sent yet (an abort makes them moot); the registrations
+   * (AddPartitionsToTxn, AddOffsetsToTxn) still go: the coordinator ends the transaction it knows.
+   */
+  discardDeferredOffsets(): void {
+    this.deferred = this.deferred.filter(([m]) => m !== "txnOffsetCommit");
+  }
+
   /** One call answered before it returns; the worker blocks meanwhile. */
   callSync<T>(method: string, args: readonly unknown[], transfer?: ArrayBuffer[]): T {
     if (this.deferred.length === 0) return this.roundTrip<T>(method, args, transfer);
@@ -433,6 +441,9 @@ export class LinkedBroker implements ClientBroker {
     }));
   }
   endTxn(req: Req<"endTxn">): Res<"endTxn"> {
+    // An abort does not need the transaction's deferred offset commits (they are dropped with it),
+    // and must not fail because one of them would.
+    if (!req.committed) this.transport.discardDeferredOffsets();
     return this.transport.callSync("endTxn", [req]);
   }
   joinGroup(req: Req<"joinGroup">): Res<"joinGroup"> {

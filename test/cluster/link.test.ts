@@ -378,6 +378,10 @@ test("errors cross the link with their class, code and message", async (t) => {
   assert.equal(errors.commitAfterFailedSend!.code, errors.firstSendAfterFenced!.code);
   assert.ok(fenced.includes(errors.commitOffsetsAfterFenced!.code), JSON.stringify(errors));
   assert.match(errors.commitOffsetsAfterFenced!.message, /addOffsetsToTxn/);
+  // An abort does not carry the deferred offset calls; a commit fails with theirs.
+  assert.equal(errors.abortAfterBadOffsets, "no error");
+  assert.equal(errors.commitAfterBadOffsets!.code, "UNKNOWN_TOPIC_OR_PARTITION");
+  assert.match(errors.commitAfterBadOffsets!.message, /txnOffsetCommit \(sent with endTxn\)/);
   await newer2.close();
   await newer3.close();
   // The fenced transaction's record is never visible to read_committed.
