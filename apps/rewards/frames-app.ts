@@ -12,7 +12,7 @@ import {
 import { Serdes } from "../../src/serde/index.ts";
 import { type Processor, type ProcessorContext, Record, Topology } from "../../src/streams/index.ts";
 import { INGEST_HEADER, ingestHeaderValue, type RewardsMetrics } from "./metrics.ts";
-import { type DeadLetter, json, SOURCE_HEADER, toBase64 } from "./records.ts";
+import { type DeadLetter, json, SOURCE_HEADER, sourcePrefix, toBase64 } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
 const VALID_SINK = "frames-valid-sink";
@@ -94,11 +94,12 @@ class HeaderDecoder
   }
 
   private readonly prefixes = new Map<string, Buffer>();
-  /** "topic/partition/offset" as bytes (the same bytes as sourceOf's text: topic names are ASCII). */
+  /** The source header's "topic/partition/offset" as bytes (the offset's digits are ASCII). */
   private sourceBytes(topic: string, partition: number, offset: number): Uint8Array {
     const pk = `${topic}\u0000${partition}`;
     let prefix = this.prefixes.get(pk);
-    if (prefix === undefined) this.prefixes.set(pk, (prefix = Buffer.from(`${topic}/${partition}/`, "utf8")));
+    if (prefix === undefined)
+      this.prefixes.set(pk, (prefix = Buffer.from(sourcePrefix(topic, partition), "utf8")));
     const digits = String(offset);
     const out = Buffer.allocUnsafe(prefix.length + digits.length);
     prefix.copy(out, 0);

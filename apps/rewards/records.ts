@@ -51,11 +51,12 @@ export interface DecodedPair {
 /** JSON serde; its serializer returns fresh bytes, so stores keep them without a copy. */
 export const json = <T>(): Serde<T> => declareFreshSerializer(Serdes.Json<T>());
 
-/** A source frame's coordinates, carried as a record header from app 1 on. */
+/** A source frame's coordinates, "topic/partition/offset", carried as a record header from app 1 on. */
 export const SOURCE_HEADER = "courant.source";
 
-export function sourceOf(topic: string, partition: number, offset: number): string {
-  return `${topic}/${partition}/${offset}`;
+/** The part of a source header before the offset: "topic/partition/". */
+export function sourcePrefix(topic: string, partition: number): string {
+  return `${topic}/${partition}/`;
 }
 
 /** A frame waiting in the correlation store for its partner. */
