@@ -353,7 +353,7 @@ export async function benchRuntime(
       await reader;
       await consumer.close();
       await apps.close();
-      if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, dump.join("\n"));
+      if (process.env.BENCH_DUMP) writeFileSync(`${process.env.BENCH_DUMP}.${rate}`, dump.join("\n"));
       loopDelay.disable();
       if (process.env.BENCH_DUMP)
         console.error(

@@ -18,6 +18,7 @@ export {
 export * from "./types.ts";
 export { CHECKPOINT_FILE_NAME, readCheckpointFile, writeCheckpointFile } from "./checkpoint.ts";
 export {
+  type FlushOptions,
   LmdbEnvironment,
   type LmdbEnvironmentOptions,
   LmdbKeyValueStore,

@@ -358,6 +358,16 @@ function checkDataFile(dir: string): void {
     fail(`magic 0x${magic.toString(16)} at byte 24, expected 0x${LMDB_MAGIC.toString(16)}`);
 }
 
+export interface FlushOptions {
+  /**
+   * false: return once the transaction is committed, with the fsync still running on lmdb's
+   * thread (the next flush throws if it failed; close waits for it). Safe against a killed
+   * process, whose committed transactions the OS still writes; a machine crash may lose the
+   * last flushes, which the changelogs restore. Default true.
+   */
+  readonly waitForSync?: boolean;
+}
+
 export class LmdbEnvironment {
   readonly path: string;
   private readonly root: RootDatabase;
@@ -524,8 +534,13 @@ export class LmdbEnvironment {
    * own tasks, never another thread's writes of a transaction that is still open. The
    * checkpoints given are written whatever the scope.
    */
-  async flush(checkpoints?: ReadonlyMap<string, number>, scope?: readonly string[]): Promise<void> {
+  async flush(
+    checkpoints?: ReadonlyMap<string, number>,
+    scope?: readonly string[],
+    options: FlushOptions = {},
+  ): Promise<void> {
     this.checkOpen();
+    this.throwSyncFailure();
     const inScope = (name: string) => scope === undefined || scope.some((p) => name.startsWith(p));
     const meta: [string, number][] = [];
     for (const [k, v] of this.pendingMeta) {
@@ -544,16 +559,73 @@ export class LmdbEnvironment {
     });
     if (clean) this.dirtyOnDisk = false;
     this.buffered = scope === undefined ? 0 : Math.max(0, this.buffered - applied);
+    const synced = this.synced(++this.committedGeneration).then(() => {
+      if (this.writeCheckpoint && meta.some(([k]) => k.startsWith("offset:")) && !this.closed) {
+        writeCheckpointFile(join(this.path, CHECKPOINT_FILE_NAME), this.checkpoints());
+      }
+    });
+    if (options.waitForSync === false) {
+      // Remembered, thrown by the next flush (the failure is not lost).
+      synced.catch((e: unknown) => {
+        this.syncFailure ??= e;
+      });
+      return;
+    }
+    await synced;
+  }
+
+  /** Transactions committed by flush(); the ones fsynced so far; an fsync is running. */
+  private committedGeneration = 0;
+  private syncedGeneration = 0;
+  private syncRunning = false;
+  private syncWaiters: { generation: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private syncFailure: unknown;
+
+  private throwSyncFailure(): void {
+    if (this.syncFailure !== undefined) throw this.syncFailure;
+  }
+
+  /**
+   * Resolves once transaction `generation` is on disk. One fsync at a time, and one fsync covers
+   * every transaction committed before it starts: flushes that come while one runs share the next.
+   */
+  private synced(generation: number): Promise<void> {
+    if (this.syncedGeneration >= generation) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => this.syncWaiters.push({ generation, resolve, reject }));
+    this.startSync();
+    return p;
+  }
+
+  private startSync(): void {
+    if (this.syncRunning || this.syncWaiters.length === 0) return;
+    this.syncRunning = true;
+    const target = this.committedGeneration;
     const root = this.root as unknown as { sync(cb: (err: unknown) => void): void };
-    await new Promise<void>((resolve, reject) =>
-      root.sync((err: unknown) =>
-        err
-          ? reject(new StateStoreError("STORE_IO", this.path, `fsync failed: ${String(err)}`, { cause: err }))
-          : resolve(),
-      ),
-    );
-    if (this.writeCheckpoint && meta.some(([k]) => k.startsWith("offset:"))) {
-      writeCheckpointFile(join(this.path, CHECKPOINT_FILE_NAME), this.checkpoints());
+    root.sync((err: unknown) => {
+      this.syncRunning = false;
+      const waiters = this.syncWaiters;
+      this.syncWaiters = [];
+      if (err) {
+        const e = new StateStoreError("STORE_IO", this.path, `fsync failed: ${String(err)}`, { cause: err });
+        this.syncFailure ??= e;
+        for (const w of waiters) w.reject(e);
+        return;
+      }
+      this.syncedGeneration = target;
+      for (const w of waiters) {
+        if (w.generation <= target) w.resolve();
+        else this.syncWaiters.push(w);
+      }
+      this.startSync();
+    });
+  }
+
+  /** Resolves when every flushed transaction is on disk (close waits for it). */
+  private async allSynced(): Promise<void> {
+    try {
+      await this.synced(this.committedGeneration);
+    } catch {
+      // closing anyway: the failure was reported to the flush that asked for it
     }
   }
 
@@ -578,6 +650,9 @@ export class LmdbEnvironment {
 
   /** Closes without flushing: unflushed writes are lost, as after a crash. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    // An fsync still running on lmdb's thread must end before the environment is closed.
+    await this.allSynced();
     if (this.closed) return;
     this.closed = true;
     this.databases.clear();

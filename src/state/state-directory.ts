@@ -12,6 +12,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { StateStoreError } from "./errors.ts";
 import {
+  type FlushOptions,
   LmdbEnvironment,
   type LmdbEnvironmentOptions,
   type LmdbKeyValueStore,
@@ -118,10 +119,15 @@ export class StateDirectory {
    * Commits buffered writes and checkpoints (full store names) in one transaction + fsync:
    * of every task, or only of `taskIds` (a stream thread's own tasks).
    */
-  flush(checkpoints?: ReadonlyMap<string, number>, taskIds?: Iterable<string>): Promise<void> {
+  flush(
+    checkpoints?: ReadonlyMap<string, number>,
+    taskIds?: Iterable<string>,
+    options?: FlushOptions,
+  ): Promise<void> {
     return this.env.flush(
       checkpoints,
       taskIds === undefined ? undefined : Array.from(taskIds, (id) => `${id}.`),
+      options,
     );
   }
 

@@ -157,6 +157,65 @@ test("lmdb kv: data flushed before close survives reopen; unflushed writes are l
   assert.equal(env.needsFullRestore, false);
 });
 
+/** The environment's lmdb root, whose `sync` the tests below replace to count or fail fsyncs. */
+function rootOf(env: LmdbEnvironment): { sync(cb: (err: unknown) => void): void } {
+  return (env as unknown as { root: { sync(cb: (err: unknown) => void): void } }).root;
+}
+
+test("flush without waiting for the fsync: committed at once, fsyncs shared, close waits for the running one", async () => {
+  const dir = join(root, "background-sync");
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbKeyValueStore(env, "counts");
+  const r = rootOf(env);
+  const realSync = r.sync.bind(r);
+  const held: (() => void)[] = [];
+  let syncs = 0;
+  // Every fsync is held until released: the flushes below must not wait for it.
+  r.sync = (cb) => {
+    syncs++;
+    held.push(() => realSync(cb));
+  };
+  for (let i = 0; i < 5; i++) {
+    st.put(b(`k${i}`), b(`${i}`));
+    await env.flush(new Map([["counts", i + 1]]), undefined, { waitForSync: false });
+  }
+  // All five transactions are committed (readable from lmdb, not the buffer) while the first
+  // fsync still runs; the four later flushes share one fsync, started when the first ends.
+  assert.equal(env.bufferedEntries, 0);
+  assert.equal(st.all().length, 5);
+  assert.equal(syncs, 1);
+  const closing = env.close();
+  held.shift()!();
+  await new Promise<void>((resolve) => {
+    const wait = () => (held.length > 0 ? resolve() : setImmediate(wait));
+    wait();
+  });
+  assert.equal(syncs, 2);
+  held.shift()!();
+  await closing;
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbKeyValueStore(env, "counts");
+  assert.equal(st.all().length, 5);
+  assert.equal(st.checkpoint(), 5);
+});
+
+test("a failed background fsync is not lost: the next flush throws it as STORE_IO", async () => {
+  const env = freshEnv();
+  const st = lmdbKeyValueStore(env, "kv");
+  rootOf(env).sync = (cb) => setImmediate(() => cb(new Error("EIO: disk gone")));
+  st.put(b("a"), b("1"));
+  await env.flush(undefined, undefined, { waitForSync: false });
+  // A waited flush reports its own fsync's failure...
+  await assert.rejects(env.flush(), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "STORE_IO");
+    assert.match(e.message, /fsync failed: Error: EIO: disk gone/);
+    return true;
+  });
+  // ...and every later flush refuses: the state on disk can no longer be trusted.
+  await assert.rejects(env.flush(undefined, undefined, { waitForSync: false }), /fsync failed/);
+});
+
 test("lmdb checkpoint file: mirrored only on request; a stale mirror is deleted at open and never trusted", async () => {
   const dir = join(root, "mirror");
   let env = LmdbEnvironment.open(dir, { checkpointFile: true });

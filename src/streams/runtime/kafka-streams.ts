@@ -183,8 +183,8 @@ export class KafkaStreams {
       processId: this.processId,
       persistentState: this.stateDir !== undefined,
       checkpoint: (taskId, store) => this.stateDir?.task(taskId).checkpoint(store),
-      flushState: async (cps, taskIds) => {
-        if (this.stateDir) await this.stateDir.flush(cps, taskIds);
+      flushState: async (cps, taskIds, options) => {
+        if (this.stateDir) await this.stateDir.flush(cps, taskIds, options);
       },
       bufferedStateEntries: () => this.stateDir?.bufferedEntries ?? 0,
       wipeTask: (taskId) => this.stateDir?.deleteTask(taskId),

@@ -12,7 +12,7 @@ import type {
   TopicPartition,
 } from "../../cluster/index.ts";
 import type { Logger } from "../../observe/index.ts";
-import { RecordCache } from "../../state/index.ts";
+import { type FlushOptions, RecordCache } from "../../state/index.ts";
 import { StreamsError } from "../errors.ts";
 import type { InternalTopologyBuilder } from "../internals/builder.ts";
 import type { RecordCollector } from "../internals/context.ts";
@@ -43,7 +43,11 @@ export interface ThreadHost {
    * Flushes persistent stores with the given checkpoints ("<taskId>.<store>" -> next offset):
    * the buffered writes of `taskIds` only (this thread's tasks), or of every task.
    */
-  flushState(checkpoints: Map<string, number>, taskIds?: Iterable<string>): Promise<void>;
+  flushState(
+    checkpoints: Map<string, number>,
+    taskIds?: Iterable<string>,
+    options?: FlushOptions,
+  ): Promise<void>;
   /** Writes to persistent stores buffered in memory (all threads), not yet flushed. */
   bufferedStateEntries(): number;
   /** True when persistent stores live in lmdb (standbys need it). */
@@ -806,7 +810,9 @@ export class StreamThread {
         now - this.lastStateFlush >= this.host.options.stateFlushIntervalMs ||
         h.bufferedStateEntries() >= STATE_FLUSH_MAX_BUFFERED)
     ) {
-      await h.flushState(checkpoints, this.tasks.keys());
+      // The fsync is not waited for: it runs on lmdb's thread while this thread goes on (it held
+      // stream threads 5-35 ms per flush, every 100 ms). A forced flush (rebalance, close) waits.
+      await h.flushState(checkpoints, this.tasks.keys(), { waitForSync: force });
       this.lastStateFlush = now;
     }
     h.metrics.commitLatency.observe({ thread: this.name }, (performance.now() - t0) / 1000);
