@@ -27,6 +27,11 @@ export interface ClientPartitionLog {
   ): { readonly records: LogRecord[]; readonly nextOffset: number };
   /** Resolves true once data past `offset` is readable, false on timeout, abort or close. */
   waitForData(offset: number, options?: WaitForDataOptions): Promise<boolean>;
+  /**
+   * The same wait without a timer or signal of its own (the in-process log): calls `resolve` once,
+   * returns its withdrawal, or null when data is readable already (see PartitionLog.onData).
+   */
+  onData?(offset: number, committed: boolean, resolve: (v: boolean) => void): (() => void) | null;
 }
 
 /** The Broker calls the embedded clients make (all synchronous but the group rendezvous). */

@@ -36,6 +36,9 @@ interface PartitionState {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Reason of a consumer's wake-up signal (see wake()). */
+const WAKE_UP = Object.freeze({ reason: "consumer woken up" });
+
 export class EmbeddedConsumer implements Consumer {
   private readonly broker: ClientBroker;
   private readonly opts: ConsumerOptions;
@@ -217,47 +220,68 @@ export class EmbeddedConsumer implements Consumer {
     return out;
   }
 
-  private async waitForData(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const ac = new AbortController();
-    const stop = () => ac.abort();
+  /**
+   * Waits until an assigned partition has data past its position, `timeoutMs`, a wake-up (assign,
+   * seek, close...), `signal` or the broker's close. One timer and one callback per wait, whatever
+   * the number of partitions: a stream thread waits on every poll (it was an AbortController, a
+   * timer and a listener per partition, and an AbortError built at each end).
+   */
+  private waitForData(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.wakeup.signal.aborted) this.wakeup = new AbortController();
     const wake = this.wakeup.signal;
-    wake.addEventListener("abort", stop, { once: true });
-    signal?.addEventListener("abort", stop, { once: true });
-    this.broker.closeSignal.addEventListener("abort", stop, { once: true });
-    try {
-      const waits: Promise<unknown>[] = [];
+    const closed = this.broker.closeSignal;
+    if (signal?.aborted || closed.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const cancels: (() => void)[] = [];
+      let over = false;
+      const stop = () => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        for (const c of cancels) c();
+        wake.removeEventListener("abort", stop);
+        signal?.removeEventListener("abort", stop);
+        closed.removeEventListener("abort", stop);
+        resolve();
+      };
+      const timer = setTimeout(stop, timeoutMs);
+      wake.addEventListener("abort", stop, { once: true });
+      signal?.addEventListener("abort", stop, { once: true });
+      closed.addEventListener("abort", stop, { once: true });
+      const committed = this.isolation === "read_committed";
+      // A log across a link waits with a call of its own: all of them end with one signal.
+      let linked: AbortController | undefined;
       for (const s of this.assigned.values()) {
+        if (over) return;
         if (s.paused || s.position === null || !this.broker.partitionExists(s.tp.topic, s.tp.partition))
           continue;
-        waits.push(
-          this.broker
-            .partitionLog(s.tp.topic, s.tp.partition)
-            .waitForData(s.position, { isolation: this.isolation, signal: ac.signal, timeoutMs }),
-        );
+        const log = this.broker.partitionLog(s.tp.topic, s.tp.partition);
+        if (log.onData === undefined) {
+          if (linked === undefined) {
+            const ac = new AbortController();
+            linked = ac;
+            cancels.push(() => ac.abort(WAKE_UP));
+          }
+          void log
+            .waitForData(s.position, { isolation: this.isolation, signal: linked.signal, timeoutMs })
+            .then((ready) => {
+              if (ready) stop();
+            }, stop);
+          continue;
+        }
+        const cancel = log.onData(s.position, committed, stop);
+        if (cancel === null) {
+          stop();
+          return;
+        }
+        cancels.push(cancel);
       }
-      if (waits.length === 0) {
-        waits.push(
-          new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, timeoutMs);
-            ac.signal.addEventListener("abort", () => {
-              clearTimeout(t);
-              resolve();
-            });
-          }),
-        );
-      }
-      await Promise.race(waits);
-    } finally {
-      ac.abort();
-      wake.removeEventListener("abort", stop);
-      signal?.removeEventListener("abort", stop);
-      this.broker.closeSignal.removeEventListener("abort", stop);
-    }
+    });
   }
 
   private wake(): void {
-    this.wakeup.abort();
+    // A reason of our own: abort() without one builds a DOMException (and its stack) each time.
+    this.wakeup.abort(WAKE_UP);
   }
 
   // ------------------------------------------------------------------ positions

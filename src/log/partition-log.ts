@@ -634,18 +634,46 @@ export class PartitionLog {
     if (this.closed || options.signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
+      let cancel: (() => void) | undefined;
       const finish = (v: boolean) => {
         if (timer) clearTimeout(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
+        cancel?.();
         resolve(v);
       };
-      const waiter: Waiter = { offset, committed, resolve: finish };
       const onAbort = () => finish(false);
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.timeoutMs !== undefined) timer = setTimeout(() => finish(false), options.timeoutMs);
-      this.waiters.push(waiter);
+      cancel = this.onData(offset, committed, finish) ?? undefined;
     });
+  }
+
+  /**
+   * Calls `resolve(true)` once data past `offset` is readable (the LSO for `committed`), or
+   * `resolve(false)` when the log closes; returns the function that withdraws the wait, or null
+   * (and calls nothing) when data is readable already. No timer, no signal: a consumer waiting on
+   * many partitions keeps one of each for all of them.
+   */
+  onData(offset: number, committed: boolean, resolve: (v: boolean) => void): (() => void) | null {
+    if ((committed ? this.lastStableOffset : this._logEndOffset) > offset) return null;
+    if (this.closed) {
+      resolve(false);
+      return () => {};
+    }
+    const waiter: Waiter = {
+      offset,
+      committed,
+      resolve: (v) => {
+        remove();
+        resolve(v);
+      },
+    };
+    const remove = () => {
+      const i = this.waiters.indexOf(waiter);
+      if (i >= 0) this.waiters.splice(i, 1);
+    };
+    this.waiters.push(waiter);
+    return remove;
   }
 
   private notify(): void {

@@ -426,6 +426,29 @@ describe("notifications", () => {
   });
 });
 
+describe("onData", () => {
+  test("null when data is readable; one call on append; a withdrawn wait is never called; close calls false", async () => {
+    const { mgr } = await openManager(dir());
+    mgr.createTopic("t", 1);
+    const log = mgr.partition("t", 0);
+    const calls: string[] = [];
+    const first = log.onData(0, false, (v) => calls.push(`first ${v}`));
+    const withdrawn = log.onData(0, false, (v) => calls.push(`withdrawn ${v}`));
+    assert.ok(first && withdrawn);
+    withdrawn();
+    log.append(batch(2));
+    log.append(batch(1));
+    assert.deepEqual(calls, ["first true"]);
+    assert.equal(
+      log.onData(1, false, () => calls.push("ready")),
+      null,
+    );
+    log.onData(3, false, (v) => calls.push(`at close ${v}`));
+    await mgr.close();
+    assert.deepEqual(calls, ["first true", "at close false"]);
+  });
+});
+
 describe("storage failures", () => {
   test("a failing write (ENOSPC) rejects the append naming topic/partition; nothing is acknowledged or kept", async () => {
     let fail: string | null = null;
