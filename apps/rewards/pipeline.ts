@@ -12,6 +12,7 @@ import {
   KafkaStreams,
   type KafkaStreamsState,
   type RestoreProgress,
+  replaceThreadUpTo,
   type Topology,
 } from "../../src/streams/index.ts";
 import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
@@ -38,6 +39,10 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 5;
  * 40-140 ms per app at 10 000 frames/s, a stall every second that set the latency's tail.
  */
 export const STATE_FLUSH_INTERVAL_MS = 100;
+
+/** A failed stream thread is replaced, up to this many times in THREAD_REPLACEMENT_WINDOW_MS. */
+export const THREAD_REPLACEMENTS = 3;
+export const THREAD_REPLACEMENT_WINDOW_MS = 60_000;
 export const REWARDS_APPS: readonly RewardsAppName[] = ["frames", "correlation", "coupons"];
 
 export interface RewardsAppsOptions {
@@ -362,6 +367,9 @@ export async function startInlineApp(
     metrics: registry,
     logger: log.child({ app: applicationId }),
     onRestore: (p) => restores.set(`${p.taskId}/${p.store}/${p.partition}`, p),
+    // A failed stream thread is replaced (it restores from the changelogs and goes on), unless
+    // failures come back at once: then the app stops in ERROR and /health answers 503.
+    uncaughtErrorHandler: replaceThreadUpTo(THREAD_REPLACEMENTS, THREAD_REPLACEMENT_WINDOW_MS),
   });
   const ops = new OpsServer({
     name: applicationId,
@@ -369,6 +377,10 @@ export async function startInlineApp(
     port,
     metrics: registry,
     ready: readiness(streams, restores),
+    failure: () =>
+      streams.state === "ERROR" || streams.state === "PENDING_ERROR"
+        ? `${applicationId} stopped processing after an error (state ${streams.state}); see its log`
+        : undefined,
     ...(options.livenessWorker ? { livenessPort: 0 } : {}),
   });
   if (name === "coupons") {

@@ -21,7 +21,14 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ error: "NOT_FOUND", message: `only /health is served here, not ${req.url}` }));
     return;
   }
-  const stallMs = Date.now() - Number(Atomics.load(beat, 0));
+  const stamp = Atomics.load(beat, 0);
+  if (stamp < 0n) {
+    // The service reported a failure (FAILED_BEAT in liveness-worker.ts); its reason is on /health of its main port.
+    res.writeHead(503, { "content-type": "application/json" });
+    res.end(JSON.stringify({ status: "failed", name: data.name }));
+    return;
+  }
+  const stallMs = Date.now() - Number(stamp);
   const ok = stallMs <= data.maxLoopStallMs;
   res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
   res.end(

@@ -8,7 +8,12 @@ export interface LivenessWorkerOptions {
   readonly maxLoopStallMs: number;
   /** How often the main loop stamps its heartbeat (default 100 ms). */
   readonly beatIntervalMs?: number;
+  /** True once the service has failed: the heartbeat then says so and /health answers 503. */
+  readonly failed?: () => boolean;
 }
+
+/** Heartbeat value of a failed service (a timestamp is never negative). */
+export const FAILED_BEAT = -1n;
 
 export class LivenessWorker {
   private readonly options: LivenessWorkerOptions;
@@ -60,6 +65,12 @@ export class LivenessWorker {
   }
 
   private stamp(): void {
-    Atomics.store(this.beat, 0, BigInt(Date.now()));
+    let failed = false;
+    try {
+      failed = this.options.failed?.() ?? false;
+    } catch {
+      failed = true;
+    }
+    Atomics.store(this.beat, 0, failed ? FAILED_BEAT : BigInt(Date.now()));
   }
 }

@@ -76,6 +76,12 @@ export interface OpsServerOptions {
   readonly livenessPort?: number;
   /** Event-loop stall beyond which liveness fails (default 30 000 ms). */
   readonly maxLoopStallMs?: number;
+  /**
+   * Why the service is no longer alive (e.g. its stream processing stopped on an error), or
+   * undefined while it is: /health (and the liveness worker) then answer 503, so an orchestrator
+   * restarts the process instead of keeping a dead app that still answers.
+   */
+  readonly failure?: () => string | undefined;
 }
 
 /** Reusable ops server: `/metrics`, `/health`, `/ready`, and mounted interactive queries. */
@@ -160,6 +166,7 @@ export class OpsServer {
         host,
         port: this.options.livenessPort,
         maxLoopStallMs: this.options.maxLoopStallMs ?? 30_000,
+        failed: this.options.failure ? () => this.options.failure?.() !== undefined : undefined,
       });
       await this.liveness.start();
     }
@@ -186,6 +193,14 @@ export class OpsServer {
   }
 
   private async health(reply: FastifyReply): Promise<unknown> {
+    let failure: string | undefined;
+    try {
+      failure = this.options.failure?.();
+    } catch (e) {
+      failure = `the failure probe threw: ${(e as Error).message}`;
+    }
+    if (failure !== undefined)
+      return reply.code(503).send({ status: "failed", name: this.name, reason: failure });
     // Answering at all proves the loop turns; the delay figures show how starved it is.
     return reply.send({
       status: "ok",

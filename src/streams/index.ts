@@ -60,6 +60,7 @@ export {
   type KafkaStreamsOptions,
   type ProcessingGuarantee,
   type RestoreProgress,
+  replaceThreadUpTo,
   type UncaughtErrorResponse,
 } from "./runtime/config.ts";
 export {

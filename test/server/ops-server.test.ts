@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MetricsRegistry } from "../../src/observe/index.ts";
+import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { OpsServer, QueryError } from "../../src/server/index.ts";
 
 async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -150,6 +150,31 @@ test("worker-thread liveness answers while the main loop is blocked, and reports
     assert.equal(a.status, 503);
     assert.equal(a.body.status, "stalled");
     assert.ok((a.body.mainLoopStallMs as number) > 150);
+  } finally {
+    await server.close();
+  }
+});
+
+test("/health answers 503 with the reason once the failure probe reports one, on both ports", async () => {
+  let failure: string | undefined;
+  const server = new OpsServer({ name: "app", livenessPort: 0, failure: () => failure });
+  const url = await server.start();
+  const live = server.livenessUrl!;
+  try {
+    assert.equal((await getJson(`${url}/health`)).status, 200);
+    assert.equal((await getJson(`${live}/health`)).status, 200);
+    failure = "app stopped processing after an error (state ERROR)";
+    const main = await getJson(`${url}/health`);
+    assert.equal(main.status, 503);
+    assert.deepEqual(main.body, { status: "failed", name: "app", reason: failure });
+    // The liveness worker learns it with the next heartbeat (every 100 ms).
+    let w = await getJson(`${live}/health`);
+    await waitFor(async () => (w = await getJson(`${live}/health`)).status === 503, {
+      timeoutMs: 5_000,
+      intervalMs: 20,
+      what: "the liveness worker to report the failure",
+    });
+    assert.equal(w.body.status, "failed");
   } finally {
     await server.close();
   }

@@ -13,6 +13,7 @@ import {
   KafkaStreams,
   type KafkaStreamsOptions,
   type KafkaStreamsState,
+  replaceThreadUpTo,
   StreamsBuilder,
   type Topology,
 } from "../../src/streams/index.ts";
@@ -253,6 +254,49 @@ test("uncaught errors: REPLACE_THREAD keeps going, SHUTDOWN_CLIENT ends in ERROR
   await app2.start();
   await produce(cluster, "in", [["k", "boom"]]);
   await waitFor(() => app2.state === "ERROR", { timeoutMs: 20_000, what: "ERROR state" });
+});
+
+test("replaceThreadUpTo: replaces a failed thread up to max times within the window, then shuts down; old failures age out", async (t) => {
+  let now = 0;
+  const policy = replaceThreadUpTo(2, 60_000, () => now);
+  const e = new Error("boom");
+  assert.equal(policy(e), "REPLACE_THREAD");
+  now = 1_000;
+  assert.equal(policy(e), "REPLACE_THREAD");
+  now = 2_000;
+  assert.equal(policy(e), "SHUTDOWN_CLIENT", "a third failure within a minute is not transient");
+  now = 200_000;
+  assert.equal(policy(e), "REPLACE_THREAD", "failures of long ago do not count");
+
+  // In an application: a record that fails every time ends in ERROR after max replacements.
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "in", partitions: 1 },
+    { name: "out", partitions: 1 },
+  ]);
+  let attempts = 0;
+  const b = new StreamsBuilder();
+  b.stream("in", { keySerde: S, valueSerde: S })
+    .mapValues((v) => {
+      if (v === "poison") {
+        attempts++;
+        throw new Error("poison");
+      }
+      return v;
+    })
+    .to("out", { keySerde: S, valueSerde: S });
+  const app = new KafkaStreams(
+    b.build(),
+    options(cluster, dir, {
+      applicationId: "replace-up-to",
+      processingGuarantee: "exactly_once_v2",
+      uncaughtErrorHandler: replaceThreadUpTo(2, 60_000),
+    }),
+  );
+  await app.start();
+  await produce(cluster, "in", [["k", "poison"]]);
+  await waitFor(() => app.state === "ERROR", { timeoutMs: 30_000, what: "ERROR state" });
+  assert.equal(attempts, 3, "the first thread and its two replacements each tried the record once");
 });
 
 test("options are validated with clear errors; missing source topics are reported", async (t) => {

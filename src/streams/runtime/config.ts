@@ -11,6 +11,26 @@ export type ProcessingGuarantee = "at_least_once" | "exactly_once_v2";
 /** What to do when a stream thread fails (Kafka's StreamsUncaughtExceptionHandler responses). */
 export type UncaughtErrorResponse = "REPLACE_THREAD" | "SHUTDOWN_CLIENT" | "SHUTDOWN_APPLICATION";
 
+/**
+ * An uncaughtErrorHandler that replaces a failed stream thread (a fresh thread rejoins the group and
+ * restores the failed one's tasks from their changelogs) unless `max` threads already failed within
+ * the last `withinMs`: then the client shuts down (state ERROR), as a failure that comes back at once
+ * is not transient.
+ */
+export function replaceThreadUpTo(
+  max: number,
+  withinMs: number,
+  now: () => number = Date.now,
+): (error: Error) => UncaughtErrorResponse {
+  const failures: number[] = [];
+  return () => {
+    const t = now();
+    while (failures.length > 0 && t - failures[0]! > withinMs) failures.shift();
+    failures.push(t);
+    return failures.length > max ? "SHUTDOWN_CLIENT" : "REPLACE_THREAD";
+  };
+}
+
 export type DeserializationErrorPolicy =
   | "logAndFail"
   | "logAndContinue"
