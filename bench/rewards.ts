@@ -13,7 +13,7 @@ import { buildFramesTopology } from "../apps/rewards/frames-app.ts";
 import { rewardsMetrics } from "../apps/rewards/metrics.ts";
 import { type SimulatedFrame, simulateDay } from "../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../apps/rewards/topics.ts";
-import { BENCH_CAMPAIGNS } from "./rewards-campaigns.ts";
+import { BENCH_CAMPAIGNS } from "./rewards/campaigns.ts";
 import { MetricsRegistry } from "../src/observe/index.ts";
 import { Serdes } from "../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../src/streams/index.ts";
@@ -101,7 +101,7 @@ await ceiling();
 // ---- 2. the real pipeline --------------------------------------------------------------------
 const streams = (await import("../src/streams/index.ts")) as Record<string, unknown>;
 if (typeof streams.KafkaStreams === "function") {
-  const { BenchDay, benchRuntime } = await import("./rewards-runtime.ts");
+  const { BenchDay, benchRuntime } = await import("./rewards/runtime.ts");
   const compact = new BenchDay(frames);
   frames.length = 0; // the decoded day is not needed any more (see BenchDay)
   await benchRuntime(compact, rows, figures);

@@ -6,17 +6,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { join } from "node:path";
-import { couponPoolKey } from "../apps/rewards/coupon-pool.ts";
+import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
 import {
   DEFAULT_COMMIT_INTERVAL_MS,
   type RewardsApps,
   startRewardsApps,
   threadCpuMs,
-} from "../apps/rewards/pipeline.ts";
-import type { SimulatedFrame } from "../apps/rewards/simulator/day.ts";
-import { ensureRewardsTopics, TOPICS } from "../apps/rewards/topics.ts";
-import { type Cluster, EmbeddedCluster, type ProducerRecord } from "../src/cluster/index.ts";
-import { BENCH_CAMPAIGNS } from "./rewards-campaigns.ts";
+} from "../../apps/rewards/pipeline.ts";
+import type { SimulatedFrame } from "../../apps/rewards/simulator/day.ts";
+import { ensureRewardsTopics, TOPICS } from "../../apps/rewards/topics.ts";
+import { type Cluster, EmbeddedCluster, type ProducerRecord } from "../../src/cluster/index.ts";
+import { BENCH_CAMPAIGNS } from "./campaigns.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,5 +1,5 @@
 // Campaigns of the rewards benchmark: wide enough that caps and budgets never bind.
-import { Campaign } from "../apps/rewards/domain/index.ts";
+import { Campaign } from "../../apps/rewards/domain/index.ts";
 
 const DAY = "2026-06-14";
 export const BENCH_CAMPAIGNS = [
