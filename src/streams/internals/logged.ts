@@ -4,13 +4,11 @@
 import type {
   Bytes,
   EntryLoggedWindowStore,
-  KeyValue,
   KeyValueBytesStore,
   SessionBytesStore,
   WindowBytesStore,
-  WindowedKey,
 } from "../../state/index.ts";
-import { ChangeLoggingKeyValueStore, readTimestamp, writeTimestamp } from "../../state/index.ts";
+import { ChangeLoggingKeyValueStore, ChangeLoggingSessionStore, readTimestamp } from "../../state/index.ts";
 import type { Headers } from "../types.ts";
 import type { TaskContext } from "./context.ts";
 
@@ -159,83 +157,14 @@ export class LoggedWindowStore implements WindowBytesStore {
   }
 }
 
-export function sessionChangelogKey(s: WindowedKey<Bytes>): Uint8Array {
-  const out = new Uint8Array(s.key.byteLength + 16);
-  out.set(s.key, 0);
-  writeTimestamp(out, s.key.byteLength, s.windowEnd);
-  writeTimestamp(out, s.key.byteLength + 8, s.windowStart);
-  return out;
-}
-
-export function parseSessionChangelogKey(b: Uint8Array): WindowedKey<Uint8Array> {
-  const n = b.byteLength - 16;
-  return { key: b.subarray(0, n), windowEnd: readTimestamp(b, n), windowStart: readTimestamp(b, n + 8) };
-}
-
-export class LoggedSessionStore implements SessionBytesStore {
-  readonly inner: SessionBytesStore;
-  private readonly topic: string;
-  private readonly partition: number;
-  private readonly ctx: TaskContext;
+/**
+ * The state layer's change-logging session store, logging to the store's changelog topic through
+ * the task's collector; its changelog key is the session entry key, [key][end][start].
+ */
+export class LoggedSessionStore extends ChangeLoggingSessionStore {
   constructor(inner: SessionBytesStore, topic: string, partition: number, ctx: TaskContext) {
-    this.inner = inner;
-    this.topic = topic;
-    this.partition = partition;
-    this.ctx = ctx;
-  }
-  get name() {
-    return this.inner.name;
-  }
-  get persistent() {
-    return this.inner.persistent;
-  }
-  get retentionMs() {
-    return this.inner.retentionMs;
+    super(inner, (key, value) => ctx.collector.send(topic, key, value, ctx.timestamp, NO_HEADERS, partition));
   }
   /** No-op: local durability is the runtime's (one lmdb flush per commit, after the transaction). */
-  flush(): void {}
-  close() {
-    return this.inner.close();
-  }
-  findSessions(
-    key: Bytes,
-    earliestEnd: number,
-    latestStart: number,
-  ): Iterable<KeyValue<WindowedKey<Bytes>, Bytes>> {
-    return this.inner.findSessions(key, earliestEnd, latestStart);
-  }
-  put(s: WindowedKey<Bytes>, value: Bytes | null): void {
-    this.inner.put(s, value);
-    this.ctx.collector.send(
-      this.topic,
-      sessionChangelogKey(s),
-      value,
-      this.ctx.timestamp,
-      NO_HEADERS,
-      this.partition,
-    );
-  }
-  remove(s: WindowedKey<Bytes>): void {
-    this.inner.remove(s);
-    this.ctx.collector.send(
-      this.topic,
-      sessionChangelogKey(s),
-      null,
-      this.ctx.timestamp,
-      NO_HEADERS,
-      this.partition,
-    );
-  }
-  fetchSession(key: Bytes, start: number, end: number) {
-    return this.inner.fetchSession(key, start, end);
-  }
-  all() {
-    return this.inner.all();
-  }
-  expire(t: number) {
-    this.inner.expire(t);
-  }
-  clear() {
-    return this.inner.clear();
-  }
+  override flush(): void {}
 }

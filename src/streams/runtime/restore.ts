@@ -1,8 +1,13 @@
 // Restores a task's stores from their changelog topics (read_committed), from the local
 // checkpoint when one exists, else from the beginning after clearing the store.
 import type { ConsumedRecord, Consumer, TopicPartition } from "../../cluster/index.ts";
-import type { KeyValueBytesStore, SessionBytesStore, WindowBytesStore } from "../../state/index.ts";
-import { parseSessionChangelogKey, parseWindowChangelogKey } from "../internals/logged.ts";
+import {
+  type KeyValueBytesStore,
+  parseSessionEntryKey,
+  type SessionBytesStore,
+  type WindowBytesStore,
+} from "../../state/index.ts";
+import { parseWindowChangelogKey } from "../internals/logged.ts";
 import type { StreamTask, TaskStore } from "../internals/task.ts";
 import type { RestoreProgress } from "./config.ts";
 
@@ -15,7 +20,8 @@ export function applyChangelogRecord(s: TaskStore, rec: ConsumedRecord): void {
     const { key, windowStart } = parseWindowChangelogKey(rec.key, s.def.spec.retainDuplicates ?? false);
     (s.inner as WindowBytesStore).put(key, rec.value, windowStart);
   } else {
-    const w = parseSessionChangelogKey(rec.key);
+    const { key, start, end } = parseSessionEntryKey(rec.key);
+    const w = { key, windowStart: start, windowEnd: end };
     const st = s.inner as SessionBytesStore;
     if (rec.value === null) st.remove(w);
     else st.put(w, rec.value);
