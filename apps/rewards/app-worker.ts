@@ -54,6 +54,7 @@ interface AppWorkerInit {
   readonly livenessWorker: boolean | undefined;
   readonly correlation: CorrelationOptions | undefined;
   readonly commitIntervalMs: number | undefined;
+  readonly idleCommitAfterMs: number | null | undefined;
   readonly numStreamThreads: number | undefined;
 }
 
@@ -136,6 +137,7 @@ class AppWorker {
       livenessWorker: options.livenessWorker,
       correlation: options.correlation,
       commitIntervalMs: options.commitIntervalMs,
+      idleCommitAfterMs: options.idleCommitAfterMs,
       numStreamThreads: options.numStreamThreads,
     };
     const label = group.map((g) => APP_IDS[g.name]).join("+");
@@ -306,6 +308,7 @@ async function runWorker(init: AppWorkerInit): Promise<void> {
             livenessWorker: init.livenessWorker,
             correlation: init.correlation,
             commitIntervalMs: init.commitIntervalMs,
+            idleCommitAfterMs: init.idleCommitAfterMs,
             numStreamThreads: init.numStreamThreads,
           },
           opsPort,

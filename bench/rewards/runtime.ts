@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
 import {
   DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_IDLE_COMMIT_AFTER_MS,
   type RewardsApps,
   startRewardsApps,
   threadCpuMs,
@@ -23,6 +24,13 @@ const dec = new TextDecoder();
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 4);
 /** Commit interval of the apps (default: the pipeline's, 10 ms; Kafka Streams' EOS default is 100 ms). */
 const COMMIT_MS = process.env.BENCH_COMMIT_MS ? Number(process.env.BENCH_COMMIT_MS) : undefined;
+/** BENCH_IDLE_COMMIT_MS: an idle app's early commit (ms after the last one), or "off". */
+const IDLE_COMMIT_MS =
+  process.env.BENCH_IDLE_COMMIT_MS === "off"
+    ? null
+    : process.env.BENCH_IDLE_COMMIT_MS
+      ? Number(process.env.BENCH_IDLE_COMMIT_MS)
+      : undefined;
 /** The paced runs start with this long a warm-up whose coupons are not counted (BENCH_WARMUP_MS). */
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
 /** Where the apps run: each in a worker thread (default), or all on the main thread's event loop. */
@@ -158,6 +166,7 @@ async function readyApps(cluster: Cluster, dir: string, codes: number): Promise<
     stateDir: join(dir, "state"),
     partitions: PARTITIONS,
     commitIntervalMs: COMMIT_MS,
+    idleCommitAfterMs: IDLE_COMMIT_MS,
     placement: PLACEMENT,
     workerGroups: WORKER_GROUPS,
     mainThreadApps: MAIN_THREAD_APPS,
@@ -363,7 +372,7 @@ export async function benchRuntime(
       const achieved = Math.round(total / produced);
       const key = `at_${rate}`;
       rows.push([
-        `runtime: latency at ${rate} frames/s (commit ${COMMIT_MS ?? DEFAULT_COMMIT_INTERVAL_MS} ms)`,
+        `runtime: latency at ${rate} frames/s (commit ${COMMIT_MS ?? DEFAULT_COMMIT_INTERVAL_MS} ms, idle ${IDLE_COMMIT_MS === null ? "off" : `${IDLE_COMMIT_MS ?? DEFAULT_IDLE_COMMIT_AFTER_MS} ms`})`,
         `offered ${achieved} frames/s${behind > 0 ? " (producer fell behind)" : ""}; frame->coupon p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${pct(sorted, 100).toFixed(0)} ms over ${sorted.length} coupons; ${coresBusy.toFixed(2)} cores busy`,
       ]);
       figures[`cores_busy_${key}`] = Number(coresBusy.toFixed(2));

@@ -309,6 +309,10 @@ test("options are validated with clear errors; missing source topics are reporte
     () => new KafkaStreams(wordCount(), { applicationId: "x", cluster, numStreamThreads: 0 }),
     /numStreamThreads/,
   );
+  assert.throws(
+    () => new KafkaStreams(wordCount(), { applicationId: "x", cluster, idleCommitAfterMs: -1 }),
+    /idleCommitAfterMs/,
+  );
   const app = new KafkaStreams(wordCount(), options(cluster, dir, { applicationId: "missing" }));
   await assert.rejects(app.start(), /source topic\(s\) lines do not exist/);
   assert.equal(app.state, "ERROR");
@@ -617,4 +621,70 @@ test("a zombie is fenced: a second incarnation with the same instanceId takes ov
   assert.equal(values.length, n, "no duplicate output");
   assert.equal(new Set(values).size, n);
   await b.close();
+});
+
+test("idleCommitAfterMs: a drained thread commits at once under exactly-once; without it, commits wait for the interval", async (t) => {
+  const { cluster, dir } = await setup(t);
+  await cluster.admin().createTopics([
+    { name: "in", partitions: 1 },
+    { name: "out-idle", partitions: 1 },
+    { name: "out-interval", partitions: 1 },
+  ]);
+  const upper = (to: string) => {
+    const b = new StreamsBuilder();
+    b.stream("in", { keySerde: S, valueSerde: S })
+      .mapValues((v) => v.toUpperCase())
+      .to(to, { keySerde: S, valueSerde: S });
+    return b.build();
+  };
+  // An hour between interval commits: only an idle commit can make the outputs visible.
+  const hour = 3_600_000;
+  const eager = new KafkaStreams(
+    upper("out-idle"),
+    options(cluster, dir, {
+      applicationId: "eager",
+      processingGuarantee: "exactly_once_v2",
+      commitIntervalMs: hour,
+      idleCommitAfterMs: 1,
+    }),
+  );
+  const lazyMetrics = new MetricsRegistry();
+  const lazy = new KafkaStreams(
+    upper("out-interval"),
+    options(cluster, join(dir, "lazy"), {
+      applicationId: "lazy",
+      processingGuarantee: "exactly_once_v2",
+      commitIntervalMs: hour,
+      metrics: lazyMetrics,
+    }),
+  );
+  t.after(() => Promise.all([eager.close(), lazy.close()]));
+  await Promise.all([eager.start(), lazy.start()]);
+  await waitFor(() => eager.state === "RUNNING" && lazy.state === "RUNNING", {
+    timeoutMs: 20_000,
+    what: "RUNNING",
+  });
+  await produce(cluster, "in", [
+    ["a", "x"],
+    ["b", "y"],
+    ["c", "z"],
+  ]);
+  const committed = await readAll(cluster, "out-idle", (r) => r.length >= 3);
+  assert.deepEqual(
+    committed.map((r) => dec(r.value)),
+    ["X", "Y", "Z"],
+  );
+  // The interval-only app has processed the records but not committed them.
+  const processed = async () => {
+    const line = (await lazyMetrics.text())
+      .split("\n")
+      .find((l) => l.startsWith("courant_streams_process_total"));
+    return Number(line?.split(" ").pop() ?? 0);
+  };
+  await waitFor(async () => (await processed()) >= 3, { timeoutMs: 20_000, what: "the lazy app processing" });
+  const c = await cluster.createConsumer({ isolationLevel: "read_committed" });
+  c.assign([{ topic: "out-interval", partition: 0 }]);
+  await c.seekToBeginning([{ topic: "out-interval", partition: 0 }]);
+  assert.equal((await c.poll({ maxWaitMs: 50 })).length, 0);
+  await c.close();
 });

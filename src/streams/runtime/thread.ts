@@ -176,6 +176,8 @@ export class StreamThread {
   private suspended = new Map<string, StreamTask>();
   private inTransaction = false;
   private lastCommit = 0;
+  /** performance.now() of the last commit (idle commits are spaced in fractions of a ms). */
+  private lastCommitAt = 0;
   private lastStateFlush = 0;
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -460,8 +462,14 @@ export class StreamThread {
           // Processed but uncommitted work must not wait for the next input to be committed: with
           // exactly-once, downstream apps see it only then (each hop of a pipeline would add a
           // poll wait to the end-to-end latency).
-          if (maxWaitMs > 0 && this.hasUncommittedWork())
-            maxWaitMs = Math.max(0, Math.min(maxWaitMs, this.lastCommit + o.commitIntervalMs - Date.now()));
+          // With an idle commit, the wait ends when one is due: an empty poll then commits.
+          if (maxWaitMs > 0 && this.hasUncommittedWork()) {
+            const due =
+              o.idleCommitAfterMs === undefined
+                ? this.lastCommit + o.commitIntervalMs - Date.now()
+                : this.lastCommitAt + o.idleCommitAfterMs - performance.now();
+            maxWaitMs = Math.max(0, Math.min(maxWaitMs, Math.ceil(due)));
+          }
           let recs: Awaited<ReturnType<Consumer["poll"]>>;
           try {
             recs = await this.consumer.poll({ maxWaitMs, signal: this.abort.signal });
@@ -509,7 +517,12 @@ export class StreamThread {
           for (const t of this.tasks.values()) {
             if (t.ctx.commitRequested) requested = true;
           }
-          if (requested || Date.now() - this.lastCommit >= o.commitIntervalMs) await this.commit(false);
+          if (
+            requested ||
+            Date.now() - this.lastCommit >= o.commitIntervalMs ||
+            (n === 0 && recs.length === 0 && this.idleCommitDue())
+          )
+            await this.commit(false);
         } catch (e) {
           if (this.stopping || !isTaskMigration(e)) throw e;
           // The group moved on (rebalance, expired session): our tasks may belong to another
@@ -739,6 +752,12 @@ export class StreamThread {
     return [...this.standbys.keys()];
   }
 
+  /** An idle thread's early commit (idleCommitAfterMs) is due: work to commit, and the spacing kept. */
+  private idleCommitDue(): boolean {
+    const after = this.host.options.idleCommitAfterMs;
+    return after !== undefined && performance.now() - this.lastCommitAt >= after && this.hasUncommittedWork();
+  }
+
   private hasUncommittedWork(): boolean {
     if (this.inTransaction) return true;
     for (const t of this.tasks.values()) if (t.consumed.size > 0) return true;
@@ -771,6 +790,7 @@ export class StreamThread {
       }
     }
     this.lastCommit = Date.now();
+    this.lastCommitAt = performance.now();
     if (offsets.length === 0 && !this.inTransaction && !force) return;
     await this.collector.flush();
     if (this.eos) {
