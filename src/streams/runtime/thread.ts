@@ -793,6 +793,10 @@ export class StreamThread {
     this.lastCommitAt = performance.now();
     if (offsets.length === 0 && !this.inTransaction && !force) return;
     await this.collector.flush();
+    // A commit is a run of broker calls without an event-loop turn between them: worker threads
+    // blocked in a call to the broker this thread owns are answered between its steps.
+    const serve = h.options.cluster.serveWaiting?.bind(h.options.cluster);
+    serve?.();
     if (this.eos) {
       if (offsets.length > 0 || this.inTransaction) {
         this.beginIfNeeded();
@@ -800,6 +804,7 @@ export class StreamThread {
           await this.producer.sendOffsetsToTransaction(offsets, this.consumer.groupMetadata());
         await this.producer.commitTransaction();
         this.inTransaction = false;
+        serve?.();
       }
     } else if (offsets.length > 0) {
       await this.consumer.commit(offsets);
@@ -834,6 +839,7 @@ export class StreamThread {
       // stream threads 5-35 ms per flush, every 100 ms). A forced flush (rebalance, close) waits.
       await h.flushState(checkpoints, this.tasks.keys(), { waitForSync: force });
       this.lastStateFlush = now;
+      serve?.();
     }
     h.metrics.commitLatency.observe({ thread: this.name }, (performance.now() - t0) / 1000);
     h.metrics.commits.inc({ thread: this.name });
