@@ -292,21 +292,24 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 
   /** Applies buffered writes; call inside an lmdb write transaction. */
-  applyBuffered(): number {
+  applyBuffered(meanwhile?: () => void): number {
     this.absent.clear();
     const n = this.pending.size + this.behind.length;
     if (n === 0) return 0;
+    let i = 0;
     // lmdb copies a key into its write instruction at once: the read scratch buffer serves.
     for (const e of this.behind) {
       const k = this.lookupKey(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
       else this.db.putSync(k, staged(e.value));
+      if (++i % MEANWHILE_EVERY === 0) meanwhile?.();
     }
     this.behind = [];
     for (const e of this.pending.range(undefined, undefined, false)) {
       const k = this.lookupKey(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
       else this.db.putSync(k, staged(e.value));
+      if (++i % MEANWHILE_EVERY === 0) meanwhile?.();
     }
     this.pending.clear();
     return n;
@@ -366,7 +369,16 @@ export interface FlushOptions {
    * last flushes, which the changelogs restore. Default true.
    */
   readonly waitForSync?: boolean;
+  /**
+   * Called every few hundred writes while the transaction is applied (a flush is one synchronous
+   * block of several ms): the streams runtime answers waiting worker threads' broker calls there.
+   * It must not use this environment.
+   */
+  readonly meanwhile?: () => void;
 }
+
+/** Writes applied between two calls of FlushOptions.meanwhile. */
+const MEANWHILE_EVERY = 256;
 
 export class LmdbEnvironment {
   readonly path: string;
@@ -553,7 +565,8 @@ export class LmdbEnvironment {
     const clean = this.dirtyOnDisk && this.spilled.size === 0;
     let applied = 0;
     this.root.transactionSync(() => {
-      for (const d of this.databases.values()) if (inScope(d.dbName)) applied += d.applyBuffered();
+      for (const d of this.databases.values())
+        if (inScope(d.dbName)) applied += d.applyBuffered(options.meanwhile);
       for (const [k, v] of meta) this.meta.putSync(k, v);
       if (clean) this.meta.removeSync("dirty");
     });

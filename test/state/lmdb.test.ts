@@ -200,6 +200,26 @@ test("flush without waiting for the fsync: committed at once, fsyncs shared, clo
   assert.equal(st.checkpoint(), 5);
 });
 
+test("flush calls `meanwhile` every few hundred writes it applies; all of them are committed", async () => {
+  const dir = join(root, "meanwhile");
+  let env = LmdbEnvironment.open(dir);
+  let st = lmdbKeyValueStore(env, "kv");
+  for (let i = 0; i < 1000; i++) st.put(b(`k${String(i).padStart(4, "0")}`), b(`${i}`));
+  let calls = 0;
+  await env.flush(new Map([["kv", 1000]]), undefined, {
+    meanwhile: () => {
+      calls++;
+    },
+  });
+  assert.equal(calls, 3); // after 256, 512 and 768 of the 1000 writes
+  await env.close();
+  env = LmdbEnvironment.open(dir);
+  envs.push(env);
+  st = lmdbKeyValueStore(env, "kv");
+  assert.equal(st.all().length, 1000);
+  assert.equal(st.checkpoint(), 1000);
+});
+
 test("a failed background fsync is not lost: the next flush throws it as STORE_IO", async () => {
   const env = freshEnv();
   const st = lmdbKeyValueStore(env, "kv");

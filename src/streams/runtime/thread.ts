@@ -837,7 +837,7 @@ export class StreamThread {
     ) {
       // The fsync is not waited for: it runs on lmdb's thread while this thread goes on (it held
       // stream threads 5-35 ms per flush, every 100 ms). A forced flush (rebalance, close) waits.
-      await h.flushState(checkpoints, this.tasks.keys(), { waitForSync: force });
+      await h.flushState(checkpoints, this.tasks.keys(), { waitForSync: force, meanwhile: serve });
       this.lastStateFlush = now;
       serve?.();
     }
