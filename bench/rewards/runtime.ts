@@ -2,6 +2,7 @@
 // exactly_once_v2 and lmdb state) — sustained throughput, then frame -> coupon latency at a paced
 // rate, measured from the moment a bet's response frame is acknowledged by the broker to the
 // moment its coupon is readable in `rewards` by a read_committed consumer.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -146,6 +147,19 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   };
 }
 
+/**
+ * Writes the previous phase left in the page cache (the sustained run writes ~400 MB) are flushed
+ * before a latency run starts: otherwise the kernel writes them back during the measurement, on
+ * the same two cores.
+ */
+function settleDisk(): void {
+  try {
+    execFileSync("sync");
+  } catch {
+    // no sync(1): the figures may then include write-back
+  }
+}
+
 async function groupLag(cluster: Cluster, groups: readonly string[]): Promise<number> {
   let n = 0;
   for (const g of groups) for (const p of await cluster.admin().describeLag(g)) n += Math.max(0, p.lag - 1);
@@ -283,6 +297,7 @@ export async function benchRuntime(
   const sustained = figures.sustained_frames_per_s ?? target;
   if (rates.length) rates.push(Math.max(100, Math.floor(Math.min(target, sustained) / 2)));
   for (const rate of rates) {
+    settleDisk();
     const dir = mkdtempSync(join(tmpdir(), "courant-bench-rewards-"));
     const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "data") });
     try {
