@@ -62,4 +62,18 @@ export interface ClientBroker extends ClientBrokerCalls {
   readonly closeSignal: AbortSignal;
   /** The partition's log; throws UNKNOWN_TOPIC_OR_PARTITION if it does not exist (a linked broker may throw on first use instead). */
   partitionLog(topic: string, partition: number): ClientPartitionLog;
+  /**
+   * A broker across a link: fetches these partitions in one call, ahead of the consumer's
+   * `readRecords` of each, which then read what it brought (or, for a partition it found empty,
+   * return nothing until the next prefetch) instead of a call per partition.
+   */
+  prefetch?(reads: readonly PrefetchRead[]): void;
+}
+
+/** One partition of a prefetch: where the consumer reads next. */
+export interface PrefetchRead {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly isolation: IsolationLevel;
 }

@@ -4,7 +4,7 @@
 // poll() waits on the log's data hook instead of polling.
 import { kafkaError } from "../broker/index.ts";
 import type { LogRecord } from "../log/index.ts";
-import type { ClientBroker, ClientPartitionLog } from "./client-broker.ts";
+import type { ClientBroker, ClientPartitionLog, PrefetchRead } from "./client-broker.ts";
 import { ASSIGNORS, type AssignorMember, type ConsumerAssignor } from "./assignors.ts";
 import {
   CONSUMER_PROTOCOL_TYPE,
@@ -169,6 +169,19 @@ export class EmbeddedConsumer implements Consumer {
     const out: ConsumedRecord[] = [];
     const states = [...this.assigned.values()];
     if (states.length === 0) return out;
+    if (this.broker.prefetch !== undefined && states.length > 1) {
+      const reads: PrefetchRead[] = [];
+      for (const s of states) {
+        if (s.paused || s.position === null) continue;
+        reads.push({
+          topic: s.tp.topic,
+          partition: s.tp.partition,
+          offset: s.position,
+          isolation: this.isolation,
+        });
+      }
+      if (reads.length > 1) this.broker.prefetch(reads);
+    }
     // Rotate the starting partition so one busy partition does not starve the others.
     const start = this.rotate++ % states.length;
     for (let i = 0; i < states.length && out.length < max; i++) {

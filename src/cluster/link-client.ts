@@ -13,7 +13,7 @@ import {
   type LogRecord,
   type WaitForDataOptions,
 } from "../log/index.ts";
-import type { ClientBroker, ClientPartitionLog } from "./client-broker.ts";
+import type { ClientBroker, ClientPartitionLog, PrefetchRead } from "./client-broker.ts";
 import { EmbeddedConsumer } from "./embedded-consumer.ts";
 import { EmbeddedProducer } from "./embedded-producer.ts";
 import {
@@ -23,6 +23,7 @@ import {
   LINK_OPEN,
   type LinkBatchReply,
   type LinkFetch,
+  type LinkFetchAnswer,
   ownedBytes,
   type ReplyMessage,
   STATE_CLOSED,
@@ -59,6 +60,8 @@ export interface LinkedClusterOptions {
 const WAIT_SLICE_MS = 50;
 /** How long a worker's client trusts a topic's partition count before asking again. */
 const METADATA_MAX_AGE_MS = 5000;
+/** Bytes a prefetch reads per partition (the consumer's own fetch reads up to 1 MiB). */
+const PREFETCH_MAX_BYTES = 1024 * 1024;
 
 interface Pending {
   resolve(v: unknown): void;
@@ -271,11 +274,35 @@ class LinkedPartitionLog implements ClientPartitionLog {
   readonly topic: string;
   readonly partition: number;
   private chunk: FetchedChunk | null = null;
+  /** The broker's current prefetch pass (see LinkedBroker.prefetch). */
+  private readonly pass: () => number;
+  /** Where the last prefetch found nothing to read: no fetch of its own there in the same pass. */
+  private emptyAt: { offset: number; isolation: IsolationLevel; pass: number } | null = null;
 
-  constructor(transport: LinkTransport, topic: string, partition: number) {
+  constructor(transport: LinkTransport, topic: string, partition: number, pass: () => number) {
     this.transport = transport;
     this.topic = topic;
     this.partition = partition;
+    this.pass = pass;
+  }
+
+  /** Records of a previous fetch are buffered from `offset` on. */
+  hasBuffered(offset: number, isolation: IsolationLevel): boolean {
+    const c = this.chunk;
+    return (
+      c !== null && c.isolation === isolation && c.resumeOffset === offset && c.position < c.records.length
+    );
+  }
+
+  /** Takes a prefetch's answer for reads from `offset`. */
+  takePrefetched(offset: number, isolation: IsolationLevel, f: LinkFetch, pass: number): void {
+    if (f.records.length === 0) {
+      this.emptyAt = { offset, isolation, pass };
+      return;
+    }
+    const records = Buffer.from(f.records.buffer, f.records.byteOffset, f.records.byteLength);
+    this.chunk = { ...f, records, isolation, resumeOffset: offset, position: 0 };
+    this.emptyAt = null;
   }
 
   private offsets(): [number, number, number] {
@@ -312,6 +339,8 @@ class LinkedPartitionLog implements ClientPartitionLog {
       if (!c || c.isolation !== isolation || c.resumeOffset !== next) {
         // One fetch per call once it gave records; more only to get past control or aborted batches.
         if (out.length > 0 || fetchedBytes >= maxBytes) break;
+        const e = this.emptyAt;
+        if (e !== null && e.offset === next && e.isolation === isolation && e.pass === this.pass()) break;
         const f = this.transport.callSync<LinkFetch>("fetch", [
           this.topic,
           this.partition,
@@ -373,11 +402,40 @@ export class LinkedBroker implements ClientBroker {
     return this.transport.closedReason;
   }
 
-  partitionLog(topic: string, partition: number): ClientPartitionLog {
+  partitionLog(topic: string, partition: number): LinkedPartitionLog {
     const k = `${topic}:${partition}`;
     let l = this.logs.get(k);
-    if (!l) this.logs.set(k, (l = new LinkedPartitionLog(this.transport, topic, partition)));
+    if (!l)
+      this.logs.set(k, (l = new LinkedPartitionLog(this.transport, topic, partition, this.currentPass)));
     return l;
+  }
+
+  private pass = 0;
+  private readonly currentPass = () => this.pass;
+
+  /**
+   * One call for the partitions a consumer is about to read (a stream thread polls its 4-8
+   * partitions several hundred times a second, most of them with nothing new: a call each was
+   * most of a worker's calls to the broker's thread, each waiting for that thread's event loop).
+   */
+  prefetch(reads: readonly PrefetchRead[]): void {
+    this.pass++;
+    const todo: { log: LinkedPartitionLog; read: PrefetchRead }[] = [];
+    for (const read of reads) {
+      const log = this.partitionLog(read.topic, read.partition);
+      if (!log.hasBuffered(read.offset, read.isolation)) todo.push({ log, read });
+    }
+    if (todo.length < 2) return; // a partition's own fetch is one call already
+    const answers = this.transport.callSync<LinkFetchAnswer[]>("fetchMany", [
+      todo.map(({ read: r }) => [r.topic, r.partition, r.offset, r.isolation]),
+      PREFETCH_MAX_BYTES,
+    ]);
+    for (let i = 0; i < todo.length; i++) {
+      const a = answers[i];
+      // A partition that failed is read on its own, which reports the error as before.
+      if (a !== undefined && "ok" in a)
+        todo[i]!.log.takePrefetched(todo[i]!.read.offset, todo[i]!.read.isolation, a.ok, this.pass);
+    }
   }
 
   // Partition counts are metadata: a client keeps them for a while (Kafka's metadata.max.age.ms is

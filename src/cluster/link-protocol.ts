@@ -63,6 +63,9 @@ export interface LinkFetch {
   readonly abortedTransactions: { producerId: number; firstOffset: number }[] | null;
 }
 
+/** One partition's answer to a "fetchMany" call: what it read, or why it could not. */
+export type LinkFetchAnswer = { readonly ok: LinkFetch } | { readonly error: WireError };
+
 export function toWireError(e: unknown): WireError {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;

@@ -16,6 +16,7 @@ import {
   type LinkBatchReply,
   LINK_CLOSED,
   type LinkFetch,
+  type LinkFetchAnswer,
   STATE_CLOSED,
   STATE_REPLIES,
   type ToBrokerMessage,
@@ -215,16 +216,18 @@ export class ClusterLink {
         number,
         IsolationLevel,
       ];
-      const r = this.broker.partitionLog(topic, partition).read(offset, maxBytes, { isolation });
-      const out: LinkFetch = {
-        // The log may hand out pooled or shared memory: the worker gets a copy of its own.
-        records: copiedBytes(r.records, transfer),
-        highWatermark: r.highWatermark,
-        lastStableOffset: r.lastStableOffset,
-        logStartOffset: r.logStartOffset,
-        abortedTransactions: r.abortedTransactions,
-      };
-      return out;
+      return this.fetch(topic, partition, offset, maxBytes, isolation, transfer);
+    }
+    if (method === "fetchMany") {
+      // A consumer's partitions in one call; each answers on its own (one failing is not all failing).
+      const [reads, maxBytes] = args as [[string, number, number, IsolationLevel][], number];
+      return reads.map(([topic, partition, offset, isolation]): LinkFetchAnswer => {
+        try {
+          return { ok: this.fetch(topic, partition, offset, maxBytes, isolation, transfer) };
+        } catch (e) {
+          return { error: toWireError(e) };
+        }
+      });
     }
     if (method === "offsets") {
       const [topic, partition] = args as [string, number];
@@ -232,6 +235,25 @@ export class ClusterLink {
       return [log.logStartOffset, log.highWatermark, log.lastStableOffset];
     }
     throw new Error(`the cluster link has no synchronous call "${method}"`);
+  }
+
+  private fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    isolation: IsolationLevel,
+    transfer: ArrayBuffer[],
+  ): LinkFetch {
+    const r = this.broker.partitionLog(topic, partition).read(offset, maxBytes, { isolation });
+    return {
+      // The log may hand out pooled or shared memory: the worker gets a copy of its own.
+      records: copiedBytes(r.records, transfer),
+      highWatermark: r.highWatermark,
+      lastStableOffset: r.lastStableOffset,
+      logStartOffset: r.logStartOffset,
+      abortedTransactions: r.abortedTransactions,
+    };
   }
 
   private async answerAsync(m: CallMessage): Promise<void> {

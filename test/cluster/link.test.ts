@@ -184,6 +184,34 @@ test("produce in the broker's thread, consume in a worker group: commit, positio
   await w.exited();
 });
 
+test("a worker's consumer reads its partitions with one call per poll, not one per partition", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
+  const w = startWorker(t, cluster, "prefetch", { count: 8 });
+  await w.next("ready");
+  const before = w.link.callCount;
+  w.send("poll");
+  const polled = await w.next("polled");
+  assert.equal(polled.idle, 0);
+  // 20 polls of 4 empty partitions: 20 calls (80 with a fetch per partition).
+  const calls = w.link.callCount - before;
+  assert.ok(calls >= 20 && calls < 40, `${calls} calls for 20 polls`);
+  const producer = await cluster.createProducer();
+  await producer.send(
+    [0, 1, 2, 3].flatMap((p) => [
+      { topic: "t", partition: p, key: null, value: enc(`p${p}-a`) },
+      { topic: "t", partition: p, key: null, value: enc(`p${p}-b`) },
+    ]),
+  );
+  w.send("read");
+  const done = await w.next("done");
+  assert.deepEqual(
+    [...(done.got as string[])].sort(),
+    [0, 1, 2, 3].flatMap((p) => [`${p}:0:p${p}-a`, `${p}:1:p${p}-b`]),
+  );
+  await w.exited();
+});
+
 test("manual assignment in a worker: seek, pause/resume, positions, and a long poll woken by data", async (t) => {
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
