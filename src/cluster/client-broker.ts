@@ -68,6 +68,11 @@ export interface ClientBroker extends ClientBrokerCalls {
    * return nothing until the next prefetch) instead of a call per partition.
    */
   prefetch?(reads: readonly PrefetchRead[]): void;
+  /**
+   * A broker across a link: resolves true once any of these partitions has data past its offset
+   * (one call for all of them), false on timeout, abort or close.
+   */
+  waitForAny?(reads: readonly PrefetchRead[], timeoutMs: number, signal: AbortSignal): Promise<boolean>;
 }
 
 /** One partition of a prefetch: where the consumer reads next. */

@@ -262,13 +262,24 @@ export class EmbeddedConsumer implements Consumer {
       signal?.addEventListener("abort", stop, { once: true });
       closed.addEventListener("abort", stop, { once: true });
       const committed = this.isolation === "read_committed";
-      // A log across a link waits with a call of its own: all of them end with one signal.
+      // A log across a link waits with a call of its own: all of them end with one signal. A
+      // linked broker that can wait for several partitions at once gets one call for all.
       let linked: AbortController | undefined;
+      const together: PrefetchRead[] | undefined = this.broker.waitForAny ? [] : undefined;
       for (const s of this.assigned.values()) {
         if (over) return;
         if (s.paused || s.position === null || !this.broker.partitionExists(s.tp.topic, s.tp.partition))
           continue;
         const log = this.broker.partitionLog(s.tp.topic, s.tp.partition);
+        if (log.onData === undefined && together !== undefined) {
+          together.push({
+            topic: s.tp.topic,
+            partition: s.tp.partition,
+            offset: s.position,
+            isolation: this.isolation,
+          });
+          continue;
+        }
         if (log.onData === undefined) {
           if (linked === undefined) {
             const ac = new AbortController();
@@ -288,6 +299,13 @@ export class EmbeddedConsumer implements Consumer {
           return;
         }
         cancels.push(cancel);
+      }
+      if (together !== undefined && together.length > 0 && !over) {
+        const ac = new AbortController();
+        cancels.push(() => ac.abort(WAKE_UP));
+        void this.broker.waitForAny!(together, timeoutMs, ac.signal).then((ready) => {
+          if (ready) stop();
+        }, stop);
       }
     });
   }

@@ -413,6 +413,18 @@ export class LinkedBroker implements ClientBroker {
   private pass = 0;
   private readonly currentPass = () => this.pass;
 
+  waitForAny(reads: readonly PrefetchRead[], timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    for (const r of reads)
+      if (this.partitionLog(r.topic, r.partition).hasBuffered(r.offset, r.isolation))
+        return Promise.resolve(true);
+    return this.transport.call<boolean>(
+      "waitForAny",
+      [reads.map((r) => [r.topic, r.partition, r.offset, r.isolation]), timeoutMs],
+      signal,
+      false,
+    );
+  }
+
   /**
    * One call for the partitions a consumer is about to read (a stream thread polls its 4-8
    * partitions several hundred times a second, most of them with nothing new: a call each was

@@ -257,7 +257,7 @@ export class ClusterLink {
   }
 
   private async answerAsync(m: CallMessage): Promise<void> {
-    const ac = m.m === "waitForData" ? new AbortController() : null;
+    const ac = m.m === "waitForData" || m.m === "waitForAny" ? new AbortController() : null;
     this.inFlight.set(m.id, ac);
     let reply: object;
     try {
@@ -272,6 +272,40 @@ export class ClusterLink {
     } catch (e) {
       this.port.postMessage({ k: "reply", id: m.id, e: toWireError(e) });
     }
+  }
+
+  /** True once one of the partitions has data past its offset; false on timeout or abort. */
+  private waitForAny(
+    reads: readonly [string, number, number, IsolationLevel][],
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const cancels: (() => void)[] = [];
+      let over = false;
+      const end = (ready: boolean) => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        for (const c of cancels) c();
+        resolve(ready);
+      };
+      const onAbort = () => end(false);
+      const onReady = () => end(true);
+      const timer = setTimeout(onAbort, timeoutMs);
+      if (signal?.aborted) return end(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      for (const [topic, partition, offset, isolation] of reads) {
+        if (over) return;
+        if (!this.broker.partitionExists(topic, partition)) continue;
+        const cancel = this.broker
+          .partitionLog(topic, partition)
+          .onData(offset, isolation === "read_committed", onReady);
+        if (cancel === null) return end(true);
+        cancels.push(cancel);
+      }
+    });
   }
 
   private async callAsync(method: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
@@ -289,6 +323,10 @@ export class ClusterLink {
       return await this.broker
         .partitionLog(topic, partition)
         .waitForData(offset, { isolation, timeoutMs, signal });
+    }
+    if (method === "waitForAny") {
+      const [reads, timeoutMs] = args as [[string, number, number, IsolationLevel][], number];
+      return await this.waitForAny(reads, timeoutMs, signal);
     }
     if (method === "admin") {
       const [name, adminArgs] = args as [string, unknown[]];

@@ -184,7 +184,7 @@ test("produce in the broker's thread, consume in a worker group: commit, positio
   await w.exited();
 });
 
-test("a worker's consumer reads its partitions with one call per poll, not one per partition", async (t) => {
+test("a worker's consumer reads and waits on its partitions with one call per poll, not one per partition", async (t) => {
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
   const w = startWorker(t, cluster, "prefetch", { count: 8 });
@@ -196,6 +196,11 @@ test("a worker's consumer reads its partitions with one call per poll, not one p
   // 20 polls of 4 empty partitions: 20 calls (80 with a fetch per partition).
   const calls = w.link.callCount - before;
   assert.ok(calls >= 20 && calls < 40, `${calls} calls for 20 polls`);
+  // Its long poll waits on the four partitions with one call.
+  w.send("read");
+  await w.next("waiting");
+  await waitFor(() => w.link.pendingCalls > 0, { timeoutMs: 10_000, what: "the worker's wait" });
+  assert.equal(w.link.pendingCalls, 1);
   const producer = await cluster.createProducer();
   await producer.send(
     [0, 1, 2, 3].flatMap((p) => [
@@ -203,7 +208,6 @@ test("a worker's consumer reads its partitions with one call per poll, not one p
       { topic: "t", partition: p, key: null, value: enc(`p${p}-b`) },
     ]),
   );
-  w.send("read");
   const done = await w.next("done");
   assert.deepEqual(
     [...(done.got as string[])].sort(),
