@@ -10,6 +10,8 @@ export interface DashboardSnapshot {
   /** Totals since the first run (from the ledger state). */
   readonly couponsIssued: number;
   readonly couponsCanceled: number;
+  /** Qualifying bets without a coupon in this run, by reason (a cap or the budget reached...). */
+  readonly couponsSkipped: Readonly<Record<string, number>>;
   readonly budgetUsedCents: number;
   readonly budgetTotalCents: number;
   readonly dlq: number;
@@ -53,6 +55,7 @@ export class RewardsDashboard {
       bets: correlation?.betsAccepted ?? 0,
       couponsIssued: coupons?.ledger.issued ?? 0,
       couponsCanceled: coupons?.ledger.canceled ?? 0,
+      couponsSkipped: coupons?.couponsSkippedThisRun ?? {},
       budgetUsedCents: coupons?.ledger.usedCents ?? 0,
       budgetTotalCents: coupons?.ledger.totalBudgetCents ?? 0,
       dlq: (frames?.dlq ?? 0) + (correlation?.dlq ?? 0),
@@ -64,6 +67,14 @@ export class RewardsDashboard {
   }
 }
 
+/** Short names of the reasons a qualifying bet got no coupon, for the live view. */
+const SKIP_NAMES: Readonly<Record<string, string>> = {
+  cap_reached: "cap",
+  budget_exhausted: "budget",
+  no_coupon_code: "no code",
+  campaign_unknown: "unknown campaign",
+};
+
 export function formatSnapshot(s: DashboardSnapshot): string {
   const lag = Object.values(s.lag).reduce((n, x) => n + (Number.isFinite(x) ? x : 0), 0);
   const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)}` : "-");
@@ -72,6 +83,15 @@ export function formatSnapshot(s: DashboardSnapshot): string {
     `${s.framesPerSecond.toFixed(0).padStart(6)} frames/s`,
     `bets ${s.bets}`,
     `coupons +${s.couponsIssued} -${s.couponsCanceled}`,
+    // Why coupons stop rising: a PDV's daily cap, the budget, the coupon pool.
+    ...(Object.keys(s.couponsSkipped).length > 0
+      ? [
+          `not issued ${Object.entries(s.couponsSkipped)
+            .sort((a, b) => b[1] - a[1])
+            .map(([r, n]) => `${SKIP_NAMES[r] ?? r} ${n}`)
+            .join(", ")}`,
+        ]
+      : []),
     `budget ${(s.budgetUsedCents / 100).toFixed(0)}/${(s.budgetTotalCents / 100).toFixed(0)} € (${pct}%)`,
     `dlq ${s.dlq}`,
     `unmatched ${s.unmatched}`,

@@ -110,6 +110,11 @@ export interface AppFigures {
   readonly unmatchedRequests: number;
   /** Coupons issued by this run (coupons app). */
   readonly couponsIssuedThisRun: number;
+  /**
+   * Qualifying bets this run gave no coupon, by reason (cap_reached, budget_exhausted,
+   * no_coupon_code, ...; coupons app, empty elsewhere). Duplicates are not counted.
+   */
+  readonly couponsSkippedThisRun: Readonly<Record<string, number>>;
   /** Totals since the first run, from the ledger state (coupons app; 0 elsewhere). */
   readonly ledger: {
     readonly issued: number;
@@ -153,6 +158,15 @@ async function counterSum(
 ): Promise<number> {
   const m = await c.get();
   return m.values.reduce((n, v) => n + (filter && !filter(v.labels) ? 0 : v.value), 0);
+}
+
+async function counterByLabel(c: Counter, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await c.get()).values) {
+    const k = String(v.labels[label] ?? "");
+    if (v.value > 0) out[k] = (out[k] ?? 0) + v.value;
+  }
+  return out;
 }
 
 /** An app whose KafkaStreams instance runs on this thread's event loop. */
@@ -221,6 +235,7 @@ export class InlineRewardsApp implements RewardsApp {
       betsAccepted: await counterSum(m.bets, (l) => l.outcome === "accepted"),
       unmatchedRequests: await counterSum(m.unmatched, (l) => l.direction === "Q"),
       couponsIssuedThisRun: await counterSum(m.couponsIssued),
+      couponsSkippedThisRun: await counterByLabel(m.couponsSkipped, "reason"),
       ledger,
       latencyP50Ms: lat.percentile(50),
       latencyP99Ms: lat.percentile(99),

@@ -1,0 +1,35 @@
+// The live view's line: what the pipeline did, and why coupons stop rising when they do.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type DashboardSnapshot, formatSnapshot } from "../../apps/rewards/dashboard.ts";
+
+const base: DashboardSnapshot = {
+  frames: 1000,
+  framesPerSecond: 2000,
+  bets: 400,
+  couponsIssued: 120,
+  couponsCanceled: 3,
+  couponsSkipped: {},
+  budgetUsedCents: 24_000,
+  budgetTotalCents: 100_000,
+  dlq: 2,
+  unmatched: 1,
+  lag: { "rewards-frames": 5, "rewards-coupons": Number.NaN },
+  latencyP50Ms: 7.4,
+  latencyP99Ms: 35.2,
+};
+
+test("the live view's line names the figures; skips appear only when there are some, largest first", () => {
+  const line = formatSnapshot(base);
+  assert.match(line, /2000 frames\/s {2}bets 400 {2}coupons \+120 -3 {2}budget 240\/1000 € \(24\.0%\)/);
+  assert.match(line, /dlq 2 {2}unmatched 1 {2}lag 5 {2}frame→coupon p50 7 ms p99 35 ms/);
+  assert.doesNotMatch(line, /not issued/);
+  const capped = formatSnapshot({
+    ...base,
+    couponsSkipped: { budget_exhausted: 4, cap_reached: 812, no_coupon_code: 1, some_new_reason: 2 },
+  });
+  assert.match(
+    capped,
+    /coupons \+120 -3 {2}not issued cap 812, budget 4, some_new_reason 2, no code 1 {2}budget/,
+  );
+});
