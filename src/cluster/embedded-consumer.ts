@@ -171,15 +171,7 @@ export class EmbeddedConsumer implements Consumer {
     if (states.length === 0) return out;
     if (this.broker.prefetch !== undefined && states.length > 1) {
       const reads: PrefetchRead[] = [];
-      for (const s of states) {
-        if (s.paused || s.position === null) continue;
-        reads.push({
-          topic: s.tp.topic,
-          partition: s.tp.partition,
-          offset: s.position,
-          isolation: this.isolation,
-        });
-      }
+      for (const s of states) if (!s.paused && s.position !== null) reads.push(this.readAt(s, s.position));
       if (reads.length > 1) this.broker.prefetch(reads);
     }
     // Rotate the starting partition so one busy partition does not starve the others.
@@ -265,19 +257,15 @@ export class EmbeddedConsumer implements Consumer {
       // A log across a link waits with a call of its own: all of them end with one signal. A
       // linked broker that can wait for several partitions at once gets one call for all.
       let linked: AbortController | undefined;
-      const together: PrefetchRead[] | undefined = this.broker.waitForAny ? [] : undefined;
+      const waitForAny = this.broker.waitForAny?.bind(this.broker);
+      const together: PrefetchRead[] = [];
       for (const s of this.assigned.values()) {
         if (over) return;
         if (s.paused || s.position === null || !this.broker.partitionExists(s.tp.topic, s.tp.partition))
           continue;
         const log = this.broker.partitionLog(s.tp.topic, s.tp.partition);
-        if (log.onData === undefined && together !== undefined) {
-          together.push({
-            topic: s.tp.topic,
-            partition: s.tp.partition,
-            offset: s.position,
-            isolation: this.isolation,
-          });
+        if (log.onData === undefined && waitForAny !== undefined) {
+          together.push(this.readAt(s, s.position));
           continue;
         }
         if (log.onData === undefined) {
@@ -300,14 +288,19 @@ export class EmbeddedConsumer implements Consumer {
         }
         cancels.push(cancel);
       }
-      if (together !== undefined && together.length > 0 && !over) {
+      if (waitForAny !== undefined && together.length > 0 && !over) {
         const ac = new AbortController();
         cancels.push(() => ac.abort(WAKE_UP));
-        void this.broker.waitForAny!(together, timeoutMs, ac.signal).then((ready) => {
+        void waitForAny(together, timeoutMs, ac.signal).then((ready) => {
           if (ready) stop();
         }, stop);
       }
     });
+  }
+
+  /** Where a partition is read next, as a linked broker's prefetch and wait take it. */
+  private readAt(s: PartitionState, offset: number): PrefetchRead {
+    return { topic: s.tp.topic, partition: s.tp.partition, offset, isolation: this.isolation };
   }
 
   private wake(): void {
