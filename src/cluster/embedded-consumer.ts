@@ -172,7 +172,7 @@ export class EmbeddedConsumer implements Consumer {
     if (this.broker.prefetch !== undefined && states.length > 1) {
       const reads: PrefetchRead[] = [];
       for (const s of states) if (!s.paused && s.position !== null) reads.push(this.readAt(s, s.position));
-      if (reads.length > 1) this.broker.prefetch(reads);
+      this.broker.prefetch(reads); // it fetches only when that saves calls
     }
     // Rotate the starting partition so one busy partition does not starve the others.
     const start = this.rotate++ % states.length;

@@ -268,6 +268,12 @@ interface FetchedChunk extends LinkFetch {
   position: number;
 }
 
+/** A fetch's answer as the buffer a reader continues from, starting at `offset`. */
+function fetchedChunk(f: LinkFetch, offset: number, isolation: IsolationLevel): FetchedChunk {
+  const records = Buffer.from(f.records.buffer, f.records.byteOffset, f.records.byteLength);
+  return { ...f, records, isolation, resumeOffset: offset, position: 0 };
+}
+
 /** A partition's log seen through the link, with the rest of the last fetch buffered. */
 class LinkedPartitionLog implements ClientPartitionLog {
   private readonly transport: LinkTransport;
@@ -300,8 +306,7 @@ class LinkedPartitionLog implements ClientPartitionLog {
       this.emptyAt = { offset, isolation, pass };
       return;
     }
-    const records = Buffer.from(f.records.buffer, f.records.byteOffset, f.records.byteLength);
-    this.chunk = { ...f, records, isolation, resumeOffset: offset, position: 0 };
+    this.chunk = fetchedChunk(f, offset, isolation);
     this.emptyAt = null;
   }
 
@@ -351,8 +356,7 @@ class LinkedPartitionLog implements ClientPartitionLog {
         this.chunk = null;
         if (f.records.length === 0) break;
         fetchedBytes += f.records.length;
-        const records = Buffer.from(f.records.buffer, f.records.byteOffset, f.records.byteLength);
-        c = { ...f, records, isolation, resumeOffset: next, position: 0 };
+        c = fetchedChunk(f, next, isolation);
       }
       // With aborted transactions listed, their state builds up from the first batch: decode from there.
       const start = c.abortedTransactions && c.abortedTransactions.length > 0 ? 0 : c.position;

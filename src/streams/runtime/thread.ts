@@ -175,7 +175,6 @@ export class StreamThread {
   readonly tasks = new Map<string, StreamTask>();
   private suspended = new Map<string, StreamTask>();
   private inTransaction = false;
-  private lastCommit = 0;
   /** performance.now() of the last commit (idle commits are spaced in fractions of a ms). */
   private lastCommitAt = 0;
   private lastStateFlush = 0;
@@ -249,7 +248,7 @@ export class StreamThread {
       onPartitionsAssigned: (tps) => this.onAssigned(tps),
       onPartitionsLost: (tps) => this.onLost(tps),
     });
-    this.lastCommit = Date.now();
+    this.lastCommitAt = performance.now();
     this.loop = this.run();
   }
 
@@ -464,10 +463,7 @@ export class StreamThread {
           // poll wait to the end-to-end latency).
           // With an idle commit, the wait ends when one is due: an empty poll then commits.
           if (maxWaitMs > 0 && this.hasUncommittedWork()) {
-            const due =
-              o.idleCommitAfterMs === undefined
-                ? this.lastCommit + o.commitIntervalMs - Date.now()
-                : this.lastCommitAt + o.idleCommitAfterMs - performance.now();
+            const due = this.lastCommitAt + (o.idleCommitAfterMs ?? o.commitIntervalMs) - performance.now();
             maxWaitMs = Math.max(0, Math.min(maxWaitMs, Math.ceil(due)));
           }
           let recs: Awaited<ReturnType<Consumer["poll"]>>;
@@ -519,7 +515,7 @@ export class StreamThread {
           }
           if (
             requested ||
-            Date.now() - this.lastCommit >= o.commitIntervalMs ||
+            performance.now() - this.lastCommitAt >= o.commitIntervalMs ||
             (n === 0 && recs.length === 0 && this.idleCommitDue())
           )
             await this.commit(false);
@@ -789,7 +785,6 @@ export class StreamThread {
         });
       }
     }
-    this.lastCommit = Date.now();
     this.lastCommitAt = performance.now();
     if (offsets.length === 0 && !this.inTransaction && !force) return;
     await this.collector.flush();
