@@ -20,6 +20,7 @@ import {
 } from "../../state/index.ts";
 import { ProcessingError, StreamsError } from "../errors.ts";
 import { TypedKeyValueStore, TypedSessionStore, TypedWindowStore } from "../stores.ts";
+import { TableSourceNode } from "./aggregate.ts";
 import type { InternalTopologyBuilder, ProcessorTopology, StoreDef } from "./builder.ts";
 import { type RecordCollector, TaskContext } from "./context.ts";
 import { LoggedKeyValueStore, LoggedSessionStore, LoggedWindowStore } from "./logged.ts";
@@ -359,7 +360,13 @@ export class StreamTask {
     if (q === undefined) {
       q = { topic, partition, records: [], head: 0, partitionTime: -1 };
       this.queues.set(k, q);
-      this.queueList = [...this.queues.values()];
+      // Table inputs first: the choice below keeps the first queue among equal timestamps, so a
+      // table update is applied before a stream record of the same instant joins the table (the
+      // update is valid from its timestamp on). Otherwise the order of the inputs' first fetch
+      // decided, and a stream record could join a table not yet loaded.
+      this.queueList = [...this.queues.values()].sort(
+        (a, b) => Number(this.feedsTable(b.topic)) - Number(this.feedsTable(a.topic)),
+      );
     }
     if (q.head >= q.records.length) {
       q.records = records as ConsumedRecord[];
@@ -369,6 +376,13 @@ export class StreamTask {
       q.head = 0;
     }
     this.buffered += records.length;
+  }
+
+  /** The topic's source materializes a KTable (builder.table, or toTable right at the source). */
+  private feedsTable(topic: string): boolean {
+    return (
+      this.topology.sourcesByTopic.get(topic)?.children.some((c) => c instanceof TableSourceNode) === true
+    );
   }
 
   get bufferedRecords(): number {
