@@ -30,6 +30,10 @@ import {
 import type { TopicTable } from "./reference-table.ts";
 import { APP_IDS } from "./topics.ts";
 
+/** A worker thread that dies is started again up to this many times in WORKER_RESTART_WINDOW_MS. */
+export const WORKER_RESTARTS = 3;
+export const WORKER_RESTART_WINDOW_MS = 60_000;
+
 /**
  * Where the apps run by default with placement "workers": the correlation (full decoding, the
  * heaviest app) in a worker thread, the header decoding and the coupons beside the broker on the
@@ -76,28 +80,66 @@ type FromWorker =
   | { readonly type: "closed" }
   | { readonly type: "failed"; readonly message: string; readonly code: string | undefined };
 
-/** One worker thread and the apps it hosts, seen from the main thread. */
+/** A worker thread as started: the thread, its link to the broker, and what its apps reported. */
+interface SpawnedWorker {
+  readonly worker: Worker;
+  readonly link: ClusterLink;
+  readonly exited: Promise<void>;
+  readonly started: readonly StartedApp[];
+}
+
+/**
+ * One worker thread and the apps it hosts, seen from the main thread. A thread that dies (a fatal
+ * error in it, out of memory, terminated) is started again, up to `maxRestarts` times in
+ * WORKER_RESTART_WINDOW_MS: its apps restore from their changelogs and checkpoints and go on from
+ * their last commit, exactly once, as after a kill of the process. Past that, its apps stay in
+ * ERROR and their /health answers 503.
+ */
 class AppWorker {
   readonly apps: WorkerRewardsApp[] = [];
-  private readonly worker: Worker;
-  private readonly link: ClusterLink;
-  private readonly exited: Promise<void>;
+  private worker!: Worker;
+  private link!: ClusterLink;
+  private exited!: Promise<void>;
   private nextId = 0;
   private readonly waiting = new Map<number, (f: AppFigures | null) => void>();
   private closing: Promise<void> | undefined;
-  /** Why the worker is gone, once it is. */
+  /** Why the worker is gone, once it is for good. */
   private gone: string | undefined;
+  /** Set while a dead thread is being started again. */
+  private restarting: Promise<void> | undefined;
+  /** When each restart happened (performance.now), for the restart budget. */
+  private readonly restartTimes: number[] = [];
+  /** Restarts so far (reported in the apps' figures). */
+  restarts = 0;
+  private readonly group: readonly { readonly name: RewardsAppName; readonly port: number }[];
+  private readonly options: RewardsAppsOptions;
+  private readonly cluster: EmbeddedCluster;
+  private readonly label: string;
 
   private constructor(
-    worker: Worker,
-    link: ClusterLink,
-    exited: Promise<void>,
-    started: readonly StartedApp[],
+    group: readonly { readonly name: RewardsAppName; readonly port: number }[],
+    options: RewardsAppsOptions,
+    cluster: EmbeddedCluster,
+    spawned: SpawnedWorker,
   ) {
+    this.group = group;
+    this.options = options;
+    this.cluster = cluster;
+    this.label = labelOf(group);
+    for (const s of spawned.started) this.apps.push(new WorkerRewardsApp(this, s));
+    this.adopt(spawned);
+  }
+
+  /** Takes `spawned` as the current thread of these apps and watches it. */
+  private adopt(spawned: SpawnedWorker): void {
+    const { worker } = spawned;
     this.worker = worker;
-    this.link = link;
-    this.exited = exited;
-    for (const s of started) this.apps.push(new WorkerRewardsApp(this, s));
+    this.link = spawned.link;
+    this.exited = spawned.exited;
+    for (const s of spawned.started) {
+      const a = this.apps.find((x) => x.name === s.name);
+      if (a) a.started = s;
+    }
     worker.on("message", (m: FromWorker) => {
       if (m.type === "state") {
         const a = this.apps.find((x) => x.name === m.app);
@@ -109,16 +151,60 @@ class AppWorker {
         for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
       }
     });
+    let failure: string | undefined;
     worker.on("error", (e) => {
-      this.gone ??= `its worker thread failed: ${e.message}`;
+      failure = `its worker thread failed: ${e.message}`;
       for (const a of this.apps) a.current = "ERROR";
     });
     worker.once("exit", (code) => {
-      this.gone ??= `its worker thread exited (code ${code})`;
-      for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
       for (const w of this.waiting.values()) w(null);
       this.waiting.clear();
+      if (this.closing) return;
+      const why = failure ?? `its worker thread exited (code ${code})`;
+      for (const a of this.apps) if (a.current !== "NOT_RUNNING") a.current = "ERROR";
+      void this.link.close();
+      this.restarting = this.restart(why).finally(() => {
+        this.restarting = undefined;
+      });
     });
+  }
+
+  /** Starts the apps' thread again after it died, within the restart budget. */
+  private async restart(why: string): Promise<void> {
+    const log = this.options.logger;
+    const max = this.options.maxWorkerRestarts ?? WORKER_RESTARTS;
+    const now = performance.now();
+    while (this.restartTimes.length > 0 && now - this.restartTimes[0]! > WORKER_RESTART_WINDOW_MS)
+      this.restartTimes.shift();
+    if (this.restartTimes.length >= max) {
+      this.gone = why;
+      log?.error(
+        { apps: this.label, restarts: this.restarts, reason: why },
+        `${this.label}: ${why}; not started again (${max} restarts in ${WORKER_RESTART_WINDOW_MS / 1000} s): its apps stay in ERROR`,
+      );
+      return;
+    }
+    this.restartTimes.push(now);
+    this.restarts++;
+    log?.warn(
+      { apps: this.label, restart: this.restarts, reason: why },
+      `${this.label}: ${why}; starting its thread again (its apps resume from their last commit)`,
+    );
+    for (const a of this.apps) a.current = "REBALANCING";
+    try {
+      const spawned = await AppWorker.spawn(this.group, this.options, this.cluster);
+      if (this.closing) {
+        // closed meanwhile: the new thread is not wanted
+        await spawned.worker.terminate();
+        await spawned.link.close();
+        return;
+      }
+      this.adopt(spawned);
+    } catch (e) {
+      this.gone = `${why}; starting it again failed: ${(e as Error).message}`;
+      for (const a of this.apps) a.current = "ERROR";
+      log?.error({ apps: this.label, err: (e as Error).message }, `${this.label}: ${this.gone}`);
+    }
   }
 
   static async start(
@@ -126,6 +212,14 @@ class AppWorker {
     options: RewardsAppsOptions,
     cluster: EmbeddedCluster,
   ): Promise<AppWorker> {
+    return new AppWorker(group, options, cluster, await AppWorker.spawn(group, options, cluster));
+  }
+
+  private static async spawn(
+    group: readonly { readonly name: RewardsAppName; readonly port: number }[],
+    options: RewardsAppsOptions,
+    cluster: EmbeddedCluster,
+  ): Promise<SpawnedWorker> {
     const { port1, port2 } = new MessageChannel();
     const link = cluster.serveLink(port1);
     const init: AppWorkerInit = {
@@ -140,7 +234,7 @@ class AppWorker {
       idleCommitAfterMs: options.idleCommitAfterMs,
       numStreamThreads: options.numStreamThreads,
     };
-    const label = group.map((g) => APP_IDS[g.name]).join("+");
+    const label = labelOf(group);
     const worker = new Worker(new URL(import.meta.url), {
       workerData: init,
       transferList: [port2],
@@ -167,7 +261,7 @@ class AppWorker {
       worker.removeAllListeners("error");
       worker.removeAllListeners("exit");
       worker.once("exit", () => exit());
-      return new AppWorker(worker, link, exited, started);
+      return { worker, link, exited, started };
     } catch (e) {
       await worker.terminate();
       await link.close();
@@ -177,6 +271,7 @@ class AppWorker {
 
   figures(app: RewardsAppName, applicationId: string): Promise<AppFigures> {
     if (this.gone) return Promise.reject(new Error(`${applicationId} is not running: ${this.gone}`));
+    if (this.restarting) return Promise.reject(new Error(`${applicationId} is restarting its worker thread`));
     const id = this.nextId++;
     return new Promise<AppFigures>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -185,16 +280,30 @@ class AppWorker {
       }, 10_000);
       this.waiting.set(id, (f) => {
         clearTimeout(timer);
-        if (f === null) reject(new Error(`${applicationId} is not running: ${this.gone}`));
-        else resolve(f);
+        if (f === null) reject(new Error(`${applicationId} is not running: its worker thread ended`));
+        else resolve({ ...f, workerRestarts: this.restarts });
       });
       this.worker.postMessage({ type: "figures", id, app } satisfies ToWorker);
     });
   }
 
+  /**
+   * Ends the worker thread at once, as a fatal error in it would: no commit, no leaving the group.
+   * For failure drills and tests; the thread is then started again as after any death.
+   */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  /** Resolves once a restart under way (if any) is over. */
+  async settled(): Promise<void> {
+    await this.restarting;
+  }
+
   /** Graceful stop of every app of the worker (idempotent). */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.restarting;
       this.worker.postMessage({ type: "close" } satisfies ToWorker);
       // A clean close commits and leaves the groups; bounded, then the thread is stopped (the
       // next start recovers from the last commit, as after a crash).
@@ -207,22 +316,39 @@ class AppWorker {
   }
 }
 
+function labelOf(group: readonly { readonly name: RewardsAppName }[]): string {
+  return group.map((g) => APP_IDS[g.name]).join("+");
+}
+
 /** The main thread's handle on an app running in a worker thread. */
-class WorkerRewardsApp implements RewardsApp {
+export class WorkerRewardsApp implements RewardsApp {
   readonly name: RewardsAppName;
   readonly applicationId: string;
-  readonly url: string;
-  readonly livenessUrl: string | undefined;
   current: KafkaStreamsState;
+  /** What the app's current thread reported when it started (its URLs). */
+  started: StartedApp;
   private readonly host: AppWorker;
 
   constructor(host: AppWorker, started: StartedApp) {
     this.host = host;
     this.name = started.name;
     this.applicationId = APP_IDS[started.name];
-    this.url = started.url;
-    this.livenessUrl = started.livenessUrl;
+    this.started = started;
     this.current = started.state;
+  }
+
+  /** Base URL of the ops server (a thread started again with port 0 listens on a new port). */
+  get url(): string {
+    return this.started.url;
+  }
+
+  get livenessUrl(): string | undefined {
+    return this.started.livenessUrl;
+  }
+
+  /** Times the app's worker thread died and was started again. */
+  get workerRestarts(): number {
+    return this.host.restarts;
   }
 
   state(): KafkaStreamsState {
@@ -231,6 +357,19 @@ class WorkerRewardsApp implements RewardsApp {
 
   figures(): Promise<AppFigures> {
     return this.host.figures(this.name, this.applicationId);
+  }
+
+  /**
+   * Ends the app's worker thread abruptly (with the other apps it hosts), as a fatal error in it
+   * would; it is then started again within the restart budget. For failure drills and tests.
+   */
+  killThread(): Promise<void> {
+    return this.host.kill();
+  }
+
+  /** Resolves once a restart of the app's thread under way (if any) is over. */
+  restartSettled(): Promise<void> {
+    return this.host.settled();
   }
 
   /** Stops the worker hosting this app, with the other apps it hosts. */

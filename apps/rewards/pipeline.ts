@@ -92,6 +92,11 @@ export interface RewardsAppsOptions {
    * coupons: only the correlation gets a worker; see DEFAULT_MAIN_THREAD_APPS for the figures).
    */
   readonly mainThreadApps?: readonly RewardsAppName[];
+  /**
+   * With placement "workers": how many times a worker thread that dies is started again within a
+   * minute before its apps are left in ERROR (default 3; 0: never).
+   */
+  readonly maxWorkerRestarts?: number;
   readonly logger?: Logger;
   /** Wall clock for latency measurement. */
   readonly now?: () => number;
@@ -129,6 +134,8 @@ export interface AppFigures {
   readonly threadCpuMs: number;
   /** Which thread that is (worker_threads' threadId; 0 on the main thread). */
   readonly threadId: number;
+  /** Times the app's worker thread died and was started again (0 on the main thread). */
+  readonly workerRestarts: number;
 }
 
 /** One running rewards app: in this thread, or in a worker thread of its own. */
@@ -241,6 +248,7 @@ export class InlineRewardsApp implements RewardsApp {
       latencyP99Ms: lat.percentile(99),
       threadCpuMs: threadCpuMs(),
       threadId,
+      workerRestarts: 0,
     };
   }
 
@@ -387,6 +395,9 @@ export async function startInlineApp(
     processingGuarantee: "exactly_once_v2",
     stateDir: options.stateDir,
     instanceId: `${applicationId}-1`,
+    // A restarted app (process killed, worker thread started again) takes its partitions back at
+    // once instead of waiting out its dead predecessor's session (10 s).
+    staticMembership: true,
     commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
     idleCommitAfterMs:
       options.idleCommitAfterMs === null

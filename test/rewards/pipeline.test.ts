@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { Reward, RewardCancellation } from "../../apps/rewards/domain/index.ts";
+import type { WorkerRewardsApp } from "../../apps/rewards/app-worker.ts";
 import { startRewardsApps } from "../../apps/rewards/pipeline.ts";
 import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
@@ -162,6 +163,97 @@ test("workers placement: an app that cannot start fails startRewardsApps with it
     await waitFor(() => cluster.activeLinks.length === 0, { timeoutMs: 10_000, what: "links closed" });
   } finally {
     busy.close();
+    await cluster.close();
+  }
+});
+
+test("workers placement: a worker thread that dies is started again, and the day's answer is still exact", async () => {
+  const frames = simulateDay(SMALL_DAY);
+  const answer = dayAnswer(frames, TEST_CAMPAIGNS, CODES);
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "restart", "data") });
+  let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
+  try {
+    await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
+    apps = await startRewardsApps({
+      cluster,
+      stateDir: join(dir, "restart", "state"),
+      partitions: 3,
+      placement: "workers",
+    });
+    const correlation = apps.get("correlation") as WorkerRewardsApp;
+    // Killed while it works: some bets are out, not all of them.
+    await waitFor(async () => (await readTopic(cluster, TOPICS.bets)).length > 0, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: "first bets",
+    });
+    const betsAtKill = (await readTopic(cluster, TOPICS.bets)).length;
+    await correlation.killThread();
+    await waitFor(() => correlation.workerRestarts === 1, { timeoutMs: 10_000, what: "restart begun" });
+    await correlation.restartSettled();
+    // Static membership: the new thread takes the dead one's partitions back at once, without
+    // waiting out its session.
+    await waitFor(() => correlation.state() === "RUNNING", { timeoutMs: 5_000, what: "running again" });
+    await waitFor(
+      async () =>
+        (await readTopic(cluster, TOPICS.rewardsCanceled)).length >= answer.canceled.length &&
+        (await readTopic(cluster, TOPICS.rewards)).length >= answer.issued.length &&
+        jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched)).filter(
+          (u) => u.direction === "Q",
+        ).length >= answer.unmatchedRequests.length,
+      { timeoutMs: 120_000, intervalMs: 250, what: "the day's coupons after the restart" },
+    );
+    assert.ok(betsAtKill < (await readTopic(cluster, TOPICS.bets)).length, "killed before all bets were out");
+    const rewards = jsonValues<Reward>(await readTopic(cluster, TOPICS.rewards));
+    const canceled = jsonValues<RewardCancellation>(await readTopic(cluster, TOPICS.rewardsCanceled));
+    assert.deepEqual(rewards.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.issued);
+    assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
+    const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
+    assert.deepEqual(
+      unmatched
+        .filter((u) => u.direction === "Q")
+        .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
+        .sort(),
+      answer.unmatchedRequests,
+    );
+    const f = await correlation.figures();
+    assert.equal(f.workerRestarts, 1);
+    assert.equal((await fetch(`${correlation.url}/health`)).status, 200);
+    // The dead thread's link is closed: one link per live worker.
+    assert.equal(cluster.activeLinks.length, 1);
+  } finally {
+    await apps?.close();
+    await cluster.close();
+  }
+});
+
+test("workers placement: past its restart budget a dead worker thread's apps stay in ERROR", async () => {
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "no-restart", "data") });
+  let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
+  try {
+    apps = await startRewardsApps({
+      cluster,
+      stateDir: join(dir, "no-restart", "state"),
+      partitions: 1,
+      placement: "workers",
+      apps: ["correlation"],
+      mainThreadApps: [],
+      maxWorkerRestarts: 0,
+    });
+    const correlation = apps.get("correlation") as WorkerRewardsApp;
+    await correlation.killThread();
+    await waitFor(() => correlation.state() === "ERROR", { timeoutMs: 10_000, what: "ERROR" });
+    await correlation.restartSettled();
+    assert.equal(correlation.workerRestarts, 0);
+    assert.equal(correlation.state(), "ERROR");
+    assert.equal(apps.running, false);
+    await assert.rejects(
+      correlation.figures(),
+      /rewards-correlation is not running: its worker thread exited/,
+    );
+    await waitFor(() => cluster.activeLinks.length === 0, { timeoutMs: 10_000, what: "link closed" });
+  } finally {
+    await apps?.close();
     await cluster.close();
   }
 });
