@@ -122,6 +122,12 @@ export class EmbeddedConsumer implements Consumer {
     };
   }
 
+  enforceRebalance(): void {
+    this.check();
+    // The next poll rejoins; its listener calls end with onPartitionsAssigned even when nothing moves.
+    if (this.subscription !== null) this.requestRejoin(false);
+  }
+
   // ------------------------------------------------------------------ poll
 
   async poll(options: PollOptions): Promise<ConsumedRecord[]> {

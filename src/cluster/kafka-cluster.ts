@@ -415,6 +415,8 @@ class KafkaConsumer implements Consumer {
   private readonly buffered = new Map<string, BufferedPartition>();
   /** Set by the group-join event; applied (with callbacks) inside the next poll. */
   private pendingAssignment: TopicPartition[] | null = null;
+  /** A failed rejoin (enforceRebalance), thrown by the next poll. */
+  private rejoinFailure: KafkaError | null = null;
   private closed = false;
   onClose: (() => void) | null = null;
 
@@ -457,15 +459,28 @@ class KafkaConsumer implements Consumer {
     this.listener = listener;
     this.client.topics.trackAll(...topics);
     try {
-      await this.client.joinGroup({
-        sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
-        rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
-        heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
-      });
+      await this.client.joinGroup(this.groupOptions());
     } catch (e) {
       throw toKafkaError(e, `joining group ${this.options.groupId}`);
     }
     await this.applyPendingAssignment();
+  }
+
+  private groupOptions() {
+    return {
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      rebalanceTimeout: this.options.rebalanceTimeoutMs ?? 30_000,
+      heartbeatInterval: this.options.heartbeatIntervalMs ?? 1_000,
+    };
+  }
+
+  enforceRebalance(): void {
+    if (this.closed || this.subscribed.length === 0) return;
+    // A JoinGroup with our member id makes the coordinator rebalance the group; the outcome comes
+    // as a group-join event, applied with the listener calls by a later poll.
+    this.client.joinGroup(this.groupOptions()).catch((e: unknown) => {
+      if (!this.closed) this.rejoinFailure = toKafkaError(e, `rejoining group ${this.options.groupId}`);
+    });
   }
 
   assign(partitions: readonly TopicPartition[]): void {
@@ -491,9 +506,9 @@ class KafkaConsumer implements Consumer {
     this.assign(next);
     // New partitions start from the committed offset (looked up lazily in poll).
     for (const p of added) this.positions.delete(tpKey(p));
-    if (added.length > 0 || (revoked.length === 0 && prevKeys.size === 0)) {
-      await this.listener?.onPartitionsAssigned?.(added);
-    }
+    // After every rebalance, partitions added or not (as the Java client): a listener waiting for
+    // the rebalance it asked for (enforceRebalance) learns it is over when nothing moved.
+    await this.listener?.onPartitionsAssigned?.(added);
   }
 
   private async ensurePositions(parts: readonly TopicPartition[]): Promise<void> {
@@ -521,6 +536,11 @@ class KafkaConsumer implements Consumer {
 
   async poll(options: PollOptions): Promise<ConsumedRecord[]> {
     if (this.closed) throw new KafkaError("CONSUMER_CLOSED", "poll on a closed consumer");
+    if (this.rejoinFailure !== null) {
+      const e = this.rejoinFailure;
+      this.rejoinFailure = null;
+      throw e;
+    }
     await this.applyPendingAssignment();
     const max = options.maxRecords ?? this.options.maxPollRecords ?? 500;
     const active = this.assigned.filter((p) => !this.paused.has(tpKey(p)));

@@ -127,6 +127,10 @@ export interface ConsumerOptions {
 /** Called from inside poll(), as in the Java client; poll() waits for the returned promise. */
 export interface RebalanceListener {
   onPartitionsRevoked?(partitions: readonly TopicPartition[]): void | Promise<void>;
+  /**
+   * Called after every completed rebalance with the partitions added (possibly none, as the Java
+   * client): the assignment may be unchanged and the caller still needs to know the rebalance ended.
+   */
   onPartitionsAssigned?(partitions: readonly TopicPartition[]): void | Promise<void>;
   /** Partitions taken away without a chance to commit (session expired, fenced). */
   onPartitionsLost?(partitions: readonly TopicPartition[]): void | Promise<void>;
@@ -157,6 +161,12 @@ export interface Consumer {
   /** Log end offsets; with read_committed, the last stable offsets. */
   endOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, Offset>>;
   groupMetadata(): ConsumerGroupMetadata;
+  /**
+   * Rejoins the group (Java's enforceRebalance): the rebalance runs in a later poll(), whose
+   * listener calls report its outcome even when the assignment does not change. A no-op without a
+   * subscription. Optional so that other implementations of this interface stay valid.
+   */
+  enforceRebalance?(): void;
   close(): Promise<void>;
 }
 

@@ -154,6 +154,36 @@ test("two consumers split the partitions (range); the second join revokes and re
   assert.equal(a.assignment().length, 4, "b's partitions return to a after it leaves");
 });
 
+test("enforceRebalance: the next poll rejoins a new generation; the listener hears of it though nothing moves", async (t) => {
+  const { cluster } = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
+  for (const assignor of ["range", "cooperative-sticky"] as const) {
+    const events: string[] = [];
+    const c = await cluster.createConsumer({
+      groupId: `g-${assignor}`,
+      assignors: [assignor],
+      heartbeatIntervalMs: 20,
+      sessionTimeoutMs: 5000,
+    });
+    await c.subscribe(["t"], {
+      onPartitionsRevoked: (tps) => void events.push(`revoked:${tps.length}`),
+      onPartitionsAssigned: (tps) => void events.push(`assigned:${tps.length}`),
+    });
+    await c.poll({ maxWaitMs: 10 });
+    assert.deepEqual(events, ["assigned:2"]);
+    const generation = c.groupMetadata().generationId;
+    events.length = 0;
+    c.enforceRebalance?.();
+    for (let i = 0; i < 100 && !events.some((e) => e.startsWith("assigned")); i++)
+      await c.poll({ maxWaitMs: 20 });
+    // Eager: everything back and again; cooperative: owned partitions kept, none added.
+    assert.deepEqual(events, assignor === "range" ? ["revoked:2", "assigned:2"] : ["assigned:0"], assignor);
+    assert.equal(c.assignment().length, 2);
+    assert.equal(c.groupMetadata().generationId, generation + 1);
+    await c.close();
+  }
+});
+
 test("cooperative-sticky: a joining member takes only what must move; the owner keeps the rest", async (t) => {
   const { cluster } = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);

@@ -191,6 +191,42 @@ describe("KafkaCluster over the wire server", () => {
     await a.c.close();
   });
 
+  test("enforceRebalance: a later poll applies the new generation; onPartitionsAssigned though nothing moved", async () => {
+    await cluster.admin().createTopics([{ name: "kc-er", partitions: 2 }]);
+    const events: string[] = [];
+    const c = await cluster.createConsumer({
+      groupId: "kc-er",
+      sessionTimeoutMs: 6000,
+      heartbeatIntervalMs: 300,
+    });
+    await c.subscribe(["kc-er"], {
+      onPartitionsRevoked: (ps) => void events.push(`revoked:${ps.length}`),
+      onPartitionsAssigned: (ps) => void events.push(`assigned:${ps.length}`),
+    });
+    await waitFor(
+      async () => {
+        await c.poll({ maxWaitMs: 20 });
+        return events.length > 0;
+      },
+      { timeoutMs: 15_000, what: "the first assignment" },
+    );
+    assert.deepEqual(events, ["assigned:2"]);
+    const generation = c.groupMetadata().generationId;
+    events.length = 0;
+    c.enforceRebalance?.();
+    await waitFor(
+      async () => {
+        await c.poll({ maxWaitMs: 20 });
+        return events.length > 0;
+      },
+      { timeoutMs: 15_000, what: "the rebalance's listener call" },
+    );
+    assert.deepEqual(events, ["assigned:0"]);
+    assert.equal(c.assignment().length, 2);
+    assert.ok(c.groupMetadata().generationId > generation, "a new generation");
+    await c.close();
+  });
+
   test("exactly-once: consume-transform-produce with offsets in the transaction; abort is invisible", async () => {
     await cluster.admin().createTopics([
       { name: "kc-in", partitions: 2 },
