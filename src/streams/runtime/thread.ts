@@ -370,8 +370,13 @@ export class StreamThread {
     this.suspended.clear();
   }
 
-  private async onAssigned(tps: readonly TopicPartition[]): Promise<void> {
+  private async onAssigned(added: readonly TopicPartition[]): Promise<void> {
     this.setState("PARTITIONS_ASSIGNED");
+    // Every owned partition gets its task, not only the added ones: after a task migration the
+    // tasks are gone while the rebalance may give this member the same partitions (none added).
+    const byKey = new Map<string, TopicPartition>();
+    for (const tp of [...added, ...this.consumer.assignment()]) byKey.set(`${tp.topic}:${tp.partition}`, tp);
+    const tps = [...byKey.values()];
     for (const tp of tps) {
       const off = this.resumeAt.get(`${tp.topic}:${tp.partition}`);
       if (off !== undefined) this.consumer.seek(tp, off);
@@ -528,6 +533,14 @@ export class StreamThread {
             "tasks migrated; rejoining",
           );
           await this.closeAllDirty();
+          this.lag.clear();
+          // Nothing else brings the tasks back when the group did not move (a coordinator change,
+          // an error of one request): the rebalance asked for here ends with onPartitionsAssigned,
+          // which recreates the tasks of what this member owns then, from the committed offsets.
+          // A consumer that cannot rejoin on request gets them back for its current assignment;
+          // their commits are still fenced by the group generation if that is stale.
+          if (this.consumer.enforceRebalance !== undefined) this.consumer.enforceRebalance();
+          else await this.onAssigned([]);
         }
       }
       await this.shutdownClean();

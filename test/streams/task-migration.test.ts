@@ -1,0 +1,207 @@
+// A task-migration error (the group moved on, or says so) under exactly-once: the thread closes
+// its tasks dirty and rejoins the group; the rebalance gives it its tasks back even when the
+// assignment does not change, and processing resumes with exact outputs. On the embedded cluster
+// and over the wire (KafkaCluster against the embedded broker served over the Kafka protocol).
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+  type Cluster,
+  type ConsumedRecord,
+  EmbeddedCluster,
+  KafkaCluster,
+  KafkaError,
+  type Producer,
+} from "../../src/cluster/index.ts";
+import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
+import { KafkaStreams } from "../../src/streams/index.ts";
+import { serveBroker } from "../../src/wire/index.ts";
+import { crashTopology } from "../fixtures/streams/crash-app.ts";
+
+const USERS = 10;
+const BATCH = 25;
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | null) => (b === null ? "" : new TextDecoder().decode(b));
+
+/**
+ * The cluster with one fault on demand: after arm(), the next sendOffsetsToTransaction of a
+ * producer it created fails with ILLEGAL_GENERATION (what the coordinator answers a stale member),
+ * while the group itself does not move.
+ */
+function withInjectedMigration(base: Cluster, { canRejoin }: { canRejoin: boolean }) {
+  let armed = false;
+  let fired = 0;
+  const cluster: Cluster = {
+    kind: base.kind,
+    admin: () => base.admin(),
+    createConsumer: async (o) => {
+      const c = await base.createConsumer(o);
+      if (canRejoin) return c;
+      // A Consumer implementation without the optional enforceRebalance.
+      return new Proxy(c, {
+        get: (target, key) => {
+          if (key === "enforceRebalance") return undefined;
+          const v = Reflect.get(target, key);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+    },
+    close: () => base.close(),
+    serveWaiting: base.serveWaiting?.bind(base),
+    createProducer: async (o) => {
+      const p = await base.createProducer(o);
+      const send = p.sendOffsetsToTransaction.bind(p);
+      (p as { sendOffsetsToTransaction: Producer["sendOffsetsToTransaction"] }).sendOffsetsToTransaction =
+        async (offsets, group) => {
+          if (armed) {
+            armed = false;
+            fired++;
+            throw new KafkaError("ILLEGAL_GENERATION", "injected: the group generation is stale");
+          }
+          return send(offsets, group);
+        };
+      return p;
+    },
+  };
+  return {
+    cluster,
+    arm: () => {
+      armed = true;
+    },
+    fired: () => fired,
+  };
+}
+
+for (const over of ["embedded", "wire", "embedded, a consumer without enforceRebalance"] as const) {
+  test(`after a task-migration error at a commit the thread gets its tasks back and resumes exactly once (${over})`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "courant-migration-"));
+    const broker = await EmbeddedCluster.open({
+      dataDir: join(dir, "broker"),
+      timerIntervalMs: 20,
+      groupInitialRebalanceDelayMs: 0,
+      groupMinSessionTimeoutMs: 10,
+    });
+    const server = await serveBroker(broker.broker, { port: 0 });
+    const client =
+      over === "wire"
+        ? new KafkaCluster({ bootstrapBrokers: [`127.0.0.1:${server.address.port}`], clientId: "migration" })
+        : undefined;
+    const fault = withInjectedMigration(client ?? broker, {
+      canRejoin: over !== "embedded, a consumer without enforceRebalance",
+    });
+    let app: KafkaStreams | undefined;
+    t.after(async () => {
+      await app?.close();
+      await client?.close();
+      await server.close();
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const admin = broker.admin();
+    await admin.createTopics(
+      ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 2 })),
+    );
+    const producer = await broker.createProducer();
+    await producer.send(
+      Array.from({ length: USERS }, (_, u) => ({
+        topic: "profiles",
+        key: enc(`u${u}`),
+        value: enc(`region-${u % 3}`),
+      })),
+    );
+    let sent = 0;
+    const sendBatch = () =>
+      producer.send(
+        Array.from({ length: BATCH }, () => {
+          const i = sent++;
+          return { topic: "events", key: enc(`u${i % USERS}`), value: enc(JSON.stringify({ i })) };
+        }),
+      );
+    const allCommitted = async () => {
+      const ev = (await admin.describeLag("migration")).filter((l) => l.topic === "events");
+      return ev.length === 2 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === sent;
+    };
+    app = new KafkaStreams(crashTopology(), {
+      applicationId: "migration",
+      cluster: fault.cluster,
+      processingGuarantee: "exactly_once_v2",
+      commitIntervalMs: 100,
+      stateDir: join(dir, "state"),
+      sessionTimeoutMs: 3000,
+      pollMs: 50,
+      // Every update is emitted, so each count can be checked exactly once.
+      cacheMaxBytes: 0,
+      metrics: new MetricsRegistry(),
+    });
+    await app.start();
+    await sendBatch();
+    await waitFor(allCommitted, { timeoutMs: 20_000, intervalMs: 20, what: "the first batch committed" });
+
+    // The next commit carries the second batch (outputs, changelog writes, offsets) and fails.
+    fault.arm();
+    await sendBatch();
+    await waitFor(() => fault.fired() === 1, {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+      what: "the injected error",
+    });
+    await sendBatch();
+    await waitFor(allCommitted, {
+      timeoutMs: 20_000,
+      intervalMs: 20,
+      what: `all ${sent} events committed after the migration error`,
+    });
+    assert.equal(app.state, "RUNNING");
+    await app.close();
+    app = undefined;
+
+    // counts: per user exactly 1, 2, ..., n (the aborted counts were restored away and redone once).
+    const perUser = new Map<string, number[]>();
+    for (const r of await readCommitted(broker, "counts")) {
+      const k = dec(r.key);
+      if (!perUser.has(k)) perUser.set(k, []);
+      perUser.get(k)!.push(Number(dec(r.value)));
+    }
+    for (let u = 0; u < USERS; u++) {
+      const n = Math.floor(sent / USERS) + (u < sent % USERS ? 1 : 0);
+      assert.deepEqual(
+        perUser.get(`u${u}`),
+        Array.from({ length: n }, (_, i) => i + 1),
+        `counts of u${u}`,
+      );
+    }
+    // enriched: every event once, with its user's region.
+    const enriched = (await readCommitted(broker, "enriched")).map((r) => {
+      const v = JSON.parse(dec(r.value)) as { i: number; region: string };
+      assert.equal(v.region, `region-${(v.i % USERS) % 3}`);
+      return v.i;
+    });
+    assert.deepEqual(
+      enriched.sort((a, b) => a - b),
+      Array.from({ length: sent }, (_, i) => i),
+    );
+  });
+}
+
+/** Everything committed in a topic's two partitions (read_committed, up to the end). */
+async function readCommitted(cluster: EmbeddedCluster, topic: string): Promise<ConsumedRecord[]> {
+  const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
+  const tps = [0, 1].map((partition) => ({ topic, partition }));
+  consumer.assign(tps);
+  await consumer.seekToBeginning(tps);
+  const ends = await consumer.endOffsets(tps);
+  const out: ConsumedRecord[] = [];
+  await waitFor(
+    async () => {
+      out.push(...(await consumer.poll({ maxWaitMs: 50 })));
+      for (const tp of tps)
+        if ((await consumer.position(tp)) < (ends.get(`${topic}:${tp.partition}`) ?? 0)) return false;
+      return true;
+    },
+    { timeoutMs: 20_000, what: `reading ${topic}` },
+  );
+  await consumer.close();
+  return out;
+}
