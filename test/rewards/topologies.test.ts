@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { buildCorrelationTopology } from "../../apps/rewards/correlation-app.ts";
 import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
-import { buildCouponsTopology } from "../../apps/rewards/coupons-app.ts";
+import { buildCouponsTopology, STORES } from "../../apps/rewards/coupons-app.ts";
 import {
   type AcceptedBet,
   type BetCancellation,
@@ -222,6 +222,67 @@ test("coupons topology: caps and budget bind, a cancellation frees them, duplica
   const skipped = await metrics.couponsSkipped.get();
   const reasons = Object.fromEntries(skipped.values.map((v) => [v.labels.reason, v.value]));
   assert.deepEqual(reasons, { cap_reached: 1, budget_exhausted: 1 });
+  await d.close();
+});
+
+test("coupons topology: a cancellation that overtakes its bet takes the coupon back when the bet comes, once", async () => {
+  const metrics = rewardsMetrics(new MetricsRegistry());
+  const d = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
+  const c = Campaign.from({
+    id: "EARLY",
+    period: { from: DAY, to: DAY },
+    couponValue: 5,
+    capPerPdvPerDay: 9,
+    totalBudget: 1000,
+  });
+  d.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String).pipeInput(
+    c.id,
+    JSON.stringify(c.spec),
+    0,
+  );
+  const pool = d.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
+  for (let i = 0; i < 10; i++) pool.pipeInput(couponPoolKey(c.id, i), `EARLY-${i}`, 0);
+  const bets = d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>());
+  const cancels = d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
+  const t0 = parisLocalToEpochMs(2026, 6, 14, 15);
+  const bet = (ticketId: string, i: number): AcceptedBet => ({
+    ticketId,
+    terminalId: 10,
+    pdvId: 1,
+    regionCode: 75,
+    sequence: i,
+    reunion: 1,
+    course: 1,
+    betType: "SGA",
+    formula: "U",
+    totalStakeCents: 200,
+    acceptedStakeCents: 200,
+    paymentMode: "E",
+    placedAt: t0 + i * 1000,
+    acceptedAt: t0 + i * 1000 + 100,
+  });
+  const cancel = (ticketId: string, at: number) =>
+    cancels.pipeInput(
+      "10",
+      { ticketId, terminalId: 10, pdvId: 1, refundedStakeCents: 200, reasonCode: 1, canceledAt: at },
+      at,
+    );
+  bets.pipeInput("10", bet("K1", 1), t0 + 1100); // coupon 0, no cancellation waiting
+  cancel("K2", t0 + 1500); // overtakes its bet: kept for it
+  bets.pipeInput("10", bet("K2", 2), t0 + 2100); // coupon 1, taken back at once
+  bets.pipeInput("10", bet("K2", 2), t0 + 2200); // duplicate: nothing, and no second cancellation
+  bets.pipeInput("10", bet("K3", 3), t0 + 3100); // coupon 2
+  const rewards = drain(d, TOPICS.rewards, Serdes.String, json<Reward>()).map(
+    (r) => `${r.value!.ticketId}:${r.value!.couponCode}`,
+  );
+  assert.deepEqual(rewards, ["K1:EARLY-0", "K2:EARLY-1", "K3:EARLY-2"]);
+  const canceled = drain(d, TOPICS.rewardsCanceled, Serdes.String, json<RewardCancellation>());
+  assert.deepEqual(
+    canceled.map((r) => [r.key, r.value!.couponCode]),
+    [["K2", "EARLY-1"]],
+  );
+  // The waiting cancellation is used up: the store holds none.
+  assert.equal(d.getKeyValueStore<string, BetCancellation>(STORES.earlyCancels).all().length, 0);
   await d.close();
 });
 
