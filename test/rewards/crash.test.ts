@@ -10,12 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import type { Reward, RewardCancellation } from "../../apps/rewards/domain/index.ts";
-import type { UnmatchedFrame } from "../../apps/rewards/records.ts";
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../../src/cluster/index.ts";
 import { CODES, DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
-import { feedDay, jsonValues, readTopic } from "./harness.ts";
+import { feedDay, jsonValues, readTopic, unmatchedRequestKeys } from "./harness.ts";
 import { dayAnswer } from "./oracle.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
@@ -159,14 +158,7 @@ test(`the apps killed -9 ${KILLS} times during a day issue exactly the oracle's 
     }
     assert.equal((await readTopic(cluster, TOPICS.push)).length, rewards.length + canceled.length);
     assert.equal((await readTopic(cluster, TOPICS.dlq)).length, answer.dlq);
-    const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
-    assert.deepEqual(
-      unmatched
-        .filter((u) => u.direction === "Q")
-        .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
-        .sort(),
-      answer.unmatchedRequests,
-    );
+    assert.deepEqual(await unmatchedRequestKeys(cluster), answer.unmatchedRequests);
   } finally {
     await cluster.close();
   }

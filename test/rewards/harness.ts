@@ -2,6 +2,7 @@
 // cluster, and reading topics back (read_committed: only what committed transactions wrote).
 import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
 import type { Campaign } from "../../apps/rewards/domain/index.ts";
+import type { UnmatchedFrame } from "../../apps/rewards/records.ts";
 import type { SimulatedFrame } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import type { Cluster, ConsumedRecord, ProducerRecord } from "../../src/cluster/index.ts";
@@ -110,4 +111,12 @@ export function jsonValues<T>(records: readonly ConsumedRecord[]): T[] {
 export async function topicSize(cluster: Cluster, topic: string): Promise<number> {
   const [desc] = await cluster.admin().describeTopics([topic]);
   return desc ? desc.partitions.reduce((n, p) => n + p.highWatermark, 0) : 0;
+}
+
+/** The unmatched requests written to `frames.unmatched`, as the oracle keys them, sorted. */
+export async function unmatchedRequestKeys(cluster: Cluster): Promise<string[]> {
+  return jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched))
+    .filter((u) => u.direction === "Q")
+    .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
+    .sort();
 }

@@ -14,7 +14,7 @@ import { TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../../src/cluster/index.ts";
 import { waitFor } from "../../src/observe/index.ts";
 import { CODES, SMALL_DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
-import { feedDay, jsonValues, readTopic } from "./harness.ts";
+import { feedDay, jsonValues, readTopic, unmatchedRequestKeys } from "./harness.ts";
 import { dayAnswer } from "./oracle.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "courant-rewards-e2e-"));
@@ -68,14 +68,7 @@ for (const [label, placement, mainThreadApps] of [
       assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
       const dlq = jsonValues<DeadLetter>(await readTopic(cluster, TOPICS.dlq));
       assert.equal(dlq.length, answer.dlq);
-      const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
-      assert.deepEqual(
-        unmatched
-          .filter((u) => u.direction === "Q")
-          .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
-          .sort(),
-        answer.unmatchedRequests,
-      );
+      assert.deepEqual(await unmatchedRequestKeys(cluster), answer.unmatchedRequests);
       const push = await readTopic(cluster, TOPICS.push);
       assert.equal(push.length, rewards.length + canceled.length);
 
@@ -208,14 +201,7 @@ test("workers placement: a worker thread that dies is started again, and the day
     const canceled = jsonValues<RewardCancellation>(await readTopic(cluster, TOPICS.rewardsCanceled));
     assert.deepEqual(rewards.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.issued);
     assert.deepEqual(canceled.map((r) => `${r.campaignId}|${r.ticketId}`).sort(), answer.canceled);
-    const unmatched = jsonValues<UnmatchedFrame>(await readTopic(cluster, TOPICS.unmatched));
-    assert.deepEqual(
-      unmatched
-        .filter((u) => u.direction === "Q")
-        .map((u) => `${u.type}|${u.terminalId}|${u.sequence}@${u.timestamp}`)
-        .sort(),
-      answer.unmatchedRequests,
-    );
+    assert.deepEqual(await unmatchedRequestKeys(cluster), answer.unmatchedRequests);
     const f = await correlation.figures();
     assert.equal(f.workerRestarts, 1);
     assert.equal((await fetch(`${correlation.url}/health`)).status, 200);

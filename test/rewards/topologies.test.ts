@@ -150,27 +150,30 @@ test("simulated day through the three topologies equals the oracle's answer", as
   await d3.close();
 });
 
-test("coupons topology: caps and budget bind, a cancellation frees them, duplicates get nothing", async () => {
+/** The coupons topology in a test driver, with one campaign and its pool of `codes` codes loaded. */
+function couponsDriver(spec: Parameters<typeof Campaign.from>[0], codes: number) {
   const metrics = rewardsMetrics(new MetricsRegistry());
   const d = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
-  const c = Campaign.from({
-    id: "TIGHT",
-    period: { from: DAY, to: DAY },
-    couponValue: 5,
-    capPerPdvPerDay: 2,
-    totalBudget: 15,
-  });
+  const c = Campaign.from(spec);
   d.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String).pipeInput(
     c.id,
     JSON.stringify(c.spec),
     0,
   );
   const pool = d.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
-  for (let i = 0; i < 10; i++) pool.pipeInput(couponPoolKey(c.id, i), `TIGHT-${i}`, 0);
-  const bets = d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>());
-  const cancels = d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
-  const t0 = parisLocalToEpochMs(2026, 6, 14, 15);
-  const bet = (ticketId: string, pdvId: number, i: number): AcceptedBet => ({
+  for (let i = 0; i < codes; i++) pool.pipeInput(couponPoolKey(c.id, i), `${c.id}-${i}`, 0);
+  return {
+    d,
+    metrics,
+    bets: d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>()),
+    cancels: d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>()),
+  };
+}
+
+const BET_T0 = parisLocalToEpochMs(2026, 6, 14, 15);
+/** A qualifying accepted bet of PDV `pdvId` (terminal pdvId * 10), i s after 15:00. */
+function acceptedBet(ticketId: string, pdvId: number, i: number): AcceptedBet {
+  return {
     ticketId,
     terminalId: pdvId * 10,
     pdvId,
@@ -183,9 +186,18 @@ test("coupons topology: caps and budget bind, a cancellation frees them, duplica
     totalStakeCents: 200,
     acceptedStakeCents: 200,
     paymentMode: "E",
-    placedAt: t0 + i * 1000,
-    acceptedAt: t0 + i * 1000 + 100,
-  });
+    placedAt: BET_T0 + i * 1000,
+    acceptedAt: BET_T0 + i * 1000 + 100,
+  };
+}
+
+test("coupons topology: caps and budget bind, a cancellation frees them, duplicates get nothing", async () => {
+  const { d, metrics, bets, cancels } = couponsDriver(
+    { id: "TIGHT", period: { from: DAY, to: DAY }, couponValue: 5, capPerPdvPerDay: 2, totalBudget: 15 },
+    10,
+  );
+  const t0 = BET_T0;
+  const bet = acceptedBet;
   const send = (b: AcceptedBet) => bets.pipeInput(String(b.terminalId), b, b.acceptedAt);
   send(bet("A1", 1, 1)); // coupon 0
   send(bet("A2", 1, 2)); // coupon 1
@@ -226,41 +238,12 @@ test("coupons topology: caps and budget bind, a cancellation frees them, duplica
 });
 
 test("coupons topology: a cancellation that overtakes its bet takes the coupon back when the bet comes, once", async () => {
-  const metrics = rewardsMetrics(new MetricsRegistry());
-  const d = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
-  const c = Campaign.from({
-    id: "EARLY",
-    period: { from: DAY, to: DAY },
-    couponValue: 5,
-    capPerPdvPerDay: 9,
-    totalBudget: 1000,
-  });
-  d.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String).pipeInput(
-    c.id,
-    JSON.stringify(c.spec),
-    0,
+  const { d, bets, cancels } = couponsDriver(
+    { id: "EARLY", period: { from: DAY, to: DAY }, couponValue: 5, capPerPdvPerDay: 9, totalBudget: 1000 },
+    10,
   );
-  const pool = d.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
-  for (let i = 0; i < 10; i++) pool.pipeInput(couponPoolKey(c.id, i), `EARLY-${i}`, 0);
-  const bets = d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>());
-  const cancels = d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>());
-  const t0 = parisLocalToEpochMs(2026, 6, 14, 15);
-  const bet = (ticketId: string, i: number): AcceptedBet => ({
-    ticketId,
-    terminalId: 10,
-    pdvId: 1,
-    regionCode: 75,
-    sequence: i,
-    reunion: 1,
-    course: 1,
-    betType: "SGA",
-    formula: "U",
-    totalStakeCents: 200,
-    acceptedStakeCents: 200,
-    paymentMode: "E",
-    placedAt: t0 + i * 1000,
-    acceptedAt: t0 + i * 1000 + 100,
-  });
+  const t0 = BET_T0;
+  const bet = (ticketId: string, i: number) => acceptedBet(ticketId, 1, i);
   const cancel = (ticketId: string, at: number) =>
     cancels.pipeInput(
       "10",
