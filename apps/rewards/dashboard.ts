@@ -20,6 +20,8 @@ export interface DashboardSnapshot {
   /** Recent frame -> coupon delays, ms (NaN before the first coupon). */
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
+  /** Each app's state, and how many times its worker thread was started again. */
+  readonly apps: readonly { readonly name: string; readonly state: string; readonly restarts: number }[];
 }
 
 export class RewardsDashboard {
@@ -63,6 +65,7 @@ export class RewardsDashboard {
       lag: await this.apps.lag(this.cluster),
       latencyP50Ms: coupons?.latencyP50Ms ?? Number.NaN,
       latencyP99Ms: coupons?.latencyP99Ms ?? Number.NaN,
+      apps: this.apps.apps.map((a) => ({ name: a.name, state: a.state(), restarts: a.workerRestarts ?? 0 })),
     };
   }
 }
@@ -97,5 +100,10 @@ export function formatSnapshot(s: DashboardSnapshot): string {
     `unmatched ${s.unmatched}`,
     `lag ${lag}`,
     `frame→coupon p50 ${ms(s.latencyP50Ms)} ms p99 ${ms(s.latencyP99Ms)} ms`,
+    // An app that is not running, or whose thread died and was started again, is named: its
+    // figures are otherwise only missing.
+    ...s.apps
+      .filter((a) => a.state !== "RUNNING" || a.restarts > 0)
+      .map((a) => `${a.name} ${a.state}${a.restarts > 0 ? ` (thread restarted ${a.restarts}×)` : ""}`),
   ].join("  ");
 }

@@ -146,6 +146,8 @@ export interface RewardsApp {
   readonly url: string;
   /** The worker-thread liveness endpoint, when served. */
   readonly livenessUrl: string | undefined;
+  /** Times the app's worker thread died and was started again (placement "workers"). */
+  readonly workerRestarts?: number;
   /** Lifecycle state of the app's KafkaStreams instance. */
   state(): KafkaStreamsState;
   figures(): Promise<AppFigures>;

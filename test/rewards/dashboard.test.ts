@@ -17,6 +17,10 @@ const base: DashboardSnapshot = {
   lag: { "rewards-frames": 5, "rewards-coupons": Number.NaN },
   latencyP50Ms: 7.4,
   latencyP99Ms: 35.2,
+  apps: [
+    { name: "frames", state: "RUNNING", restarts: 0 },
+    { name: "correlation", state: "RUNNING", restarts: 0 },
+  ],
 };
 
 test("the live view's line names the figures; skips appear only when there are some, largest first", () => {
@@ -31,5 +35,22 @@ test("the live view's line names the figures; skips appear only when there are s
   assert.match(
     capped,
     /coupons \+120 -3 {2}not issued cap 812, budget 4, some_new_reason 2, no code 1 {2}budget/,
+  );
+});
+
+test("the live view names an app that is not running, or whose thread was started again", () => {
+  assert.doesNotMatch(formatSnapshot(base), /RUNNING|restarted/);
+  const line = formatSnapshot({
+    ...base,
+    apps: [
+      { name: "frames", state: "RUNNING", restarts: 0 },
+      { name: "correlation", state: "REBALANCING", restarts: 1 },
+      { name: "coupons", state: "ERROR", restarts: 0 },
+    ],
+  });
+  assert.match(line, /p99 35 ms {2}correlation REBALANCING \(thread restarted 1×\) {2}coupons ERROR$/);
+  assert.match(
+    formatSnapshot({ ...base, apps: [{ name: "correlation", state: "RUNNING", restarts: 2 }] }),
+    /correlation RUNNING \(thread restarted 2×\)$/,
   );
 });
