@@ -2,10 +2,14 @@
 // smallest head timestamp first; among equal timestamps a table's input before a stream's, so a
 // stream-table join sees the table updates of its own instant whichever input was fetched first.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import type { ConsumedRecord } from "../../src/cluster/index.ts";
+import { type ConsumedRecord, EmbeddedCluster } from "../../src/cluster/index.ts";
+import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
-import { StreamsBuilder } from "../../src/streams/index.ts";
+import { KafkaStreams, StreamsBuilder } from "../../src/streams/index.ts";
 import { memoryStoreProvider, StreamTask } from "../../src/streams/internals/task.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -54,6 +58,13 @@ const rec = (
   headers: [],
 });
 
+/** Processes everything buffered, run after run (a run ends when an input runs dry). */
+function drain(task: StreamTask): number {
+  let n = 0;
+  for (let k = task.process(100); k > 0; k = task.process(100)) n += k;
+  return n;
+}
+
 for (const first of ["events", "profiles"] as const) {
   test(`a table's record goes before a stream record of the same timestamp (${first} fetched first)`, () => {
     const { task, enriched } = enrichTask();
@@ -65,7 +76,7 @@ for (const first of ["events", "profiles"] as const) {
     task.addRecords(first, 0, inputs[first]);
     const second = first === "events" ? "profiles" : "events";
     task.addRecords(second, 0, inputs[second]);
-    assert.equal(task.process(100), 6);
+    assert.equal(drain(task), 6);
     assert.deepEqual(enriched, ["e0@r0", "e1@r1", "e2@r2"]);
   });
 }
@@ -82,7 +93,108 @@ test("timestamps still decide first: a stream record before the table's update d
     rec("events", 2, 1001, "u1", "e2"),
     rec("events", 3, 1002, "u1", "e3"),
   ]);
-  assert.equal(task.process(100), 6);
+  assert.equal(drain(task), 6);
   // "early" precedes u0's profile, e2 precedes u1's (1001 < 1002); e3 shares u1's instant.
   assert.deepEqual(enriched, ["e1@r0", "e3@r1"]);
+});
+
+test("a run ends at the record that empties an input while another input still holds records", () => {
+  const { task, enriched } = enrichTask();
+  task.addRecords("profiles", 0, [
+    rec("profiles", 0, 1000, "u0", "r0"),
+    rec("profiles", 1, 1002, "u0", "r1"),
+  ]);
+  task.addRecords(
+    "events",
+    0,
+    [1001, 1003, 1004].map((ts, i) => rec("events", i, ts, "u0", `e${i}`)),
+  );
+  // r0, e0, r1: the table's queue is empty, its next update may be on the broker (the thread
+  // checks its lag before going on), so e1 waits even though 97 more records were allowed.
+  assert.equal(task.process(100), 3);
+  assert.deepEqual(enriched, ["e0@r0"]);
+  assert.equal(task.process(100), 2, "the stream's queue empties last: nothing else waits");
+  assert.deepEqual(enriched, ["e0@r0", "e1@r1", "e2@r1"]);
+});
+
+// The runtime's half of the rule: a task waits while one of its inputs is empty but has data on
+// the broker. A table whose backlog takes many fetches empties between them; every event must join
+// the table version of its own timestamp, not an earlier one loaded so far.
+test("a stream-table join over a table backlog of many fetches: each event joins the version of its timestamp", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-record-choice-"));
+  const cluster = await EmbeddedCluster.open({
+    dataDir: join(dir, "broker"),
+    timerIntervalMs: 20,
+    groupInitialRebalanceDelayMs: 0,
+    groupMinSessionTimeoutMs: 10,
+  });
+  let app: KafkaStreams | undefined;
+  t.after(async () => {
+    await app?.close();
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const admin = cluster.admin();
+  await admin.createTopics(["events", "profiles", "enriched"].map((name) => ({ name, partitions: 1 })));
+  // Versions v0..v2999 of one profile at even milliseconds; 600 events at odd ones across them.
+  const VERSIONS = 3000;
+  const EVENTS = 600;
+  const at = Date.now() - 60_000;
+  const producer = await cluster.createProducer();
+  for (let j = 0; j < VERSIONS; j += 500)
+    await producer.send(
+      Array.from({ length: 500 }, (_, k) => ({
+        topic: "profiles",
+        key: enc("u"),
+        value: enc(`v${j + k}`),
+        timestamp: at + 2 * (j + k),
+      })),
+    );
+  const version = (i: number) => Math.floor((i * VERSIONS) / EVENTS) + (i % 3);
+  await producer.send(
+    Array.from({ length: EVENTS }, (_, i) => ({
+      topic: "events",
+      key: enc("u"),
+      value: enc(`e${i}`),
+      timestamp: at + 2 * version(i) + 1,
+    })),
+  );
+  const b = new StreamsBuilder();
+  b.stream("events", { keySerde: Serdes.String, valueSerde: Serdes.String })
+    .join(b.table("profiles", { keySerde: Serdes.String, valueSerde: Serdes.String }), (e, v) => `${e}@${v}`)
+    .to("enriched", { keySerde: Serdes.String, valueSerde: Serdes.String });
+  app = new KafkaStreams(b.build(), {
+    applicationId: "record-choice",
+    cluster,
+    stateDir: join(dir, "state"),
+    // Fetches of 100 records: the table's backlog takes 30 of them.
+    maxPollRecords: 100,
+    commitIntervalMs: 50,
+    pollMs: 20,
+    metrics: new MetricsRegistry(),
+  });
+  await app.start();
+  const consumer = await cluster.createConsumer();
+  const tp = { topic: "enriched", partition: 0 };
+  consumer.assign([tp]);
+  await consumer.seekToBeginning([tp]);
+  const enriched: string[] = [];
+  await waitFor(
+    async () => {
+      for (const r of await consumer.poll({ maxWaitMs: 50 })) enriched.push(dec(r.value)!);
+      return enriched.length >= EVENTS;
+    },
+    { timeoutMs: 30_000, what: `${EVENTS} enriched events` },
+  );
+  await consumer.close();
+  const wrong = enriched.filter((s) => {
+    const [e, v] = s.split("@") as [string, string];
+    return v !== `v${version(Number(e.slice(1)))}`;
+  });
+  assert.deepEqual(
+    wrong,
+    [],
+    `${wrong.length} of ${EVENTS} events joined another version than their timestamp's`,
+  );
+  assert.equal(enriched.length, EVENTS);
 });

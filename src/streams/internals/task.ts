@@ -421,7 +421,11 @@ export class StreamTask {
     this.buffered = 0;
   }
 
-  /** Processes up to `max` buffered records; returns how many were processed. */
+  /**
+   * Processes up to `max` buffered records; returns how many were processed. Ends early when an
+   * input's queue becomes empty while another's is not (see processRun): the caller decides
+   * whether to go on (Kafka's enforced processing: wait while an empty input has lag).
+   */
   process(max: number): number {
     // One wall-clock reading per call (a synchronous run of records), not one per record.
     const wallClock = this.ctx.clock.now();
@@ -457,13 +461,20 @@ export class StreamTask {
       if (best === undefined || best.head >= best.records.length) break;
       const rec = best.records[best.head++]!;
       this.buffered--;
+      let drained = false;
       if (best.head === best.records.length) {
         best.records = [];
         best.head = 0;
+        drained = true;
       }
       this.processRecord(rec, best.partitionTime, wallClock);
       if (rec.timestamp > best.partitionTime) best.partitionTime = rec.timestamp;
       n++;
+      // An input ran dry while others still hold records: the run ends here, so the caller checks
+      // whether that input has more on the broker before the next record (as Kafka does per
+      // record); the next record could otherwise be chosen without that input's earlier ones.
+      // Tested once per emptied queue, not per record.
+      if (drained && this.buffered > 0) break;
     }
     return n;
   }
