@@ -125,7 +125,8 @@ export class EmbeddedConsumer implements Consumer {
   enforceRebalance(): void {
     this.check();
     // The next poll rejoins; its listener calls end with onPartitionsAssigned even when nothing moves.
-    if (this.subscription !== null) this.requestRejoin(false);
+    // A rejoin already asked for or under way ends the same way: no second one after it.
+    if (this.subscription !== null && !this.needsJoin && this.joinTask === null) this.requestRejoin(false);
   }
 
   // ------------------------------------------------------------------ poll

@@ -403,6 +403,11 @@ interface BufferedPartition {
 
 type PConsumerT = PConsumer<Buffer, Buffer, Buffer, Buffer>;
 
+interface Membership {
+  readonly generationId: number;
+  readonly memberId: string;
+}
+
 class KafkaConsumer implements Consumer {
   private readonly options: ConsumerOptions;
   private readonly client: PConsumerT;
@@ -417,6 +422,13 @@ class KafkaConsumer implements Consumer {
   private pendingAssignment: TopicPartition[] | null = null;
   /** A failed rejoin (enforceRebalance), thrown by the next poll. */
   private rejoinFailure: KafkaError | null = null;
+  /**
+   * The membership of the assignment applied by poll(), and of the pending one. platformatic runs
+   * the whole rebalance in the background, so its own generation may already be one whose
+   * assignment gave our partitions to another member while we still process them.
+   */
+  private appliedMember: Membership = { generationId: -1, memberId: "" };
+  private pendingMember: Membership | null = null;
   private closed = false;
   onClose: (() => void) | null = null;
 
@@ -437,11 +449,19 @@ class KafkaConsumer implements Consumer {
     this.client = new PConsumer(co as never) as PConsumerT;
     this.client.on(
       "consumer:group:join",
-      (p: { assignments?: { topic: string; partitions: number[] }[] }) => {
+      (p: {
+        assignments?: { topic: string; partitions: number[] }[];
+        generationId?: number;
+        memberId?: string;
+      }) => {
         const tps: TopicPartition[] = [];
         for (const a of p.assignments ?? [])
           for (const partition of a.partitions) tps.push({ topic: a.topic, partition });
         this.pendingAssignment = tps;
+        this.pendingMember = {
+          generationId: p.generationId ?? this.client.generationId ?? -1,
+          memberId: p.memberId ?? this.client.memberId ?? "",
+        };
         const coord = this.client.coordinatorId;
         if (coord !== null && options.groupId) cluster.groupCoordinators.set(options.groupId, coord);
       },
@@ -476,6 +496,10 @@ class KafkaConsumer implements Consumer {
 
   enforceRebalance(): void {
     if (this.closed || this.subscribed.length === 0) return;
+    // A rebalance under way (platformatic stops heartbeats while it joins), or one whose outcome
+    // waits for the next poll: that poll's listener calls come anyway, and another JoinGroup of
+    // the leader would start one more rebalance of every member.
+    if (this.pendingAssignment !== null || !this.client.isActive()) return;
     // A JoinGroup with our member id makes the coordinator rebalance the group; the outcome comes
     // as a group-join event, applied with the listener calls by a later poll.
     this.client.joinGroup(this.groupOptions()).catch((e: unknown) => {
@@ -498,11 +522,17 @@ class KafkaConsumer implements Consumer {
     const next = this.pendingAssignment;
     if (!next) return;
     this.pendingAssignment = null;
+    const member = this.pendingMember;
+    this.pendingMember = null;
     const nextKeys = new Set(next.map(tpKey));
     const prevKeys = new Set(this.assigned.map(tpKey));
     const revoked = this.assigned.filter((p) => !nextKeys.has(tpKey(p)));
     const added = next.filter((p) => !prevKeys.has(tpKey(p)));
+    // Commits from the revocation callback go out with the generation that gave us those
+    // partitions: the coordinator refuses them, as the group has moved on (Java's eager members
+    // revoke before rejoining; here the rebalance is already over).
     if (revoked.length > 0) await this.listener?.onPartitionsRevoked?.(revoked);
+    if (member !== null) this.appliedMember = member;
     this.assign(next);
     // New partitions start from the committed offset (looked up lazily in poll).
     for (const p of added) this.positions.delete(tpKey(p));
@@ -736,6 +766,15 @@ class KafkaConsumer implements Consumer {
         .filter((p) => this.positions.has(tpKey(p)))
         .map((p) => ({ ...p, offset: this.positions.get(tpKey(p))! }));
     if (list.length === 0) return;
+    // platformatic commits with its latest generation (and, refused, rejoins and retries): a
+    // commit is sent only when that is the generation of our assignment.
+    const m = this.commitMember();
+    if (m.generationId !== (this.client.generationId ?? -1) || m.memberId !== (this.client.memberId ?? "")) {
+      throw new KafkaError(
+        "ILLEGAL_GENERATION",
+        `commit of group ${this.options.groupId} not sent: the group is at generation ${this.client.generationId}, this consumer's assignment of generation ${m.generationId} (a rebalance not applied yet)`,
+      );
+    }
     try {
       await this.client.commit({
         offsets: list.map((o) => ({
@@ -797,11 +836,28 @@ class KafkaConsumer implements Consumer {
     return this.listOffsets(partitions, LATEST);
   }
 
+  /**
+   * The membership offsets are committed with: that of the applied assignment, or of the pending
+   * one when it takes none of our partitions (they are still ours in the new generation). Never
+   * platformatic's latest: a member that has not applied a rebalance would commit, with the new
+   * generation, offsets of partitions another member already processes (duplicates under
+   * exactly-once; with at-least-once its older offsets replaced the new owner's).
+   */
+  private commitMember(): Membership {
+    const pending = this.pendingAssignment;
+    if (pending !== null && this.pendingMember !== null) {
+      const next = new Set(pending.map(tpKey));
+      if (this.assigned.every((p) => next.has(tpKey(p)))) return this.pendingMember;
+    }
+    return this.appliedMember;
+  }
+
   groupMetadata(): ConsumerGroupMetadata {
+    const m = this.commitMember();
     const g: ConsumerGroupMetadata = {
       groupId: this.options.groupId ?? "",
-      generationId: this.client.generationId ?? -1,
-      memberId: this.client.memberId ?? "",
+      generationId: m.generationId,
+      memberId: m.memberId,
     };
     return this.options.groupInstanceId ? { ...g, groupInstanceId: this.options.groupInstanceId } : g;
   }

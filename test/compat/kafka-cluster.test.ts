@@ -227,6 +227,69 @@ describe("KafkaCluster over the wire server", () => {
     await c.close();
   });
 
+  test("a member that has not applied a rebalance commits with its assignment's generation: refused", async () => {
+    await cluster.admin().createTopics([{ name: "kc-stale", partitions: 2 }]);
+    const p = await cluster.createProducer();
+    await p.send(
+      Array.from({ length: 20 }, (_, i) => ({
+        topic: "kc-stale",
+        partition: i % 2,
+        key: null,
+        value: enc(`m${i}`),
+      })),
+    );
+    await p.close();
+    const opts = { groupId: "kc-stale", sessionTimeoutMs: 6000, heartbeatIntervalMs: 100 };
+    const a = await cluster.createConsumer(opts);
+    await a.subscribe(["kc-stale"]);
+    let read = 0;
+    await waitFor(
+      async () => {
+        read += (await a.poll({ maxWaitMs: 50 })).length;
+        return read === 20;
+      },
+      { timeoutMs: 15_000, what: "a reads both partitions" },
+    );
+    const first = a.groupMetadata().generationId;
+    // b's join completes once a has rejoined, which platformatic does in the background (a
+    // heartbeat answered REBALANCE_IN_PROGRESS): a has not polled, its listener has not run, it
+    // still processes both partitions while one of them is b's in the new generation.
+    const b = await cluster.createConsumer(opts);
+    await b.subscribe(["kc-stale"]);
+    assert.equal(b.assignment().length, 1);
+    assert.equal(a.assignment().length, 2);
+    assert.equal(a.groupMetadata().generationId, first, "a commits with its assignment's generation");
+    await assert.rejects(a.commit(), { code: "ILLEGAL_GENERATION" });
+    const tx = await cluster.createProducer({ transactionalId: "kc-stale-tx" });
+    tx.beginTransaction();
+    await assert.rejects(
+      tx.sendOffsetsToTransaction(
+        [0, 1].map((partition) => ({ topic: "kc-stale", partition, offset: 10 })),
+        a.groupMetadata(),
+      ),
+      (e: unknown) =>
+        JSON.stringify(e).includes("ILLEGAL_GENERATION") || String(e).includes("ILLEGAL_GENERATION"),
+    );
+    await tx.abortTransaction().catch(() => {});
+    await tx.close();
+    const tps = [0, 1].map((partition) => ({ topic: "kc-stale", partition }));
+    assert.deepEqual([...(await b.committed(tps)).values()], [null, null], "nothing committed by a");
+    // Its next poll applies the rebalance; then it commits what is still its own.
+    await waitFor(
+      async () => {
+        await a.poll({ maxWaitMs: 10 });
+        return a.assignment().length === 1;
+      },
+      { timeoutMs: 10_000, what: "a applies the rebalance" },
+    );
+    assert.ok(a.groupMetadata().generationId > first);
+    await a.commit();
+    const mine = a.assignment()[0]!;
+    assert.equal((await a.committed([mine])).get(tpKey(mine)), 10);
+    await b.close();
+    await a.close();
+  });
+
   test("exactly-once: consume-transform-produce with offsets in the transaction; abort is invisible", async () => {
     await cluster.admin().createTopics([
       { name: "kc-in", partitions: 2 },

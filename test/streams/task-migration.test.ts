@@ -185,10 +185,118 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
   });
 }
 
-/** Everything committed in a topic's two partitions (read_committed, up to the end). */
-async function readCommitted(cluster: EmbeddedCluster, topic: string): Promise<ConsumedRecord[]> {
+// A second instance joins over the wire while the first processes: platformatic completes the
+// rebalance in the background, and the first instance learns it at its next poll, after the new
+// owner may have started. Its commits (the revocation's included) must not land in the new
+// generation: the moved partitions would be processed twice.
+test("a second instance takes partitions over the wire while events flow: outputs exactly once", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "courant-handover-"));
+  const broker = await EmbeddedCluster.open({
+    dataDir: join(dir, "broker"),
+    timerIntervalMs: 20,
+    groupInitialRebalanceDelayMs: 0,
+    groupMinSessionTimeoutMs: 10,
+  });
+  const server = await serveBroker(broker.broker, { port: 0 });
+  const clients: KafkaCluster[] = [];
+  const apps: KafkaStreams[] = [];
+  t.after(async () => {
+    for (const a of apps) await a.close();
+    for (const c of clients) await c.close();
+    await server.close();
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const admin = broker.admin();
+  await admin.createTopics(
+    ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 4 })),
+  );
+  const producer = await broker.createProducer();
+  await producer.send(
+    Array.from({ length: USERS }, (_, u) => ({
+      topic: "profiles",
+      key: enc(`u${u}`),
+      value: enc(`region-${u % 3}`),
+    })),
+  );
+  const start = async (instance: string) => {
+    const client = new KafkaCluster({
+      bootstrapBrokers: [`127.0.0.1:${server.address.port}`],
+      clientId: instance,
+    });
+    clients.push(client);
+    const app = new KafkaStreams(crashTopology(), {
+      applicationId: "handover",
+      cluster: client,
+      processingGuarantee: "exactly_once_v2",
+      commitIntervalMs: 50,
+      stateDir: join(dir, instance),
+      instanceId: instance,
+      sessionTimeoutMs: 3000,
+      pollMs: 20,
+      cacheMaxBytes: 0,
+      metrics: new MetricsRegistry(),
+    });
+    apps.push(app);
+    await app.start();
+    return app;
+  };
+  let sent = 0;
+  const sendBatch = (n: number) =>
+    producer.send(
+      Array.from({ length: n }, () => {
+        const i = sent++;
+        return { topic: "events", key: enc(`u${i % USERS}`), value: enc(JSON.stringify({ i })) };
+      }),
+    );
+  await start("a");
+  for (let k = 0; k < 10; k++) await sendBatch(200);
+  const second = start("b");
+  // Input keeps coming while b joins and the partitions move.
+  for (let k = 0; k < 20; k++) {
+    await sendBatch(100);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await second;
+  await waitFor(
+    async () => {
+      const ev = (await admin.describeLag("handover")).filter((l) => l.topic === "events");
+      return ev.length === 4 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === sent;
+    },
+    { timeoutMs: 30_000, intervalMs: 20, what: `all ${sent} events committed` },
+  );
+  for (const a of apps.splice(0)) await a.close();
+  const perUser = new Map<string, number[]>();
+  for (const r of await readCommitted(broker, "counts", 4)) {
+    const k = dec(r.key);
+    if (!perUser.has(k)) perUser.set(k, []);
+    perUser.get(k)!.push(Number(dec(r.value)));
+  }
+  for (let u = 0; u < USERS; u++) {
+    const n = Math.floor(sent / USERS) + (u < sent % USERS ? 1 : 0);
+    assert.deepEqual(
+      perUser.get(`u${u}`),
+      Array.from({ length: n }, (_, i) => i + 1),
+      `counts of u${u}`,
+    );
+  }
+  const enriched = (await readCommitted(broker, "enriched", 4)).map(
+    (r) => (JSON.parse(dec(r.value)) as { i: number }).i,
+  );
+  assert.deepEqual(
+    enriched.sort((x, y) => x - y),
+    Array.from({ length: sent }, (_, i) => i),
+  );
+});
+
+/** Everything committed in a topic (read_committed, up to the end). */
+async function readCommitted(
+  cluster: EmbeddedCluster,
+  topic: string,
+  partitions = 2,
+): Promise<ConsumedRecord[]> {
   const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
-  const tps = [0, 1].map((partition) => ({ topic, partition }));
+  const tps = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }));
   consumer.assign(tps);
   await consumer.seekToBeginning(tps);
   const ends = await consumer.endOffsets(tps);
