@@ -572,6 +572,14 @@ export class StreamThread {
           done.set(t, d + k);
           n += k;
           if (k === PROCESS_CHUNK) progressed = true;
+          else if (t.bufferedRecords > 0) {
+            // A short run with records left: an input ran dry (StreamTask.process). Its lag is
+            // asked now and the task goes on in this round unless that input has more on the
+            // broker. Leaving the round instead cost a whole poll per drained queue: 5-10 % more
+            // CPU at 10 000-20 000 frames/s in the rewards pipeline (two input topics per task).
+            if (this.mustWait(t)) await this.refreshLagOfEmptyPartitions();
+            if (!this.mustWait(t)) progressed = true;
+          }
         }
       }
       if (!progressed || this.stopping) return n;
