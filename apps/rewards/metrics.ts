@@ -29,28 +29,42 @@ export interface RewardsMetrics {
   readonly recentLatencies: LatencyWindow;
 }
 
-/** A ring of the last `capacity` samples; percentiles over them. */
+/**
+ * A ring of the last `capacity` samples; percentiles over those of the last `windowMs`. By count
+ * alone, the live view kept showing a restart's catch-up (p99 ~800 ms) for minutes once the PDVs'
+ * daily caps slowed coupons down to a few a second.
+ */
 export class LatencyWindow {
   private readonly samples: Float64Array;
+  private readonly at: Float64Array;
   private next = 0;
   private filled = 0;
   total = 0;
+  private readonly windowMs: number;
+  private readonly clock: () => number;
 
-  constructor(capacity = 8192) {
+  constructor(capacity = 8192, windowMs = 60_000, clock: () => number = () => performance.now()) {
     this.samples = new Float64Array(capacity);
+    this.at = new Float64Array(capacity);
+    this.windowMs = windowMs;
+    this.clock = clock;
   }
 
   record(ms: number): void {
     this.samples[this.next] = ms;
+    this.at[this.next] = this.clock();
     this.next = (this.next + 1) % this.samples.length;
     if (this.filled < this.samples.length) this.filled++;
     this.total++;
   }
 
-  /** p in [0, 100]; NaN when empty. */
+  /** p in [0, 100], over the samples of the last windowMs; NaN when there are none. */
   percentile(p: number): number {
-    if (this.filled === 0) return Number.NaN;
-    const sorted = this.samples.slice(0, this.filled).sort();
+    const since = this.clock() - this.windowMs;
+    const recent: number[] = [];
+    for (let i = 0; i < this.filled; i++) if (this.at[i]! >= since) recent.push(this.samples[i]!);
+    if (recent.length === 0) return Number.NaN;
+    const sorted = Float64Array.from(recent).sort();
     const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
     return sorted[i]!;
   }

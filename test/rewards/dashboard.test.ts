@@ -54,3 +54,23 @@ test("the live view names an app that is not running, or whose thread was starte
     /correlation RUNNING \(thread restarted 2×\)$/,
   );
 });
+
+test("recent frame→coupon latencies are those of the last minute, at most the last 8192", async () => {
+  const { LatencyWindow } = await import("../../apps/rewards/metrics.ts");
+  let now = 0;
+  const w = new LatencyWindow(4, 60_000, () => now);
+  assert.ok(Number.isNaN(w.percentile(99)));
+  w.record(800); // a restart's catch-up
+  w.record(900);
+  now = 30_000;
+  w.record(5);
+  assert.equal(w.percentile(99), 900);
+  now = 61_000; // the catch-up is over a minute old
+  assert.equal(w.percentile(50), 5);
+  assert.equal(w.percentile(99), 5);
+  for (const ms of [1, 2, 3, 4]) w.record(ms); // the ring keeps the last 4
+  assert.equal(w.percentile(100), 4);
+  now = 200_000;
+  assert.ok(Number.isNaN(w.percentile(50)), "none in the last minute");
+  assert.equal(w.total, 7);
+});
