@@ -53,6 +53,7 @@ interface AppWorkerInit {
   readonly rewardsApps: readonly { readonly name: RewardsAppName; readonly port: number }[];
   readonly link: MessagePort;
   readonly stateDir: string;
+  readonly instance: string | undefined;
   readonly partitions: number | undefined;
   readonly host: string | undefined;
   readonly livenessWorker: boolean | undefined;
@@ -226,6 +227,7 @@ class AppWorker {
       rewardsApps: group,
       link: port2,
       stateDir: options.stateDir,
+      instance: options.instance,
       partitions: options.partitions,
       host: options.host,
       livenessWorker: options.livenessWorker,
@@ -442,6 +444,7 @@ async function runWorker(init: AppWorkerInit): Promise<void> {
           {
             cluster,
             stateDir: init.stateDir,
+            instance: init.instance,
             partitions: init.partitions,
             host: init.host,
             livenessWorker: init.livenessWorker,

@@ -58,6 +58,13 @@ export interface RewardsAppsOptions {
   readonly cluster: Cluster;
   /** Root of local state; each app uses `<stateDir>/<applicationId>/`. */
   readonly stateDir: string;
+  /**
+   * Which instance of each app this process runs (default "1"), when several processes run the
+   * same apps against one Kafka cluster to share their partitions. Each gets its own static group
+   * member and transactional ids from it: two processes with the same instance fence each other.
+   * Processes on one machine also need their own `stateDir`. Letters, digits, ".", "_" and "-".
+   */
+  readonly instance?: string;
   /** Which apps to run (default all three). */
   readonly apps?: readonly RewardsAppName[];
   /** Partitions of the pipeline's topics when they are created (default 4). */
@@ -345,8 +352,19 @@ function readiness(streams: KafkaStreams, restores: RestoreBoard): () => Readine
   };
 }
 
+/** The instance name of `options` (default "1"); throws on a name that cannot go in an id. */
+export function instanceOf(options: Pick<RewardsAppsOptions, "instance">): string {
+  const i = options.instance ?? "1";
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(i))
+    throw new RangeError(
+      `instance "${i}" is not valid: 1-64 letters, digits, ".", "_" or "-" (it becomes part of group member and transactional ids)`,
+    );
+  return i;
+}
+
 /** Starts the rewards apps (creating the pipeline's topics first). */
 export async function startRewardsApps(options: RewardsAppsOptions): Promise<RewardsApps> {
+  instanceOf(options); // a bad instance name fails before anything starts
   await ensureRewardsTopics(options.cluster.admin(), options.partitions ?? 4);
   if ((options.placement ?? "inline") === "workers") {
     const { startAppWorkers } = await import("./app-worker.ts");
@@ -396,7 +414,7 @@ export async function startInlineApp(
     cluster: options.cluster,
     processingGuarantee: "exactly_once_v2",
     stateDir: options.stateDir,
-    instanceId: `${applicationId}-1`,
+    instanceId: `${applicationId}-${instanceOf(options)}`,
     // A restarted app (process killed, worker thread started again) takes its partitions back at
     // once instead of waiting out its dead predecessor's session (10 s).
     staticMembership: true,

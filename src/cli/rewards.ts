@@ -228,6 +228,10 @@ export function registerRun(rewards: Command): void {
         4,
       )
       .option("--state-dir <dir>", "local state (default <data>/state)")
+      .option(
+        "--instance <name>",
+        "this process's instance of the apps, when several processes share them on a Kafka cluster (each its own; default 1)",
+      )
       .option("--duration <seconds>", "stop after this many seconds", Number)
       .option("--until-idle", "stop once every input is consumed and nothing moves")
       .option(
@@ -243,6 +247,7 @@ export function registerRun(rewards: Command): void {
         port: number;
         partitions: number;
         stateDir?: string;
+        instance?: string;
         duration?: number;
         untilIdle?: boolean;
         placement?: "workers" | "inline";
@@ -265,6 +270,7 @@ export function registerRun(rewards: Command): void {
         const apps = await startRewardsApps({
           cluster,
           stateDir: opts.stateDir ?? rewardsStateDir(opts.data),
+          instance: opts.instance,
           apps: names,
           host: opts.host,
           basePort: opts.port,

@@ -8,13 +8,13 @@ import { after, test } from "node:test";
 import type { Reward, RewardCancellation } from "../../apps/rewards/domain/index.ts";
 import type { WorkerRewardsApp } from "../../apps/rewards/app-worker.ts";
 import { startRewardsApps } from "../../apps/rewards/pipeline.ts";
-import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
+import { type DeadLetter, SOURCE_HEADER, type UnmatchedFrame } from "../../apps/rewards/records.ts";
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
-import { TOPICS } from "../../apps/rewards/topics.ts";
+import { APP_IDS, TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../../src/cluster/index.ts";
 import { waitFor } from "../../src/observe/index.ts";
 import { CODES, SMALL_DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
-import { feedDay, jsonValues, readTopic, unmatchedRequestKeys } from "./harness.ts";
+import { feedDay, jsonValues, readTopic, topicSize, unmatchedRequestKeys } from "./harness.ts";
 import { dayAnswer } from "./oracle.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "courant-rewards-e2e-"));
@@ -240,6 +240,61 @@ test("workers placement: past its restart budget a dead worker thread's apps sta
     await waitFor(() => cluster.activeLinks.length === 0, { timeoutMs: 10_000, what: "link closed" });
   } finally {
     await apps?.close();
+    await cluster.close();
+  }
+});
+
+test("two instances of an app share its partitions, and every frame is decoded once", async () => {
+  const frames = simulateDay(SMALL_DAY);
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "instances", "data") });
+  const started: Awaited<ReturnType<typeof startRewardsApps>>[] = [];
+  try {
+    for (const instance of ["a", "b"])
+      started.push(
+        await startRewardsApps({
+          cluster,
+          stateDir: join(dir, "instances", `state-${instance}`),
+          partitions: 3,
+          apps: ["frames"],
+          instance,
+        }),
+      );
+    // Both members in one stable group before the day comes, so both get partitions.
+    await waitFor(
+      async () => {
+        const [g] = await cluster.admin().describeGroups([APP_IDS.frames]);
+        return g?.state === "Stable" && g.members.length === 2 && started.every((s) => s.running);
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: "a stable group of two" },
+    );
+    await feedDay(cluster, frames, TEST_CAMPAIGNS, CODES, 3);
+    // The day's frames and the feeder's clock ticks.
+    const fed = (await topicSize(cluster, TOPICS.requests)) + (await topicSize(cluster, TOPICS.responses));
+    await waitFor(
+      async () =>
+        (await readTopic(cluster, TOPICS.valid)).length + (await readTopic(cluster, TOPICS.dlq)).length >=
+        fed,
+      { timeoutMs: 60_000, intervalMs: 250, what: "every frame decoded or dead-lettered" },
+    );
+    const valid = await readTopic(cluster, TOPICS.valid);
+    const sources = valid.map((r) =>
+      new TextDecoder().decode(r.headers.find((h) => h.key === SOURCE_HEADER)!.value!),
+    );
+    assert.equal(new Set(sources).size, sources.length, "no frame decoded twice");
+    assert.equal(valid.length + (await readTopic(cluster, TOPICS.dlq)).length, fed);
+    // Both took a share: each decoded some frames.
+    for (const s of started) assert.ok((await s.get("frames")!.figures()).frames > 0);
+    await assert.rejects(
+      startRewardsApps({
+        cluster,
+        stateDir: join(dir, "instances", "bad"),
+        apps: ["frames"],
+        instance: "a/b",
+      }),
+      /instance "a\/b" is not valid/,
+    );
+  } finally {
+    for (const s of started) await s.close();
     await cluster.close();
   }
 });
