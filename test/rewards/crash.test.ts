@@ -13,7 +13,7 @@ import type { Reward, RewardCancellation } from "../../apps/rewards/domain/index
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../../src/cluster/index.ts";
-import { CODES, DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
+import { CRASH_CODES, crashDay, TEST_CAMPAIGNS } from "./fixtures.ts";
 import { feedDay, jsonValues, readTopic, unmatchedRequestKeys } from "./harness.ts";
 import { dayAnswer } from "./oracle.ts";
 
@@ -54,21 +54,8 @@ function run(
 test(`the apps killed -9 ${KILLS} times during a day issue exactly the oracle's coupons`, {
   timeout: 900_000,
 }, async (t) => {
-  const frames = simulateDay({
-    seed: 11,
-    terminals: SOAK ? 120 : 60,
-    pdvs: 15,
-    date: DAY,
-    days: 1,
-    cancelRate: 0.06,
-    retryRate: 0.03,
-    lostResponseRate: 0.01,
-    lateResponseRate: 0.01,
-    malformedRate: 0.005,
-  });
-  // Pools larger than any campaign's qualifying bets: nothing binds, so the answer does not
-  // depend on the order in which different terminals' bets reach a campaign.
-  const codes = 4 * CODES;
+  const frames = simulateDay(crashDay(11, SOAK ? 120 : 60));
+  const codes = CRASH_CODES;
   const answer = dayAnswer(frames, TEST_CAMPAIGNS, codes);
   for (const c of TEST_CAMPAIGNS) {
     assert.ok(

@@ -77,3 +77,25 @@ export function clockTick(at: number, terminalId = 1): Uint8Array {
     },
   });
 }
+
+/** The day of the crash tests: seed and terminal count vary, the mix of incidents does not. */
+export function crashDay(seed: number, terminals: number): SimulatorOptions {
+  return {
+    seed,
+    terminals,
+    pdvs: 15,
+    date: DAY,
+    days: 1,
+    cancelRate: 0.06,
+    retryRate: 0.03,
+    lostResponseRate: 0.01,
+    lateResponseRate: 0.01,
+    malformedRate: 0.005,
+  };
+}
+
+/**
+ * Coupon pools of a crash test: larger than any campaign's qualifying bets, so nothing binds and
+ * the answer does not depend on the order in which different terminals' bets reach a campaign.
+ */
+export const CRASH_CODES = 4 * CODES;

@@ -14,7 +14,7 @@ import { simulateDay } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { EmbeddedCluster } from "../../src/cluster/index.ts";
 import { waitFor } from "../../src/observe/index.ts";
-import { CODES, DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
+import { CRASH_CODES, crashDay, TEST_CAMPAIGNS } from "./fixtures.ts";
 import { feedDay, jsonValues, readTopic, topicSize, unmatchedRequestKeys } from "./harness.ts";
 import { dayAnswer } from "./oracle.ts";
 
@@ -26,21 +26,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test(`the correlation's worker thread killed ${KILLS} times while it works: the coupons are exactly the oracle's`, {
   timeout: 600_000,
 }, async (t) => {
-  const frames = simulateDay({
-    seed: 13,
-    terminals: SOAK ? 150 : 60,
-    pdvs: 15,
-    date: DAY,
-    days: 1,
-    cancelRate: 0.06,
-    retryRate: 0.03,
-    lostResponseRate: 0.01,
-    lateResponseRate: 0.01,
-    malformedRate: 0.005,
-  });
-  // Pools larger than any campaign's qualifying bets: nothing binds, so the answer does not
-  // depend on the order in which different terminals' bets reach a campaign.
-  const codes = 4 * CODES;
+  const frames = simulateDay(crashDay(13, SOAK ? 150 : 60));
+  const codes = CRASH_CODES;
   const answer = dayAnswer(frames, TEST_CAMPAIGNS, codes);
   for (const c of TEST_CAMPAIGNS)
     assert.ok(

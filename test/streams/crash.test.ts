@@ -15,6 +15,7 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
+import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
 const EVENTS = SOAK ? 20_000 : 2_000;
@@ -49,17 +50,9 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
     rmSync(dir, { recursive: true, force: true });
   });
   const admin = cluster.admin();
-  await admin.createTopics(
-    ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 2 })),
-  );
+  await createJoinTopics(admin, 2);
   const producer = await cluster.createProducer();
-  await producer.send(
-    Array.from({ length: USERS }, (_, u) => ({
-      topic: "profiles",
-      key: enc(`u${u}`),
-      value: enc(`region-${u % 3}`),
-    })),
-  );
+  await producer.send(profileRecords(USERS));
 
   let running = false;
   let incarnation = 0;
@@ -235,19 +228,10 @@ test("events of the same millisecond as the profiles they join are enriched (app
     rmSync(dir, { recursive: true, force: true });
   });
   const admin = cluster.admin();
-  await admin.createTopics(
-    ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 2 })),
-  );
+  await createJoinTopics(admin, 2);
   const producer = await cluster.createProducer();
   const at = Date.now();
-  await producer.send(
-    Array.from({ length: USERS }, (_, u) => ({
-      topic: "profiles",
-      key: enc(`u${u}`),
-      value: enc(`region-${u % 3}`),
-      timestamp: at,
-    })),
-  );
+  await producer.send(profileRecords(USERS, at));
   const n = 25;
   await producer.send(
     Array.from({ length: n }, (_, i) => ({

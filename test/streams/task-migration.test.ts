@@ -19,6 +19,7 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
+import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
 
 const USERS = 10;
 const BATCH = 25;
@@ -100,17 +101,9 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
       rmSync(dir, { recursive: true, force: true });
     });
     const admin = broker.admin();
-    await admin.createTopics(
-      ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 2 })),
-    );
+    await createJoinTopics(admin, 2);
     const producer = await broker.createProducer();
-    await producer.send(
-      Array.from({ length: USERS }, (_, u) => ({
-        topic: "profiles",
-        key: enc(`u${u}`),
-        value: enc(`region-${u % 3}`),
-      })),
-    );
+    await producer.send(profileRecords(USERS));
     let sent = 0;
     const sendBatch = () =>
       producer.send(
@@ -208,17 +201,9 @@ test("a second instance takes partitions over the wire while events flow: output
     rmSync(dir, { recursive: true, force: true });
   });
   const admin = broker.admin();
-  await admin.createTopics(
-    ["events", "profiles", "counts", "enriched"].map((name) => ({ name, partitions: 4 })),
-  );
+  await createJoinTopics(admin, 4);
   const producer = await broker.createProducer();
-  await producer.send(
-    Array.from({ length: USERS }, (_, u) => ({
-      topic: "profiles",
-      key: enc(`u${u}`),
-      value: enc(`region-${u % 3}`),
-    })),
-  );
+  await producer.send(profileRecords(USERS));
   const start = async (instance: string) => {
     const client = new KafkaCluster({
       bootstrapBrokers: [`127.0.0.1:${server.address.port}`],
