@@ -10,12 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type ConsumedRecord, EmbeddedCluster, KafkaCluster } from "../../src/cluster/index.ts";
+import { type ConsumedRecord, KafkaCluster } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
 import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
 const EVENTS = SOAK ? 20_000 : 2_000;
@@ -35,12 +36,7 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
   timeout: SOAK ? 900_000 : 240_000,
 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "courant-crash-"));
-  const cluster = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupInitialRebalanceDelayMs: 0,
-    groupMinSessionTimeoutMs: 10,
-  });
+  const cluster = await openTestCluster(dir);
   const server = await serveBroker(cluster.broker, { port: 0 });
   let child: ChildProcess | undefined;
   t.after(async () => {
@@ -208,12 +204,7 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
 // timestamps, took the first queue it had created: 25 events joined an empty table.
 test("events of the same millisecond as the profiles they join are enriched (app over the wire, first start)", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "courant-crash-tie-"));
-  const cluster = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupInitialRebalanceDelayMs: 0,
-    groupMinSessionTimeoutMs: 10,
-  });
+  const cluster = await openTestCluster(dir);
   const server = await serveBroker(cluster.broker, { port: 0 });
   const client = new KafkaCluster({
     bootstrapBrokers: [`127.0.0.1:${server.address.port}`],

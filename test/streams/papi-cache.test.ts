@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type ConsumedRecord, EmbeddedCluster } from "../../src/cluster/index.ts";
+import type { ConsumedRecord } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
 import { RecordCache, StateDirectory } from "../../src/state/index.ts";
@@ -20,6 +20,7 @@ import {
   Topology,
 } from "../../src/streams/index.ts";
 import { memoryStoreProvider, StreamTask } from "../../src/streams/internals/task.ts";
+import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -119,12 +120,7 @@ for (const persistent of [false, true]) {
 
 test("exactly-once with a cached Processor API store on lmdb: totals restore exactly from the coalesced changelog", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "courant-papi-cache-eos-"));
-  const cluster = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupMinSessionTimeoutMs: 10,
-    groupInitialRebalanceDelayMs: 0,
-  });
+  const cluster = await openTestCluster(dir);
   t.after(async () => {
     await cluster.close();
     rmSync(dir, { recursive: true, force: true });

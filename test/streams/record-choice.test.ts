@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type ConsumedRecord, EmbeddedCluster } from "../../src/cluster/index.ts";
+import type { ConsumedRecord } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
 import { KafkaStreams, StreamsBuilder } from "../../src/streams/index.ts";
 import { memoryStoreProvider, StreamTask } from "../../src/streams/internals/task.ts";
+import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -122,12 +123,7 @@ test("a run ends at the record that empties an input while another input still h
 // the table version of its own timestamp, not an earlier one loaded so far.
 test("a stream-table join over a table backlog of many fetches: each event joins the version of its timestamp", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "courant-record-choice-"));
-  const cluster = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupInitialRebalanceDelayMs: 0,
-    groupMinSessionTimeoutMs: 10,
-  });
+  const cluster = await openTestCluster(dir);
   let app: KafkaStreams | undefined;
   t.after(async () => {
     await app?.close();

@@ -17,6 +17,7 @@ import {
   StreamsBuilder,
   type Topology,
 } from "../../src/streams/index.ts";
+import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
 
 const S = Serdes.String;
 const N = Serdes.Json<number>();
@@ -25,12 +26,7 @@ const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().dec
 
 async function setup(t: { after(fn: () => unknown): void }) {
   const dir = mkdtempSync(join(tmpdir(), "courant-streams-"));
-  const cluster = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupMinSessionTimeoutMs: 10,
-    groupInitialRebalanceDelayMs: 0,
-  });
+  const cluster = await openTestCluster(dir);
   t.after(async () => {
     await cluster.close();
     rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { test } from "node:test";
 import {
   type Cluster,
   type ConsumedRecord,
-  EmbeddedCluster,
+  type EmbeddedCluster,
   KafkaCluster,
   KafkaError,
   type Producer,
@@ -20,6 +20,7 @@ import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
 import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
 const BATCH = 25;
@@ -78,12 +79,7 @@ function withInjectedMigration(base: Cluster, { canRejoin }: { canRejoin: boolea
 for (const over of ["embedded", "wire", "embedded, a consumer without enforceRebalance"] as const) {
   test(`after a task-migration error at a commit the thread gets its tasks back and resumes exactly once (${over})`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "courant-migration-"));
-    const broker = await EmbeddedCluster.open({
-      dataDir: join(dir, "broker"),
-      timerIntervalMs: 20,
-      groupInitialRebalanceDelayMs: 0,
-      groupMinSessionTimeoutMs: 10,
-    });
+    const broker = await openTestCluster(dir);
     const server = await serveBroker(broker.broker, { port: 0 });
     const client =
       over === "wire"
@@ -184,12 +180,7 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
 // generation: the moved partitions would be processed twice.
 test("a second instance takes partitions over the wire while events flow: outputs exactly once", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "courant-handover-"));
-  const broker = await EmbeddedCluster.open({
-    dataDir: join(dir, "broker"),
-    timerIntervalMs: 20,
-    groupInitialRebalanceDelayMs: 0,
-    groupMinSessionTimeoutMs: 10,
-  });
+  const broker = await openTestCluster(dir);
   const server = await serveBroker(broker.broker, { port: 0 });
   const clients: KafkaCluster[] = [];
   const apps: KafkaStreams[] = [];
