@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type ConsumedRecord, KafkaCluster } from "../../src/cluster/index.ts";
+import { KafkaCluster } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
 import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
-import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
+import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
 const EVENTS = SOAK ? 20_000 : 2_000;
@@ -122,35 +122,7 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
   c.kill("SIGTERM");
   await exited;
 
-  const read = async (topic: string): Promise<ConsumedRecord[]> => {
-    const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
-    const tps = [0, 1].map((partition) => ({ topic, partition }));
-    consumer.assign(tps);
-    await consumer.seekToBeginning(tps);
-    // Transactions of killed incarnations must be resolved first (fenced by the restarted one):
-    // then the last stable offset reaches the high watermark.
-    let ends = new Map<string, number>();
-    await waitFor(
-      async () => {
-        ends = await consumer.endOffsets(tps);
-        const hw = (await admin.describeTopics([topic]))[0]!.partitions;
-        return hw.every((p) => (ends.get(`${topic}:${p.partition}`) ?? -1) === p.highWatermark);
-      },
-      { timeoutMs: 60_000, intervalMs: 50, what: `no open transaction on ${topic}` },
-    );
-    const out: ConsumedRecord[] = [];
-    await waitFor(
-      async () => {
-        out.push(...(await consumer.poll({ maxWaitMs: 50 })));
-        for (const tp of tps)
-          if ((await consumer.position(tp)) < (ends.get(`${topic}:${tp.partition}`) ?? 0)) return false;
-        return true;
-      },
-      { timeoutMs: 60_000, what: `reading ${topic}` },
-    );
-    await consumer.close();
-    return out;
-  };
+  const read = (topic: string) => readCommitted(cluster, topic, 2, { noOpenTransaction: true });
 
   // counts: per user exactly 1, 2, ..., n (each event counted once, in order).
   const perUser = new Map<string, number[]>();

@@ -7,20 +7,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  type Cluster,
-  type ConsumedRecord,
-  type EmbeddedCluster,
-  KafkaCluster,
-  KafkaError,
-  type Producer,
-} from "../../src/cluster/index.ts";
+import { type Cluster, KafkaCluster, KafkaError, type Producer } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
 import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
-import { openTestCluster } from "../fixtures/streams/test-cluster.ts";
+import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
 const BATCH = 25;
@@ -264,28 +257,3 @@ test("a second instance takes partitions over the wire while events flow: output
     Array.from({ length: sent }, (_, i) => i),
   );
 });
-
-/** Everything committed in a topic (read_committed, up to the end). */
-async function readCommitted(
-  cluster: EmbeddedCluster,
-  topic: string,
-  partitions = 2,
-): Promise<ConsumedRecord[]> {
-  const consumer = await cluster.createConsumer({ isolationLevel: "read_committed" });
-  const tps = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }));
-  consumer.assign(tps);
-  await consumer.seekToBeginning(tps);
-  const ends = await consumer.endOffsets(tps);
-  const out: ConsumedRecord[] = [];
-  await waitFor(
-    async () => {
-      out.push(...(await consumer.poll({ maxWaitMs: 50 })));
-      for (const tp of tps)
-        if ((await consumer.position(tp)) < (ends.get(`${topic}:${tp.partition}`) ?? 0)) return false;
-      return true;
-    },
-    { timeoutMs: 20_000, what: `reading ${topic}` },
-  );
-  await consumer.close();
-  return out;
-}
