@@ -298,3 +298,37 @@ test("two instances of an app share its partitions, and every frame is decoded o
     await cluster.close();
   }
 });
+
+test("workers placement: a worker thread started again serves its ops endpoints on the same fixed port", async () => {
+  const { createServer } = await import("node:net");
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const cluster = await EmbeddedCluster.open({ dataDir: join(dir, "fixed-port", "data") });
+  let apps: Awaited<ReturnType<typeof startRewardsApps>> | undefined;
+  try {
+    apps = await startRewardsApps({
+      cluster,
+      stateDir: join(dir, "fixed-port", "state"),
+      partitions: 1,
+      placement: "workers",
+      apps: ["correlation"],
+      mainThreadApps: [],
+      basePort: port,
+    });
+    const correlation = apps.get("correlation") as WorkerRewardsApp;
+    const url = correlation.url;
+    await correlation.killThread();
+    await waitFor(() => correlation.workerRestarts === 1, { timeoutMs: 10_000, what: "restart begun" });
+    await correlation.restartSettled();
+    await waitFor(() => correlation.state() === "RUNNING", { timeoutMs: 10_000, what: "running again" });
+    // The dead thread's server let go of the port: the new one listens on it (what `npm start`'s
+    // printed URLs, on ports 8091-8093, rely on).
+    assert.equal(correlation.url, url);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+  } finally {
+    await apps?.close();
+    await cluster.close();
+  }
+});
