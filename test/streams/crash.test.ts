@@ -15,7 +15,7 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import { assertCountsExact, createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
@@ -125,20 +125,7 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
   const read = (topic: string) => readCommitted(cluster, topic, 2, { noOpenTransaction: true });
 
   // counts: per user exactly 1, 2, ..., n (each event counted once, in order).
-  const perUser = new Map<string, number[]>();
-  for (const r of await read("counts")) {
-    const k = dec(r.key);
-    if (!perUser.has(k)) perUser.set(k, []);
-    perUser.get(k)!.push(Number(dec(r.value)));
-  }
-  for (let u = 0; u < USERS; u++) {
-    const n = Math.floor(EVENTS / USERS) + (u < EVENTS % USERS ? 1 : 0);
-    assert.deepEqual(
-      perUser.get(`u${u}`),
-      Array.from({ length: n }, (_, i) => i + 1),
-      `counts of u${u}`,
-    );
-  }
+  assertCountsExact(await read("counts"), USERS, EVENTS);
   // enriched: every event exactly once, with its user's region.
   const seen = new Map<number, number>();
   for (const r of await read("enriched")) {

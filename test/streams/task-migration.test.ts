@@ -12,7 +12,7 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import { createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import { assertCountsExact, createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
@@ -140,20 +140,7 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
     app = undefined;
 
     // counts: per user exactly 1, 2, ..., n (the aborted counts were restored away and redone once).
-    const perUser = new Map<string, number[]>();
-    for (const r of await readCommitted(broker, "counts")) {
-      const k = dec(r.key);
-      if (!perUser.has(k)) perUser.set(k, []);
-      perUser.get(k)!.push(Number(dec(r.value)));
-    }
-    for (let u = 0; u < USERS; u++) {
-      const n = Math.floor(sent / USERS) + (u < sent % USERS ? 1 : 0);
-      assert.deepEqual(
-        perUser.get(`u${u}`),
-        Array.from({ length: n }, (_, i) => i + 1),
-        `counts of u${u}`,
-      );
-    }
+    assertCountsExact(await readCommitted(broker, "counts"), USERS, sent);
     // enriched: every event once, with its user's region.
     const enriched = (await readCommitted(broker, "enriched")).map((r) => {
       const v = JSON.parse(dec(r.value)) as { i: number; region: string };
@@ -235,20 +222,7 @@ test("a second instance takes partitions over the wire while events flow: output
     { timeoutMs: 30_000, intervalMs: 20, what: `all ${sent} events committed` },
   );
   for (const a of apps.splice(0)) await a.close();
-  const perUser = new Map<string, number[]>();
-  for (const r of await readCommitted(broker, "counts", 4)) {
-    const k = dec(r.key);
-    if (!perUser.has(k)) perUser.set(k, []);
-    perUser.get(k)!.push(Number(dec(r.value)));
-  }
-  for (let u = 0; u < USERS; u++) {
-    const n = Math.floor(sent / USERS) + (u < sent % USERS ? 1 : 0);
-    assert.deepEqual(
-      perUser.get(`u${u}`),
-      Array.from({ length: n }, (_, i) => i + 1),
-      `counts of u${u}`,
-    );
-  }
+  assertCountsExact(await readCommitted(broker, "counts", 4), USERS, sent);
   const enriched = (await readCommitted(broker, "enriched", 4)).map(
     (r) => (JSON.parse(dec(r.value)) as { i: number }).i,
   );
