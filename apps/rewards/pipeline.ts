@@ -440,7 +440,7 @@ export async function startInlineApp(
     ready: readiness(streams, restores),
     failure: () =>
       streams.state === "ERROR" || streams.state === "PENDING_ERROR"
-        ? `${applicationId} stopped processing after an error (state ${streams.state}); see its log`
+        ? `${applicationId} stopped processing after an error (state ${streams.state}): ${streams.failure?.message ?? "see its log"}`
         : undefined,
     ...(options.livenessWorker ? { livenessPort: 0 } : {}),
   });

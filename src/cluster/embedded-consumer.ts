@@ -475,10 +475,13 @@ export class EmbeddedConsumer implements Consumer {
             p.errorCode === "REBALANCE_IN_PROGRESS"
           )
             this.requestRejoin(p.errorCode !== "REBALANCE_IN_PROGRESS");
-          throw kafkaError(
+          const e = kafkaError(
             p.errorCode,
             `commit of ${t.name}-${p.partitionIndex} for group "${this.opts.groupId}" failed: ${p.errorCode}`,
           );
+          // Fatal, as a fenced heartbeat or join: a newer member holds our group instance id.
+          if (p.errorCode === "FENCED_INSTANCE_ID") this.setFatal(e);
+          throw e;
         }
   }
 

@@ -31,7 +31,7 @@ import {
 } from "./config.ts";
 import { applyChangelogRecord } from "./restore.ts";
 import { type StreamsMetrics, streamsMetrics } from "./metrics.ts";
-import { StreamThread, type ThreadHost } from "./thread.ts";
+import { isInstanceFenced, StreamThread, type ThreadHost } from "./thread.ts";
 import { createInternalTopics, planTopics, type TopicLayout } from "./topics.ts";
 
 export type KafkaStreamsState =
@@ -92,6 +92,7 @@ export class KafkaStreams {
   private readonly backgroundAbort = new AbortController();
   private closing: Promise<void> | undefined;
   private controlProducer: Producer | undefined;
+  private failureValue: Error | undefined;
 
   constructor(topology: Topology, options: KafkaStreamsOptions) {
     this.options = resolveOptions(options);
@@ -105,6 +106,21 @@ export class KafkaStreams {
 
   get state(): KafkaStreamsState {
     return this.stateValue;
+  }
+
+  /**
+   * Why this instance stopped in ERROR (or is on its way there, PENDING_ERROR): the failure of a
+   * stream thread that was not replaced (a fencing of its group instance id is a StreamsError
+   * with code "FENCED", the broker's error as its cause), of start(), of the global store loop, or
+   * another instance's SHUTDOWN_APPLICATION. Undefined while no such failure happened.
+   */
+  get failure(): Error | undefined {
+    return this.failureValue;
+  }
+
+  /** Records the error that stops the instance in ERROR (the first one: later ones follow from it). */
+  private noteFailure(e: unknown): void {
+    this.failureValue ??= e instanceof Error ? e : new Error(String(e));
   }
 
   /** Adds a listener for state changes; returns a function removing it. */
@@ -165,6 +181,7 @@ export class KafkaStreams {
       const n = o.numStreamThreads;
       for (let i = 1; i <= n; i++) await this.addThread(i);
     } catch (e) {
+      this.noteFailure(e);
       this.setState("ERROR");
       await this.closeResources();
       throw e;
@@ -209,6 +226,35 @@ export class KafkaStreams {
 
   private async onThreadFailure(thread: StreamThread, error: Error): Promise<void> {
     if (this.stopping) return;
+    this.threads = this.threads.filter((t) => t !== thread);
+    if (isInstanceFenced(error)) {
+      // Not for the uncaughtErrorHandler: a replacement thread would join with the same group
+      // instance id and fence the other instance, which would do the same, for ever (as Kafka,
+      // where FencedInstanceIdException is fatal for the consumer, KIP-345).
+      const o = this.options;
+      const fenced = new StreamsError(
+        "FENCED",
+        `group instance id "${thread.groupInstanceId ?? "(none)"}" of group "${o.applicationId}" was taken ` +
+          `over by another member: most likely another instance was started with the same instance id ` +
+          `("${o.instanceId ?? "(none)"}"). This instance stops (state ERROR) rather than take the id ` +
+          "back, which would fence the other one in turn; give each instance its own instance id",
+        { cause: error },
+      );
+      this.noteFailure(fenced);
+      this.logger.error(
+        {
+          thread: thread.name,
+          group: o.applicationId,
+          groupInstanceId: thread.groupInstanceId,
+          instanceId: o.instanceId,
+          err: error.message,
+        },
+        fenced.message,
+      );
+      this.setState("PENDING_ERROR");
+      await this.shutdown("ERROR");
+      return;
+    }
     this.logger.error({ thread: thread.name, err: error.message }, "stream thread failed");
     let response: UncaughtErrorResponse = "SHUTDOWN_CLIENT";
     try {
@@ -219,7 +265,6 @@ export class KafkaStreams {
         "uncaught error handler failed; shutting down the client",
       );
     }
-    this.threads = this.threads.filter((t) => t !== thread);
     if (response === "REPLACE_THREAD") {
       try {
         await this.addThread(thread.index);
@@ -228,6 +273,7 @@ export class KafkaStreams {
         this.logger.error({ err: (e as Error).message }, "could not replace the stream thread");
       }
     }
+    this.noteFailure(error);
     if (response === "SHUTDOWN_APPLICATION") {
       try {
         this.controlProducer ??= await this.options.cluster.createProducer();
@@ -296,6 +342,9 @@ export class KafkaStreams {
           !this.stopping
         ) {
           this.logger.warn("another instance asked the application to shut down");
+          this.noteFailure(
+            new StreamsError("ILLEGAL_STATE", "another instance asked the application to shut down"),
+          );
           this.setState("PENDING_ERROR");
           void this.shutdown("ERROR");
         }
@@ -317,6 +366,7 @@ export class KafkaStreams {
       } catch (e) {
         if (this.stopping) break;
         this.logger.error({ err: (e as Error).message }, "global store update failed");
+        this.noteFailure(e);
         this.setState("PENDING_ERROR");
         void this.shutdown("ERROR");
         break;

@@ -4,12 +4,13 @@
 // changelog writes and input offsets (sendOffsetsToTransaction with the group metadata) commit
 // in one transaction per commit interval; local stores are flushed only after that commit, so
 // after an abort or a crash they are rebuilt from the committed changelog.
-import type {
-  Consumer,
-  OffsetAndMetadata,
-  Producer,
-  ProducerRecord,
-  TopicPartition,
+import {
+  type Consumer,
+  KafkaError,
+  type OffsetAndMetadata,
+  type Producer,
+  type ProducerRecord,
+  type TopicPartition,
 } from "../../cluster/index.ts";
 import type { Logger } from "../../observe/index.ts";
 import { type FlushOptions, RecordCache } from "../../state/index.ts";
@@ -165,11 +166,15 @@ class ThreadCollector implements RecordCollector {
 export class StreamThread {
   readonly index: number;
   readonly name: string;
+  /** The consumer's group instance id (static membership), or undefined (dynamic member). */
+  readonly groupInstanceId: string | undefined;
   state: ThreadState = "CREATED";
   private readonly host: ThreadHost;
   private consumer!: Consumer;
   private restoreConsumer!: Consumer;
-  private producer!: Producer;
+  /** Created at start, or under static membership once the consumer has joined: see ensureProducer. */
+  private producerValue: Producer | undefined;
+  private clientId = "";
   private readonly eos: boolean;
   private collector!: ThreadCollector;
   readonly tasks = new Map<string, StreamTask>();
@@ -191,6 +196,9 @@ export class StreamThread {
     this.index = index;
     this.name = `${host.options.applicationId}-${host.processId}-StreamThread-${index}`;
     this.eos = host.options.processingGuarantee === "exactly_once_v2";
+    const o = host.options;
+    this.groupInstanceId =
+      o.staticMembership && o.instanceId !== undefined ? `${o.instanceId}-${index}` : undefined;
     this.onFailure = onFailure;
     // The instance's cache budget is split between its threads (as Kafka Streams).
     this.cache = new RecordCache(Math.floor(host.options.cacheMaxBytes / host.options.numStreamThreads));
@@ -201,21 +209,42 @@ export class StreamThread {
     this.host.onThreadState(this);
   }
 
+  private get producer(): Producer {
+    if (this.producerValue === undefined)
+      throw new StreamsError("ILLEGAL_STATE", `${this.name} has no producer before its first assignment`);
+    return this.producerValue;
+  }
+
+  /**
+   * Creates the thread's producer (under exactly-once, initializes its transactional id, which
+   * fences an older producer with the same id): at start, or under static membership at the first
+   * assignment, once the consumer has joined the group. Then another instance started with the
+   * same instance id has taken the group instance id before it fences this thread's producer, so
+   * that a producer fencing here can be told from a transaction timeout (see instanceTakenOver).
+   * A dynamic member keeps fencing at start: an older incarnation with the same instance id (no
+   * group instance id fences it) is fenced as soon as the new one starts.
+   */
+  private async ensureProducer(): Promise<void> {
+    if (this.producerValue !== undefined) return;
+    const o = this.host.options;
+    this.producerValue = await o.cluster.createProducer({
+      clientId: this.clientId,
+      transactionalId: this.eos ? `${o.applicationId}-${this.host.processId}-${this.index}` : undefined,
+      transactionTimeoutMs: this.eos ? o.transactionTimeoutMs : undefined,
+    });
+  }
+
   async start(): Promise<void> {
     const o = this.host.options;
     const b = this.host.builder;
     this.setState("STARTING");
     const clientId = `${o.applicationId}|${this.host.processId}|${this.index}|${o.applicationServer ?? ""}`;
-    this.producer = await o.cluster.createProducer({
-      clientId,
-      transactionalId: this.eos ? `${o.applicationId}-${this.host.processId}-${this.index}` : undefined,
-      transactionTimeoutMs: this.eos ? o.transactionTimeoutMs : undefined,
-    });
+    this.clientId = clientId;
+    if (this.groupInstanceId === undefined) await this.ensureProducer();
     this.consumer = await o.cluster.createConsumer({
       clientId,
       groupId: o.applicationId,
-      groupInstanceId:
-        o.staticMembership && o.instanceId !== undefined ? `${o.instanceId}-${this.index}` : undefined,
+      groupInstanceId: this.groupInstanceId,
       isolationLevel: this.eos ? "read_committed" : "read_uncommitted",
       autoOffsetReset: "earliest",
       sessionTimeoutMs: o.sessionTimeoutMs,
@@ -372,6 +401,10 @@ export class StreamThread {
 
   private async onAssigned(added: readonly TopicPartition[]): Promise<void> {
     this.setState("PARTITIONS_ASSIGNED");
+    // A static member's producer: before the committed offsets are read, so that an open
+    // transaction of an older producer with its transactional id (a crashed incarnation) is
+    // aborted by this initialization first.
+    await this.ensureProducer();
     // Every owned partition gets its task, not only the added ones: after a task migration the
     // tasks are gone while the rebalance may give this member the same partitions (none added).
     const byKey = new Map<string, TopicPartition>();
@@ -545,7 +578,8 @@ export class StreamThread {
       }
       await this.shutdownClean();
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
+      let err = e instanceof Error ? e : new Error(String(e));
+      if (isProducerFenced(err)) err = (await this.instanceTakenOver(err)) ?? err;
       this.failure = err;
       await this.shutdownDirty();
       this.onFailure(this, err);
@@ -919,7 +953,7 @@ export class StreamThread {
   }
 
   private async closeClients(): Promise<void> {
-    for (const c of [this.consumer, this.restoreConsumer, this.standbyConsumer, this.producer]) {
+    for (const c of [this.consumer, this.restoreConsumer, this.standbyConsumer, this.producerValue]) {
       try {
         await c?.close();
       } catch {
@@ -938,28 +972,83 @@ export class StreamThread {
   get error(): Error | undefined {
     return this.failure;
   }
+
+  /**
+   * After a fencing of this thread's transactional producer, under static membership: when the
+   * thread's group instance id now belongs to another member, whoever fenced the producer also took
+   * the id, i.e. another instance started with the same instance id (the transactional id derives
+   * from it too). Returns that as a FENCED_INSTANCE_ID error (cause: `e`), for the instance to stop
+   * rather than replace the thread; undefined otherwise (e.g. the coordinator aborted a transaction
+   * that outlived its timeout: the id is still ours and a replacement thread is the answer).
+   */
+  private async instanceTakenOver(e: Error): Promise<KafkaError | undefined> {
+    const id = this.groupInstanceId;
+    if (id === undefined || !this.eos) return undefined;
+    try {
+      const ours = this.consumer.groupMetadata().memberId;
+      if (ours === "") return undefined;
+      const o = this.host.options;
+      const group = (await o.cluster.admin().describeGroups([o.applicationId]))[0];
+      const holder = group?.members.find((m) => m.groupInstanceId === id);
+      if (holder === undefined || holder.memberId === ours) return undefined;
+      return new KafkaError(
+        "FENCED_INSTANCE_ID",
+        `the producer of static member "${id}" was fenced, and "${id}" is now held by member ${holder.memberId}: ${e.message}`,
+        { cause: e },
+      );
+    } catch {
+      return undefined; // not known: the error stays what it is
+    }
+  }
 }
 
 /** Buffered store writes that make a commit flush the local state before its interval is up. */
 const STATE_FLUSH_MAX_BUFFERED = 50_000;
 
-const MIGRATION_CODES = new Set([
+// FENCED_INSTANCE_ID is not one of them: see isInstanceFenced.
+const MIGRATION_CODES: ReadonlySet<string> = new Set([
   "ILLEGAL_GENERATION",
   "UNKNOWN_MEMBER_ID",
   "REBALANCE_IN_PROGRESS",
-  "FENCED_INSTANCE_ID",
   "COORDINATOR_NOT_AVAILABLE",
   "NOT_COORDINATOR",
 ]);
 
-/** Errors that mean "the group moved on", not "the application is broken". */
-export function isTaskMigration(e: unknown): boolean {
-  for (let x: unknown = e; x instanceof Error; x = (x as Error).cause) {
+const INSTANCE_FENCED_CODES: ReadonlySet<string> = new Set(["FENCED_INSTANCE_ID"]);
+
+/** A transactional producer fenced by a newer one with its transactional id (or by a timeout). */
+const PRODUCER_FENCED_CODES: ReadonlySet<string> = new Set(["PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"]);
+
+/** True when `e` or an error in its cause chain has one of `codes` as its code or in its message. */
+function hasErrorCode(e: unknown, codes: ReadonlySet<string>): boolean {
+  for (let x: unknown = e; x instanceof Error; x = x.cause) {
     const code = (x as { code?: unknown }).code;
-    if (typeof code === "string" && MIGRATION_CODES.has(code)) return true;
-    for (const c of MIGRATION_CODES) if (x.message.includes(c)) return true;
+    if (typeof code === "string" && codes.has(code)) return true;
+    for (const c of codes) if (x.message.includes(c)) return true;
   }
   return false;
+}
+
+/**
+ * Errors that mean "the group moved on", not "the application is broken". An instance fencing
+ * (isInstanceFenced) is not one, even when it comes with a migration code.
+ */
+export function isTaskMigration(e: unknown): boolean {
+  return hasErrorCode(e, MIGRATION_CODES) && !isInstanceFenced(e);
+}
+
+/**
+ * FENCED_INSTANCE_ID (KIP-345): another member joined the group with this thread's group instance
+ * id, which is derived from the instance id: most likely another instance started with the same
+ * instance id. Fatal, as in Kafka: rejoining with the id would fence that instance in turn, which
+ * would do the same, for ever.
+ */
+export function isInstanceFenced(e: unknown): boolean {
+  return hasErrorCode(e, INSTANCE_FENCED_CODES);
+}
+
+function isProducerFenced(e: unknown): boolean {
+  return hasErrorCode(e, PRODUCER_FENCED_CODES);
 }
 
 export function assertNever(x: never): never {
