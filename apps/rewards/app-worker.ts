@@ -17,6 +17,7 @@ import {
 import { type ClusterLink, EmbeddedCluster } from "../../src/cluster/index.ts";
 import type { KafkaStreamsState } from "../../src/streams/index.ts";
 import type { CorrelationOptions } from "./correlation-app.ts";
+import type { LedgerRetentionOptions } from "./coupons-app.ts";
 import {
   type AppFigures,
   type InlineRewardsApp,
@@ -58,6 +59,7 @@ interface AppWorkerInit {
   readonly host: string | undefined;
   readonly livenessWorker: boolean | undefined;
   readonly correlation: CorrelationOptions | undefined;
+  readonly ledgerRetention: LedgerRetentionOptions | undefined;
   readonly commitIntervalMs: number | undefined;
   readonly idleCommitAfterMs: number | null | undefined;
   readonly numStreamThreads: number | undefined;
@@ -232,6 +234,7 @@ class AppWorker {
       host: options.host,
       livenessWorker: options.livenessWorker,
       correlation: options.correlation,
+      ledgerRetention: options.ledgerRetention,
       commitIntervalMs: options.commitIntervalMs,
       idleCommitAfterMs: options.idleCommitAfterMs,
       numStreamThreads: options.numStreamThreads,
@@ -449,6 +452,7 @@ async function runWorker(init: AppWorkerInit): Promise<void> {
             host: init.host,
             livenessWorker: init.livenessWorker,
             correlation: init.correlation,
+            ledgerRetention: init.ledgerRetention,
             commitIntervalMs: init.commitIntervalMs,
             idleCommitAfterMs: init.idleCommitAfterMs,
             numStreamThreads: init.numStreamThreads,

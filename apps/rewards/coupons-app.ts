@@ -30,6 +30,8 @@ import {
   CampaignBook,
   CouponLedger,
   type LedgerStore,
+  parisDay,
+  parisLocalToEpochMs,
   type Reward,
   type RewardCancellation,
 } from "./domain/index.ts";
@@ -225,6 +227,34 @@ class StoreLedger implements LedgerStore {
       }
     }
   }
+  /**
+   * One batch of the retention sweep over the rewards: examines at most `limit` rewards from the
+   * key `from` on (undefined: the first), deletes those of a day before `keepFrom` with their
+   * by-PDV index entry (tombstones in both changelogs). `last` is the last key examined; `done`
+   * when the batch reached the end of the store.
+   */
+  expireRewards(from: string | undefined, keepFrom: string, limit: number): SweepBatch {
+    const batch = this.rewards.range(from, undefined, limit);
+    let deleted = 0;
+    for (const { key, value } of batch) {
+      if (value.day >= keepFrom) continue;
+      this.rewards.delete(key);
+      this.byPdv.delete(pdvIndexKey(value.pdvId, value.campaignId, value.ticketId));
+      deleted++;
+    }
+    return { examined: batch.length, deleted, last: batch.at(-1)?.key, done: batch.length < limit };
+  }
+  /** As expireRewards, over the PDV/day counters ("campaign|pdv|day": the day is in the key). */
+  expirePdvDayCounts(from: string | undefined, keepFrom: string, limit: number): SweepBatch {
+    const batch = this.pdvDay.range(from, undefined, limit);
+    let deleted = 0;
+    for (const { key } of batch) {
+      if (key.slice(key.lastIndexOf("|") + 1) >= keepFrom) continue;
+      this.pdvDay.delete(key);
+      deleted++;
+    }
+    return { examined: batch.length, deleted, last: batch.at(-1)?.key, done: batch.length < limit };
+  }
   getAccount(campaignId: string): BudgetAccountState | undefined {
     return this.accounts.get(campaignId);
   }
@@ -253,6 +283,124 @@ class StoreLedger implements LedgerStore {
   }
   couponCode(campaignId: string, index: number): string | undefined {
     return this.codes.get(couponPoolKey(campaignId, index));
+  }
+}
+
+interface SweepBatch {
+  readonly examined: number;
+  readonly deleted: number;
+  readonly last: string | undefined;
+  readonly done: boolean;
+}
+
+/** Default of CouponsAppOptions.rewardRetentionDays. */
+export const DEFAULT_REWARD_RETENTION_DAYS = 35;
+/** Default of CouponsAppOptions.retentionSweepBatch. */
+export const DEFAULT_RETENTION_SWEEP_BATCH = 1000;
+/** Default of CouponsAppOptions.retentionSweepIntervalMs. */
+export const DEFAULT_RETENTION_SWEEP_INTERVAL_MS = 1000;
+
+/** "YYYY-MM-DD" `days` calendar days after (before, if negative) the day `day`. */
+export function addDays(day: string, days: number): string {
+  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/**
+ * The retention of one ledger task (docs/rewards.md, "Retention"): which Paris days it keeps,
+ * and the sweep deleting the rest in bounded batches.
+ *
+ * Days older than `days` before the Paris day of the task's stream time are expired. A pass
+ * examines every reward, then every PDV/day counter, `batch` entries per call of `sweep()`,
+ * resuming after the last key examined. A pass starts when the oldest kept day has moved since
+ * the last complete pass (once a day), or after a start (the cursor lives in memory: after a
+ * restart or a rebalance the task's sweep starts over from the first key). Accounts are never
+ * touched: expiry frees no budget.
+ */
+class LedgerRetention {
+  private readonly store: StoreLedger;
+  private readonly ledger: CouponLedger;
+  private readonly days: number;
+  private readonly batch: number;
+  private readonly log: Logger | undefined;
+  /** Stream time from which the oldest kept day must be recomputed (the next Paris midnight). */
+  private recomputeAt = Number.NEGATIVE_INFINITY;
+  /** Oldest kept day as of the last complete pass (undefined: none since this task started). */
+  private sweptFrom: string | undefined;
+  /** The pass in progress: the oldest kept day when it started, where it is, what it deleted. */
+  private pass:
+    | {
+        keepFrom: string;
+        phase: "rewards" | "counters";
+        from: string | undefined;
+        rewards: number;
+        counters: number;
+      }
+    | undefined;
+
+  constructor(
+    store: StoreLedger,
+    ledger: CouponLedger,
+    days: number,
+    batch: number,
+    log: Logger | undefined,
+  ) {
+    this.store = store;
+    this.ledger = ledger;
+    this.days = days;
+    this.batch = batch;
+    this.log = log;
+  }
+
+  /** Follows stream time (cheap when the Paris day has not changed): moves the oldest kept day. */
+  observe(streamTime: number): void {
+    if (streamTime < this.recomputeAt || streamTime < 0) return;
+    const today = parisDay(streamTime);
+    const keepFrom = addDays(today, -this.days);
+    const [y, m, d] = today.split("-").map(Number) as [number, number, number];
+    this.recomputeAt = parisLocalToEpochMs(y, m, d + 1);
+    // Stream time only moves forward; the oldest kept day too (never un-expire a day).
+    if (this.ledger.retainedFrom === undefined || keepFrom > this.ledger.retainedFrom)
+      this.ledger.retainedFrom = keepFrom;
+  }
+
+  /** One bounded step of the sweep: examines at most `batch` entries, deletes the expired ones. */
+  sweep(streamTime: number): void {
+    this.observe(streamTime);
+    const keepFrom = this.ledger.retainedFrom;
+    if (keepFrom === undefined) return;
+    if (this.pass === undefined) {
+      if (this.sweptFrom === keepFrom) return;
+      this.pass = { keepFrom, phase: "rewards", from: undefined, rewards: 0, counters: 0 };
+    }
+    const p = this.pass;
+    let budget = this.batch;
+    // Entries are judged against the current oldest kept day (it may have moved during the pass).
+    if (p.phase === "rewards") {
+      const b = this.store.expireRewards(p.from, keepFrom, budget);
+      budget -= b.examined;
+      p.rewards += b.deleted;
+      p.from = b.last === undefined ? undefined : `${b.last}\u0000`;
+      if (b.done) {
+        p.phase = "counters";
+        p.from = undefined;
+      }
+    }
+    if (p.phase === "counters" && budget > 0) {
+      const b = this.store.expirePdvDayCounts(p.from, keepFrom, budget);
+      p.counters += b.deleted;
+      p.from = b.last === undefined ? undefined : `${b.last}\u0000`;
+      if (b.done) {
+        // Everything of a day before the pass's start is gone (later passes catch up with the rest).
+        this.sweptFrom = p.keepFrom;
+        this.pass = undefined;
+        if (p.rewards + p.counters > 0)
+          this.log?.info(
+            { keepFrom: p.keepFrom, rewards: p.rewards, pdvDayCounters: p.counters },
+            "ledger retention: expired rewards and PDV/day counters deleted",
+          );
+      }
+    }
   }
 }
 
@@ -310,8 +458,17 @@ class LedgerProcessor
   private readonly budgetUsed: (campaignId: string) => Gauge;
 
   private readonly tables: ReferenceTables | undefined;
+  private readonly log: Logger | undefined;
+  private readonly retentionOptions: Required<LedgerRetentionOptions>;
+  private retention!: LedgerRetention;
 
-  constructor(metrics: RewardsMetrics, now: () => number, log?: Logger, tables?: ReferenceTables) {
+  constructor(
+    metrics: RewardsMetrics,
+    now: () => number,
+    log: Logger | undefined,
+    tables: ReferenceTables | undefined,
+    retention: Required<LedgerRetentionOptions>,
+  ) {
     this.metrics = metrics;
     this.now = now;
     this.issued = metrics.tallies.couponsIssued;
@@ -319,6 +476,8 @@ class LedgerProcessor
     this.budgetUsed = byLabel((c) => metrics.budgetUsedCents.labels(c) as unknown as Gauge);
     this.view = new CampaignTableView(log);
     this.tables = tables;
+    this.log = log;
+    this.retentionOptions = retention;
   }
 
   init(context: ProcessorContext<string, Reward | RewardCancellation | Uint8Array>): void {
@@ -327,12 +486,29 @@ class LedgerProcessor
     this.ledger = new CouponLedger(this.store);
     this.table = this.tables?.campaigns ?? context.getStateStore(STORES.campaigns);
     context.schedule(EARLY_CANCEL_SWEEP_MS, "streamTime", (t) => this.expireEarlyCancels(t));
+    const r = this.retentionOptions;
+    this.retention = new LedgerRetention(
+      this.store,
+      this.ledger,
+      r.rewardRetentionDays,
+      r.retentionSweepBatch,
+      this.log,
+    );
+    // Stream time as restored with the task's offsets: bets of days already expired are refused
+    // from the first record on.
+    this.retention.observe(context.currentStreamTimeMs());
+    // Wall clock: a bounded batch per interval whatever the event rate (a catch-up replaying a
+    // day in minutes does not sweep more often per second).
+    context.schedule(r.retentionSweepIntervalMs, "wallClockTime", () =>
+      this.retention.sweep(context.currentStreamTimeMs()),
+    );
   }
 
   process(record: Record<string, CampaignWork>): void {
     const work = record.value;
     const campaignId = record.key;
     if (work === null || typeof work !== "object") return;
+    this.retention.observe(this.ctx.currentStreamTimeMs());
     this.store.forgetLastPutAccount();
     const campaign = this.view.refresh(this.table).get(campaignId);
     if (work.kind === "bet") {
@@ -360,7 +536,18 @@ class LedgerProcessor
       if (out.canceled) this.emitCancellation(campaignId, out.canceled, record.timestamp);
     } else {
       const out = this.ledger.cancel(campaignId, work.cancellation);
-      if (!out.canceled) return;
+      if (!out.canceled) {
+        if (out.reason === "expired")
+          this.log?.warn(
+            {
+              campaign: campaignId,
+              ticket: work.cancellation.ticketId,
+              retainedFrom: this.ledger.retainedFrom,
+            },
+            "cancellation of an expired coupon ignored: its budget stays spent",
+          );
+        return;
+      }
       this.emitCancellation(campaignId, out, record.timestamp);
     }
     const written = this.store.lastPutAccount;
@@ -412,7 +599,34 @@ export interface ReferenceTables {
   readonly coupons: ReadOnlyKeyValueStore<string, string>;
 }
 
-export interface CouponsAppOptions {
+/**
+ * Retention of the ledger's per-coupon state (docs/rewards.md, "Retention"). Rewards, their by-PDV
+ * index entries and PDV/day counters of a Paris day more than `rewardRetentionDays` days before
+ * the Paris day of stream time are deleted by a sweep; budget accounts are kept for ever.
+ */
+export interface LedgerRetentionOptions {
+  /** Days kept before the current one (default 35: cancellations come within minutes, disputes within weeks). */
+  readonly rewardRetentionDays?: number;
+  /** Entries (rewards, then counters) a sweep punctuation examines at most, per task (default 1000). */
+  readonly retentionSweepBatch?: number;
+  /** Wall-clock interval of the sweep punctuation (default 1000 ms). */
+  readonly retentionSweepIntervalMs?: number;
+}
+
+/** The retention options with their defaults; throws RangeError on a value out of range. */
+export function ledgerRetention(o: LedgerRetentionOptions = {}): Required<LedgerRetentionOptions> {
+  const r = {
+    rewardRetentionDays: o.rewardRetentionDays ?? DEFAULT_REWARD_RETENTION_DAYS,
+    retentionSweepBatch: o.retentionSweepBatch ?? DEFAULT_RETENTION_SWEEP_BATCH,
+    retentionSweepIntervalMs: o.retentionSweepIntervalMs ?? DEFAULT_RETENTION_SWEEP_INTERVAL_MS,
+  };
+  for (const [name, v] of Object.entries(r)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be an integer >= 1, got ${v}`);
+  }
+  return r;
+}
+
+export interface CouponsAppOptions extends LedgerRetentionOptions {
   readonly metrics: RewardsMetrics;
   readonly now?: () => number;
   readonly log?: Logger;
@@ -426,6 +640,7 @@ export interface CouponsAppOptions {
 export function buildCouponsTopology(options: CouponsAppOptions): Topology {
   const { metrics, log, tables } = options;
   const now = options.now ?? Date.now;
+  const retention = ledgerRetention(options);
   const kv = <V>(name: string, valueSerde: Serde<V>) =>
     Stores.keyValueStore<string, V>({ name, keySerde: Serdes.String, valueSerde });
   const t = new Topology();
@@ -467,7 +682,7 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
       keySerde: Serdes.String,
       valueSerde: campaignWorkSerde,
     })
-    .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables), "by-campaign")
+    .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables, retention), "by-campaign")
     // A campaign's account is written at every coupon, a PDV/day counter at every coupon of that
     // PDV: cached, the store and its changelog get one write per key per commit.
     .addStateStore({ ...kv<BudgetAccountState>(STORES.accounts, json()), caching: true }, "ledger")

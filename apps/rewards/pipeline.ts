@@ -17,7 +17,12 @@ import {
 } from "../../src/streams/index.ts";
 import { buildCorrelationTopology, type CorrelationOptions } from "./correlation-app.ts";
 import { PackedCouponPools } from "./coupon-pool.ts";
-import { buildCouponsTopology, type ReferenceTables, STORES } from "./coupons-app.ts";
+import {
+  buildCouponsTopology,
+  type LedgerRetentionOptions,
+  type ReferenceTables,
+  STORES,
+} from "./coupons-app.ts";
 import { type BudgetAccountState, Campaign } from "./domain/index.ts";
 import { buildFramesTopology } from "./frames-app.ts";
 import { type RewardsMetrics, rewardsMetrics } from "./metrics.ts";
@@ -75,6 +80,12 @@ export interface RewardsAppsOptions {
   /** Serve a worker-thread liveness endpoint too (port 0 = random). */
   readonly livenessWorker?: boolean;
   readonly correlation?: CorrelationOptions;
+  /**
+   * How long the coupons app keeps each coupon (its reward, PDV index entry and PDV/day counter)
+   * after its bet's Paris day, and how fast it sweeps older ones (docs/rewards.md, "Retention").
+   * Default 35 days, 1000 entries a second per task.
+   */
+  readonly ledgerRetention?: LedgerRetentionOptions;
   /**
    * Default 10 ms. Kafka Streams' exactly-once default is 100 ms, but every hop of the pipeline
    * waits for the upstream commit (read_committed): 4 hops x 100 ms put the frame -> coupon p99
@@ -323,7 +334,7 @@ function topologyOf(
     case "correlation":
       return buildCorrelationTopology({ metrics, ...o.correlation });
     case "coupons":
-      return buildCouponsTopology({ metrics, now: o.now, log, tables });
+      return buildCouponsTopology({ metrics, now: o.now, log, tables, ...o.ledgerRetention });
   }
 }
 

@@ -232,6 +232,18 @@ export function registerRun(rewards: Command): void {
         "--instance <name>",
         "this process's instance of the apps, when several processes share them on a Kafka cluster (each its own; default 1)",
       )
+      .option(
+        "--retention-days <n>",
+        "days the coupons app keeps each coupon (and its PDV/day counter) after its bet's day; budgets are kept for ever (default 35)",
+        (v: string) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1)
+            throw new InvalidArgumentError(
+              `--retention-days must be a whole number of days >= 1, not "${v}"`,
+            );
+          return n;
+        },
+      )
       .option("--duration <seconds>", "stop after this many seconds", Number)
       .option("--until-idle", "stop once every input is consumed and nothing moves")
       .option(
@@ -248,6 +260,7 @@ export function registerRun(rewards: Command): void {
         partitions: number;
         stateDir?: string;
         instance?: string;
+        retentionDays?: number;
         duration?: number;
         untilIdle?: boolean;
         placement?: "workers" | "inline";
@@ -276,6 +289,9 @@ export function registerRun(rewards: Command): void {
           basePort: opts.port,
           partitions: opts.partitions,
           placement: opts.placement ?? (opts.bootstrap ? "inline" : "workers"),
+          ...(opts.retentionDays === undefined
+            ? {}
+            : { ledgerRetention: { rewardRetentionDays: opts.retentionDays } }),
         });
         for (const a of apps.apps) {
           console.log(`${a.applicationId.padEnd(20)} ${a.url}/metrics  ${a.url}/health  ${a.url}/ready`);

@@ -278,8 +278,16 @@ export class CachingKeyValueStore implements KeyValueBytesStore {
     this.put(key, null);
     return old;
   }
-  range(from: Bytes | undefined, to: Bytes | undefined): KeyValue<Bytes, Bytes>[] {
-    return mergeSorted(this.ns.range(from, to), [...this.inner.range(from, to)]);
+  /**
+   * With `limit`: each cached entry hides or replaces at most one stored entry, so the first
+   * `limit + cached` stored entries are enough for the first `limit` merged ones.
+   */
+  range(from: Bytes | undefined, to: Bytes | undefined, limit?: number): KeyValue<Bytes, Bytes>[] {
+    const cached = this.ns.range(from, to);
+    if (limit === undefined) return mergeSorted(cached, [...this.inner.range(from, to)]);
+    const out = mergeSorted(cached, [...this.inner.range(from, to, limit + cached.length)]);
+    if (out.length > limit) out.length = Math.max(0, limit);
+    return out;
   }
   reverseRange(from: Bytes | undefined, to: Bytes | undefined): KeyValue<Bytes, Bytes>[] {
     return this.range(from, to).reverse();

@@ -68,8 +68,8 @@ export class ChangeLoggingKeyValueStore implements KeyValueBytesStore {
     if (old !== undefined) this.log(this.copy(key), null);
     return old;
   }
-  range(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>> {
-    return this.inner.range(from, to);
+  range(from: Bytes | undefined, to: Bytes | undefined, limit?: number): Iterable<KeyValue<Bytes, Bytes>> {
+    return this.inner.range(from, to, limit);
   }
   reverseRange(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>> {
     return this.inner.reverseRange(from, to);

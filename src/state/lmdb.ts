@@ -244,12 +244,24 @@ export class LmdbOrderedBytes implements OrderedBytes {
     if (isNew) this.env.noteBuffered();
   }
 
-  range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[] {
+  /**
+   * With `limit`, a forward scan stops reading lmdb once it has `limit` entries (the buffered
+   * writes in the range are still all looked at: they are what came since the last flush). A
+   * reverse scan with a limit reads the whole range (nothing needs it bounded).
+   */
+  range(
+    from: Bytes | undefined,
+    to: Bytes | undefined,
+    reverse: boolean,
+    limit = Number.POSITIVE_INFINITY,
+  ): KeyValue<Bytes, Bytes>[] {
     const buffered = this.pending.range(from, to, false);
     const start = from === undefined ? (this.prefixed ? PREFIX_START : undefined) : this.encode(from);
     const end = to === undefined ? (this.prefixed ? PREFIX_END : undefined) : this.encode(to);
     const out: KeyValue<Bytes, Bytes>[] = [];
     if (from !== undefined && to !== undefined && Buffer.compare(from, to) > 0) return out;
+    const max = reverse ? Number.POSITIVE_INFINITY : limit;
+    if (max <= 0) return out;
     let i = 0;
     for (const e of this.db.getRange({
       start: start as Buffer | undefined,
@@ -264,15 +276,20 @@ export class LmdbOrderedBytes implements OrderedBytes {
       if (i < buffered.length && Buffer.compare(buffered[i]!.key, k) === 0) {
         const b = buffered[i++]!;
         if (b.value !== null) out.push({ key: b.key, value: b.value });
-        continue;
+      } else {
+        out.push({ key: k, value: e.value });
       }
-      out.push({ key: k, value: e.value });
+      if (out.length >= max) break;
     }
-    for (; i < buffered.length; i++) {
+    for (; i < buffered.length && out.length < max; i++) {
       const b = buffered[i]!;
       if (b.value !== null) out.push({ key: b.key, value: b.value });
     }
-    return reverse ? out.reverse() : out;
+    if (out.length > max) out.length = max;
+    if (!reverse) return out;
+    out.reverse();
+    if (out.length > limit) out.length = limit;
+    return out;
   }
 
   /** Committed entries adjusted by the buffered inserts and deletes (costs one lookup per buffered key). */

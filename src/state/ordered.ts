@@ -12,8 +12,13 @@ export interface OrderedBytes {
    * (`keyOwned`, `valueOwned`): a fresh array nobody writes to afterwards, which they may keep.
    */
   put(key: Bytes, value: Bytes | null, keyOwned?: boolean, valueOwned?: boolean): void;
-  /** from <= key <= to, undefined bound = open. */
-  range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[];
+  /** from <= key <= to, undefined bound = open; with `limit`, the first `limit` entries in scan order. */
+  range(
+    from: Bytes | undefined,
+    to: Bytes | undefined,
+    reverse: boolean,
+    limit?: number,
+  ): KeyValue<Bytes, Bytes>[];
   size(): number;
   clear(): void;
 }
@@ -27,8 +32,13 @@ export class MemoryOrderedBytes implements OrderedBytes {
     if (value === null) this.data.delete(key);
     else this.data.set(keyOwned ? key : copyBytes(key), valueOwned ? value : copyBytes(value));
   }
-  range(from: Bytes | undefined, to: Bytes | undefined, reverse: boolean): KeyValue<Bytes, Bytes>[] {
-    return this.data.range(from, to, reverse);
+  range(
+    from: Bytes | undefined,
+    to: Bytes | undefined,
+    reverse: boolean,
+    limit?: number,
+  ): KeyValue<Bytes, Bytes>[] {
+    return this.data.range(from, to, reverse, limit);
   }
   size(): number {
     return this.data.size;

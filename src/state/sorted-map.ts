@@ -182,23 +182,32 @@ export class SortedBytesMap<V> {
     return this.map.values();
   }
 
-  /** Entries with from <= key <= to (undefined bound = open), ascending or descending. */
-  range(from: Bytes | undefined, to: Bytes | undefined, reverse = false): SortedEntry<V>[] {
+  /**
+   * Entries with from <= key <= to (undefined bound = open), ascending or descending; with
+   * `limit`, only the first `limit` of them in that order.
+   */
+  range(from: Bytes | undefined, to: Bytes | undefined, reverse = false, limit?: number): SortedEntry<V>[] {
     return this.rangeByString(
       from === undefined ? undefined : bytesToKeyString(from),
       to === undefined ? undefined : bytesToKeyString(to),
       reverse,
+      limit,
     );
   }
 
-  rangeByString(from: string | undefined, to: string | undefined, reverse = false): SortedEntry<V>[] {
+  rangeByString(
+    from: string | undefined,
+    to: string | undefined,
+    reverse = false,
+    limit = Number.POSITIVE_INFINITY,
+  ): SortedEntry<V>[] {
     const out: SortedEntry<V>[] = [];
-    if (from !== undefined && to !== undefined && from > to) return out;
+    if ((from !== undefined && to !== undefined && from > to) || limit <= 0) return out;
     if (this.order === undefined) this.order = SortedStringList.fromUnsorted([...this.map.keys()]);
     this.insertsSinceScan = 0;
     this.order.scan(from, to, reverse, (k) => {
       out.push(this.map.get(k)!);
-      return true;
+      return out.length < limit;
     });
     return out;
   }

@@ -148,9 +148,9 @@ export class KeyValueStore extends StoreBase implements KeyValueBytesStore {
     return old;
   }
 
-  range(from: Bytes | undefined, to: Bytes | undefined): KeyValue<Bytes, Bytes>[] {
+  range(from: Bytes | undefined, to: Bytes | undefined, limit?: number): KeyValue<Bytes, Bytes>[] {
     this.checkOpen();
-    return this.data.range(from, to, false);
+    return this.data.range(from, to, false, limit);
   }
 
   reverseRange(from: Bytes | undefined, to: Bytes | undefined): KeyValue<Bytes, Bytes>[] {

@@ -29,8 +29,11 @@ export interface KeyValueBytesStore extends StateStore {
   putOwned?(key: Bytes, value: Bytes | null): void;
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined;
   delete(key: Bytes): Bytes | undefined;
-  /** Keys in [from, to] inclusive, ascending; undefined bound = open. */
-  range(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>>;
+  /**
+   * Keys in [from, to] inclusive, ascending; undefined bound = open. With `limit`, only the first
+   * `limit` entries, and a scan costs about as much as what it returns (a sweep in bounded batches).
+   */
+  range(from: Bytes | undefined, to: Bytes | undefined, limit?: number): Iterable<KeyValue<Bytes, Bytes>>;
   reverseRange(from: Bytes | undefined, to: Bytes | undefined): Iterable<KeyValue<Bytes, Bytes>>;
   all(): Iterable<KeyValue<Bytes, Bytes>>;
   approximateNumEntries(): number;

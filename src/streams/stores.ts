@@ -32,6 +32,12 @@ export interface ReadOnlyKeyValueStore<K, V> {
 }
 
 export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
+  /**
+   * As ReadOnlyKeyValueStore.range; with `limit`, only the first `limit` entries, read and decoded
+   * at about the cost of those alone: a processor sweeps a large store in bounded batches
+   * (resuming after the last key it saw) instead of materialising all of it.
+   */
+  range(from?: K, to?: K, limit?: number): KeyValue<K, V>[];
   put(key: K, value: V | null): void;
   putIfAbsent(key: K, value: V): V | undefined;
   putAll(entries: readonly KeyValue<K, V | null>[]): void;
@@ -249,11 +255,12 @@ export class TypedKeyValueStore<K, V>
     }
     return out;
   }
-  range(from?: K, to?: K): KeyValue<K, V>[] {
+  range(from?: K, to?: K, limit?: number): KeyValue<K, V>[] {
     return this.decode(
       this.inner.range(
         from === undefined ? undefined : this.keyBytes(from),
         to === undefined ? undefined : this.keyBytes(to),
+        limit,
       ),
     );
   }

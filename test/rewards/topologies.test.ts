@@ -6,13 +6,11 @@ import { test } from "node:test";
 import { buildCorrelationTopology } from "../../apps/rewards/correlation-app.ts";
 import { couponPoolKey } from "../../apps/rewards/coupon-pool.ts";
 import { buildCouponsTopology, STORES } from "../../apps/rewards/coupons-app.ts";
-import {
-  type AcceptedBet,
-  type BetCancellation,
-  Campaign,
-  type Reward,
-  type RewardCancellation,
-  parisLocalToEpochMs,
+import type {
+  AcceptedBet,
+  BetCancellation,
+  Reward,
+  RewardCancellation,
 } from "../../apps/rewards/domain/index.ts";
 import { buildFramesTopology } from "../../apps/rewards/frames-app.ts";
 import { rewardsMetrics } from "../../apps/rewards/metrics.ts";
@@ -25,18 +23,8 @@ import { Serdes } from "../../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../../src/streams/index.ts";
 import { dayAnswer } from "./oracle.ts";
 
+import { acceptedBet, BET_T0, couponsDriver, drain, json } from "./coupons-driver.ts";
 import { CODES, clockTick, DAY, SMALL_DAY, TEST_CAMPAIGNS } from "./fixtures.ts";
-
-const json = <T>() => Serdes.Json<T>();
-
-function drain<K, V>(
-  d: TopologyTestDriver,
-  topic: string,
-  k: import("../../src/serde/index.ts").Serde<K>,
-  v: import("../../src/serde/index.ts").Serde<V>,
-): TestRecord<K, V>[] {
-  return d.createOutputTopic(topic, k, v).readRecordsToList();
-}
 
 test("simulated day through the three topologies equals the oracle's answer", async () => {
   const frames = simulateDay(SMALL_DAY);
@@ -149,47 +137,6 @@ test("simulated day through the three topologies equals the oracle's answer", as
   }
   await d3.close();
 });
-
-/** The coupons topology in a test driver, with one campaign and its pool of `codes` codes loaded. */
-function couponsDriver(spec: Parameters<typeof Campaign.from>[0], codes: number) {
-  const metrics = rewardsMetrics(new MetricsRegistry());
-  const d = new TopologyTestDriver(buildCouponsTopology({ metrics }), { applicationId: "rewards-coupons" });
-  const c = Campaign.from(spec);
-  d.createInputTopic(TOPICS.campaigns, Serdes.String, Serdes.String).pipeInput(
-    c.id,
-    JSON.stringify(c.spec),
-    0,
-  );
-  const pool = d.createInputTopic(TOPICS.coupons, Serdes.String, Serdes.String);
-  for (let i = 0; i < codes; i++) pool.pipeInput(couponPoolKey(c.id, i), `${c.id}-${i}`, 0);
-  return {
-    d,
-    metrics,
-    bets: d.createInputTopic(TOPICS.bets, Serdes.String, json<AcceptedBet>()),
-    cancels: d.createInputTopic(TOPICS.betsCanceled, Serdes.String, json<BetCancellation>()),
-  };
-}
-
-const BET_T0 = parisLocalToEpochMs(2026, 6, 14, 15);
-/** A qualifying accepted bet of PDV `pdvId` (terminal pdvId * 10), i s after 15:00. */
-function acceptedBet(ticketId: string, pdvId: number, i: number): AcceptedBet {
-  return {
-    ticketId,
-    terminalId: pdvId * 10,
-    pdvId,
-    regionCode: 75,
-    sequence: i,
-    reunion: 1,
-    course: 1,
-    betType: "SGA",
-    formula: "U",
-    totalStakeCents: 200,
-    acceptedStakeCents: 200,
-    paymentMode: "E",
-    placedAt: BET_T0 + i * 1000,
-    acceptedAt: BET_T0 + i * 1000 + 100,
-  };
-}
 
 test("coupons topology: caps and budget bind, a cancellation frees them, duplicates get nothing", async () => {
   const { d, metrics, bets, cancels } = couponsDriver(

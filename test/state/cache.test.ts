@@ -132,3 +132,27 @@ test("window cache coalesces per (key, window) and merges fetches with the store
 test("record cache rejects a negative size", () => {
   assert.throws(() => new RecordCache(-1), /non-negative/);
 });
+
+test("a cached store's range with a limit is the first entries of its full range (cached deletes hide stored ones)", () => {
+  const inner = inMemoryKeyValueStore("kv");
+  const k = (i: number) => `k${String(i).padStart(3, "0")}`;
+  for (let i = 0; i < 200; i++) inner.put(b(k(i)), b(`stored${i}`));
+  const st = new CachingKeyValueStore(inner, new RecordCache(1 << 20));
+  // In the cache only: a run of deletes (more than any limit below), overwrites, new keys.
+  for (let i = 10; i < 60; i++) st.delete(b(k(i)));
+  for (let i = 100; i < 110; i++) st.put(b(k(i)), b(`cached${i}`));
+  for (let i = 0; i < 5; i++) st.put(b(`${k(150 + i)}x`), b("new"));
+  const pairs = (xs: { key: Uint8Array; value: Uint8Array }[]) =>
+    xs.map((kv) => `${s(kv.key)}=${s(kv.value)}`);
+  const full = pairs(st.range(undefined, undefined));
+  assert.equal(full.length, 200 - 50 + 5);
+  for (const from of [undefined, k(0), k(9), k(10), k(55), k(99), k(150), k(199)]) {
+    for (const limit of [0, 1, 3, 10, 40, 49, 50, 51, 200]) {
+      assert.deepEqual(
+        pairs(st.range(from === undefined ? undefined : b(from), undefined, limit)),
+        full.filter((e) => from === undefined || e >= from).slice(0, limit),
+        `from ${from}, limit ${limit}`,
+      );
+    }
+  }
+});

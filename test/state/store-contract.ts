@@ -88,6 +88,31 @@ export function keyValueContract(label: string, make: () => Maybe<KeyValueBytesS
     await st.close();
   });
 
+  test(`${label}: range with a limit returns the first entries of the range`, async () => {
+    const st = await make();
+    const k = (i: number) => `k${String(i).padStart(2, "0")}`;
+    for (let i = 0; i < 40; i++) st.put(b(k(i)), b(String(i)));
+    for (let i = 0; i < 40; i += 3) st.delete(b(k(i))); // a third deleted (buffered, on lmdb)
+    st.put(b("k05"), b("five"));
+    st.put(b("k105"), b("new"));
+    const pairs = (it: Iterable<{ key: Uint8Array; value: Uint8Array }>) =>
+      [...it].map((kv) => [s(kv.key), s(kv.value)]);
+    const full = pairs(st.range(undefined, undefined));
+    assert.equal(full.length, 27);
+    for (const from of [undefined, "k00", "k10", "k105", "k11", "k39", "k4"]) {
+      for (const limit of [0, 1, 2, 7, 26, 27, 100]) {
+        assert.deepEqual(
+          pairs(st.range(from === undefined ? undefined : b(from), undefined, limit)),
+          full.filter(([key]) => from === undefined || key! >= from).slice(0, limit),
+          `from ${from}, limit ${limit}`,
+        );
+      }
+    }
+    assert.deepEqual(keys(st.range(b("k10"), b("k14"), 10)), ["k10", "k105", "k11", "k13", "k14"]);
+    assert.deepEqual(keys(st.range(b("k10"), b("k14"), 2)), ["k10", "k105"]);
+    await st.close();
+  });
+
   test(`${label}: many keys interleaved with scans stay ordered`, async () => {
     const st = await make();
     const model = new Map<string, string>();

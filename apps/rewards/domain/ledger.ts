@@ -82,6 +82,8 @@ export class BudgetAccount {
 export type SkipReason =
   | Disqualification
   | "duplicate"
+  /** The bet's day is older than the ledger keeps (CouponLedger.retainedFrom). */
+  | "expired"
   | "budget_exhausted"
   | "cap_reached"
   | "no_coupon_code";
@@ -97,7 +99,7 @@ export type IssueOutcome =
 
 export type CancelOutcome =
   | { readonly canceled: true; readonly cancellation: RewardCancellation; readonly reward: Reward }
-  | { readonly canceled: false; readonly reason: "not_rewarded" | "already_canceled" };
+  | { readonly canceled: false; readonly reason: "not_rewarded" | "already_canceled" | "expired" };
 
 /** A campaign's budget as shown to operators (interactive query). */
 export interface BudgetReport {
@@ -115,6 +117,14 @@ export interface BudgetReport {
 
 export class CouponLedger {
   private readonly store: LedgerStore;
+  /**
+   * The oldest Paris day ("YYYY-MM-DD") whose rewards and PDV/day counters the store still keeps,
+   * when a retention deletes older ones (undefined: everything is kept). Only ever moves forward.
+   * A bet of an earlier day is refused ("expired"): its reward, had it been issued, may be gone,
+   * so a second copy of the bet could no longer be told from a first one, nor its PDV's cap of
+   * that day be checked. Issuing it would risk a second coupon for one bet.
+   */
+  retainedFrom: string | undefined = undefined;
 
   constructor(store: LedgerStore) {
     this.store = store;
@@ -123,16 +133,18 @@ export class CouponLedger {
   /**
    * Decides whether `bet` gets a coupon of `campaign` and records it. Checks, in order: the bet
    * still qualifies (the campaign may have changed since routing), not already rewarded by this
-   * campaign, budget, PDV daily cap, a coupon code is available.
+   * campaign, its day still kept by the ledger, budget, PDV daily cap, a coupon code is available.
    */
   issue(campaign: Campaign, bet: AcceptedBet): IssueOutcome {
     const q = campaign.qualify(bet);
     if (!q.ok) return { issued: false, reason: q.reason };
     if (this.store.getReward(campaign.id, bet.ticketId) !== undefined)
       return { issued: false, reason: "duplicate" };
+    const day = campaign.dayOf(bet);
+    if (this.retainedFrom !== undefined && day < this.retainedFrom)
+      return { issued: false, reason: "expired" };
     const account = new BudgetAccount(campaign, this.store.getAccount(campaign.id));
     if (!account.canAfford(campaign.couponValueCents)) return { issued: false, reason: "budget_exhausted" };
-    const day = campaign.dayOf(bet);
     const count = this.store.getPdvDayCount(campaign.id, bet.pdvId, day);
     if (count >= campaign.capPerPdvPerDay) return { issued: false, reason: "cap_reached" };
     const index = account.state.nextCouponIndex;
@@ -167,6 +179,11 @@ export class CouponLedger {
    * Takes back the coupon `campaignId` gave for the cancelled bet, freeing its budget and its
    * place under the PDV's cap for the bet's day. Cancellations are offered to every campaign, so
    * "not_rewarded" is the common, normal answer.
+   *
+   * A coupon of a day before `retainedFrom` is expired: it is not taken back and the budget it
+   * spent stays spent. While the retention has not deleted it yet the answer is "expired"; once
+   * it has, the reward was the only record of the ticket and the answer is "not_rewarded" (the
+   * cancellation then waits a day as an early one, in vain: a bet of that day is refused).
    */
   cancel(campaignId: string, cancellation: BetCancellation): CancelOutcome {
     const reward = this.store.getReward(campaignId, cancellation.ticketId);
@@ -178,6 +195,8 @@ export class CouponLedger {
       return { canceled: false, reason: "not_rewarded" };
     }
     if (reward.status === "canceled") return { canceled: false, reason: "already_canceled" };
+    if (this.retainedFrom !== undefined && reward.day < this.retainedFrom)
+      return { canceled: false, reason: "expired" };
     const canceled: Reward = { ...reward, status: "canceled", canceledAt: cancellation.canceledAt };
     this.store.putReward(canceled);
     const count = this.store.getPdvDayCount(campaignId, reward.pdvId, reward.day);
