@@ -473,7 +473,7 @@ async function runWorker(init: AppWorkerInit): Promise<void> {
       if (to === "ERROR")
         post({
           type: "failed",
-          message: `${app.applicationId} stopped on an error (see its log)`,
+          message: `${app.applicationId} stopped on an error: ${app.streams.failure?.message ?? "see its log"}`,
           code: undefined,
         });
     });
