@@ -14,13 +14,17 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams, replaceThreadUpTo, StreamsError } from "../../src/streams/index.ts";
 import { isInstanceFenced, isTaskMigration } from "../../src/streams/runtime/thread.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import { assertCountsExact, createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import {
+  assertCountsExact,
+  createJoinTopics,
+  EventSender,
+  profileRecords,
+} from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
 const BATCH = 50;
 const APP = "fencing";
-const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => (b === null ? "" : new TextDecoder().decode(b));
 
 test("FENCED_INSTANCE_ID is not a task migration; ILLEGAL_GENERATION still is", () => {
@@ -59,18 +63,12 @@ for (const flowing of [false, true]) {
     await createJoinTopics(admin, 2);
     const producer = await broker.createProducer();
     await producer.send(profileRecords(USERS));
-    let sent = 0;
-    const sendBatch = () =>
-      producer.send(
-        Array.from({ length: BATCH }, () => {
-          const i = sent++;
-          return { topic: "events", key: enc(`u${i % USERS}`), value: enc(JSON.stringify({ i })) };
-        }),
-      );
+    const events = new EventSender(producer, USERS, BATCH);
+    const sendBatch = () => events.send();
     const allCommitted = async () =>
       (await admin.describeLag(APP))
         .filter((l) => l.topic === "events")
-        .reduce((n, l) => n + (l.committed ?? 0), 0) === sent;
+        .reduce((n, l) => n + (l.committed ?? 0), 0) === events.sent;
     const asked: string[] = [];
     const errorLogs = new Map<string, string[]>();
     const start = async (name: string) => {
@@ -158,7 +156,7 @@ for (const flowing of [false, true]) {
           assert.equal(survivor.state, "RUNNING");
           return allCommitted();
         },
-        { timeoutMs: 10_000, intervalMs: 10, what: `all ${sent} events committed by the survivor` },
+        { timeoutMs: 10_000, intervalMs: 10, what: `all ${events.sent} events committed by the survivor` },
       );
     }
     assert.equal(stopped.state, "ERROR");
@@ -168,13 +166,17 @@ for (const flowing of [false, true]) {
 
     for (const app of apps.splice(0)) await app.close();
     // Exactly once: per user the counts 1..n, every event enriched once.
-    assertCountsExact(await readCommitted(broker, "counts", 2, { noOpenTransaction: true }), USERS, sent);
+    assertCountsExact(
+      await readCommitted(broker, "counts", 2, { noOpenTransaction: true }),
+      USERS,
+      events.sent,
+    );
     const enriched = (await readCommitted(broker, "enriched")).map(
       (r) => (JSON.parse(dec(r.value)) as { i: number }).i,
     );
     assert.deepEqual(
       enriched.sort((x, y) => x - y),
-      Array.from({ length: sent }, (_, i) => i),
+      Array.from({ length: events.sent }, (_, i) => i),
     );
   });
 }

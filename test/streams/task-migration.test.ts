@@ -12,12 +12,16 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import { assertCountsExact, createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import {
+  assertCountsExact,
+  createJoinTopics,
+  EventSender,
+  profileRecords,
+} from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
 const BATCH = 25;
-const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => (b === null ? "" : new TextDecoder().decode(b));
 
 /**
@@ -93,17 +97,11 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
     await createJoinTopics(admin, 2);
     const producer = await broker.createProducer();
     await producer.send(profileRecords(USERS));
-    let sent = 0;
-    const sendBatch = () =>
-      producer.send(
-        Array.from({ length: BATCH }, () => {
-          const i = sent++;
-          return { topic: "events", key: enc(`u${i % USERS}`), value: enc(JSON.stringify({ i })) };
-        }),
-      );
+    const events = new EventSender(producer, USERS, BATCH);
+    const sendBatch = () => events.send();
     const allCommitted = async () => {
       const ev = (await admin.describeLag("migration")).filter((l) => l.topic === "events");
-      return ev.length === 2 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === sent;
+      return ev.length === 2 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === events.sent;
     };
     app = new KafkaStreams(crashTopology(), {
       applicationId: "migration",
@@ -133,14 +131,14 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
     await waitFor(allCommitted, {
       timeoutMs: 20_000,
       intervalMs: 20,
-      what: `all ${sent} events committed after the migration error`,
+      what: `all ${events.sent} events committed after the migration error`,
     });
     assert.equal(app.state, "RUNNING");
     await app.close();
     app = undefined;
 
     // counts: per user exactly 1, 2, ..., n (the aborted counts were restored away and redone once).
-    assertCountsExact(await readCommitted(broker, "counts"), USERS, sent);
+    assertCountsExact(await readCommitted(broker, "counts"), USERS, events.sent);
     // enriched: every event once, with its user's region.
     const enriched = (await readCommitted(broker, "enriched")).map((r) => {
       const v = JSON.parse(dec(r.value)) as { i: number; region: string };
@@ -149,7 +147,7 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
     });
     assert.deepEqual(
       enriched.sort((a, b) => a - b),
-      Array.from({ length: sent }, (_, i) => i),
+      Array.from({ length: events.sent }, (_, i) => i),
     );
   });
 }
@@ -197,14 +195,8 @@ test("a second instance takes partitions over the wire while events flow: output
     await app.start();
     return app;
   };
-  let sent = 0;
-  const sendBatch = (n: number) =>
-    producer.send(
-      Array.from({ length: n }, () => {
-        const i = sent++;
-        return { topic: "events", key: enc(`u${i % USERS}`), value: enc(JSON.stringify({ i })) };
-      }),
-    );
+  const events = new EventSender(producer, USERS, BATCH);
+  const sendBatch = (n: number) => events.send(n);
   await start("a");
   for (let k = 0; k < 10; k++) await sendBatch(200);
   const second = start("b");
@@ -217,17 +209,17 @@ test("a second instance takes partitions over the wire while events flow: output
   await waitFor(
     async () => {
       const ev = (await admin.describeLag("handover")).filter((l) => l.topic === "events");
-      return ev.length === 4 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === sent;
+      return ev.length === 4 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === events.sent;
     },
-    { timeoutMs: 30_000, intervalMs: 20, what: `all ${sent} events committed` },
+    { timeoutMs: 30_000, intervalMs: 20, what: `all ${events.sent} events committed` },
   );
   for (const a of apps.splice(0)) await a.close();
-  assertCountsExact(await readCommitted(broker, "counts", 4), USERS, sent);
+  assertCountsExact(await readCommitted(broker, "counts", 4), USERS, events.sent);
   const enriched = (await readCommitted(broker, "enriched", 4)).map(
     (r) => (JSON.parse(dec(r.value)) as { i: number }).i,
   );
   assert.deepEqual(
     enriched.sort((x, y) => x - y),
-    Array.from({ length: sent }, (_, i) => i),
+    Array.from({ length: events.sent }, (_, i) => i),
   );
 });
