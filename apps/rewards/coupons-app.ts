@@ -230,30 +230,20 @@ class StoreLedger implements LedgerStore {
   /**
    * One batch of the retention sweep over the rewards: examines at most `limit` rewards from the
    * key `from` on (undefined: the first), deletes those of a day before `keepFrom` with their
-   * by-PDV index entry (tombstones in both changelogs). `last` is the last key examined; `done`
-   * when the batch reached the end of the store.
+   * by-PDV index entry (tombstones in both changelogs).
    */
   expireRewards(from: string | undefined, keepFrom: string, limit: number): SweepBatch {
-    const batch = this.rewards.range(from, undefined, limit);
-    let deleted = 0;
-    for (const { key, value } of batch) {
-      if (value.day >= keepFrom) continue;
-      this.rewards.delete(key);
-      this.byPdv.delete(pdvIndexKey(value.pdvId, value.campaignId, value.ticketId));
-      deleted++;
-    }
-    return { examined: batch.length, deleted, last: batch.at(-1)?.key, done: batch.length < limit };
+    return expireBatch(
+      this.rewards,
+      from,
+      limit,
+      (_key, value) => value.day < keepFrom,
+      (value) => this.byPdv.delete(pdvIndexKey(value.pdvId, value.campaignId, value.ticketId)),
+    );
   }
   /** As expireRewards, over the PDV/day counters ("campaign|pdv|day": the day is in the key). */
   expirePdvDayCounts(from: string | undefined, keepFrom: string, limit: number): SweepBatch {
-    const batch = this.pdvDay.range(from, undefined, limit);
-    let deleted = 0;
-    for (const { key } of batch) {
-      if (key.slice(key.lastIndexOf("|") + 1) >= keepFrom) continue;
-      this.pdvDay.delete(key);
-      deleted++;
-    }
-    return { examined: batch.length, deleted, last: batch.at(-1)?.key, done: batch.length < limit };
+    return expireBatch(this.pdvDay, from, limit, (key) => key.slice(key.lastIndexOf("|") + 1) < keepFrom);
   }
   getAccount(campaignId: string): BudgetAccountState | undefined {
     return this.accounts.get(campaignId);
@@ -286,11 +276,31 @@ class StoreLedger implements LedgerStore {
   }
 }
 
+/** What one sweep batch did: `last` is the last key examined; `done` when it reached the end of the store. */
 interface SweepBatch {
   readonly examined: number;
   readonly deleted: number;
   readonly last: string | undefined;
   readonly done: boolean;
+}
+
+/** Examines at most `limit` entries of `store` from `from` on and deletes the expired ones. */
+function expireBatch<V>(
+  store: KeyValueStore<string, V>,
+  from: string | undefined,
+  limit: number,
+  expired: (key: string, value: V) => boolean,
+  onDelete?: (value: V) => void,
+): SweepBatch {
+  const batch = store.range(from, undefined, limit);
+  let deleted = 0;
+  for (const { key, value } of batch) {
+    if (!expired(key, value)) continue;
+    store.delete(key);
+    onDelete?.(value);
+    deleted++;
+  }
+  return { examined: batch.length, deleted, last: batch.at(-1)?.key, done: batch.length < limit };
 }
 
 /** Default of CouponsAppOptions.rewardRetentionDays. */
@@ -376,30 +386,29 @@ class LedgerRetention {
     const p = this.pass;
     let budget = this.batch;
     // Entries are judged against the current oldest kept day (it may have moved during the pass).
-    if (p.phase === "rewards") {
-      const b = this.store.expireRewards(p.from, keepFrom, budget);
+    while (budget > 0) {
+      const b =
+        p.phase === "rewards"
+          ? this.store.expireRewards(p.from, keepFrom, budget)
+          : this.store.expirePdvDayCounts(p.from, keepFrom, budget);
       budget -= b.examined;
-      p.rewards += b.deleted;
+      p[p.phase] += b.deleted;
       p.from = b.last === undefined ? undefined : `${b.last}\u0000`;
-      if (b.done) {
+      if (!b.done) return;
+      p.from = undefined;
+      if (p.phase === "rewards") {
         p.phase = "counters";
-        p.from = undefined;
+        continue;
       }
-    }
-    if (p.phase === "counters" && budget > 0) {
-      const b = this.store.expirePdvDayCounts(p.from, keepFrom, budget);
-      p.counters += b.deleted;
-      p.from = b.last === undefined ? undefined : `${b.last}\u0000`;
-      if (b.done) {
-        // Everything of a day before the pass's start is gone (later passes catch up with the rest).
-        this.sweptFrom = p.keepFrom;
-        this.pass = undefined;
-        if (p.rewards + p.counters > 0)
-          this.log?.info(
-            { keepFrom: p.keepFrom, rewards: p.rewards, pdvDayCounters: p.counters },
-            "ledger retention: expired rewards and PDV/day counters deleted",
-          );
-      }
+      // Everything of a day before the pass's start is gone (later passes catch up with the rest).
+      this.sweptFrom = p.keepFrom;
+      this.pass = undefined;
+      if (p.rewards + p.counters > 0)
+        this.log?.info(
+          { keepFrom: p.keepFrom, rewards: p.rewards, pdvDayCounters: p.counters },
+          "ledger retention: expired rewards and PDV/day counters deleted",
+        );
+      return;
     }
   }
 }
