@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { ConsumedRecord } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
@@ -193,4 +195,39 @@ test("a stream-table join over a table backlog of many fetches: each event joins
     `${wrong.length} of ${EVENTS} events joined another version than their timestamp's`,
   );
   assert.equal(enriched.length, EVENTS);
+});
+
+test("a task lets go of each record once processed, not when its queue drains", async () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const b = new StreamsBuilder();
+  b.stream("events", { keySerde: Serdes.String, valueSerde: Serdes.String })
+    .mapValues((v) => v.toUpperCase())
+    .to("upper", { keySerde: Serdes.String, valueSerde: Serdes.String });
+  const topology = b.build();
+  const out: string[] = [];
+  const task = new StreamTask(topology.internal, 0, 0, {
+    applicationId: "release",
+    clock: { now: () => 0 },
+    collector: { send: (_t, _k, value) => void out.push(dec(value)!), partitionsFor: () => 1 },
+    storeProvider: memoryStoreProvider,
+    globalStores: new Map(),
+  });
+  task.initialize();
+  // Made in a function of their own: nothing here keeps them but the WeakRefs and the task.
+  const refs = ((): WeakRef<ConsumedRecord>[] => {
+    const records = [0, 1, 2].map((i) => rec("events", i, 1000 + i, `u${i}`, `e${i}`));
+    task.addRecords("events", 0, records);
+    return records.map((r) => new WeakRef(r));
+  })();
+  assert.equal(task.process(2), 2);
+  assert.deepEqual(out, ["E0", "E1"]);
+  await new Promise((r) => setImmediate(r)); // WeakRef targets are kept until the job ends
+  gc();
+  // (The last processed record may still be the task's current record context.)
+  assert.equal(refs[0]!.deref(), undefined, "the first processed record is garbage");
+  assert.notEqual(refs[2]!.deref(), undefined, "the queued record is kept");
+  assert.equal(task.bufferedRecords, 1);
+  assert.equal(task.process(10), 1);
+  assert.deepEqual(out, ["E0", "E1", "E2"]);
 });

@@ -353,7 +353,11 @@ export class StreamTask {
 
   // ---- runtime path: buffered records chosen by timestamp across partitions ----
 
-  addRecords(topic: string, partition: number, records: readonly ConsumedRecord[]): void {
+  /**
+   * Queues fetched records of an input partition. The task takes the array: it clears each entry
+   * once processed, so a processed record is garbage at once (not when the queue drains).
+   */
+  addRecords(topic: string, partition: number, records: ConsumedRecord[]): void {
     if (records.length === 0) return;
     const k = `${topic}:${partition}`;
     let q = this.queues.get(k);
@@ -369,7 +373,7 @@ export class StreamTask {
       );
     }
     if (q.head >= q.records.length) {
-      q.records = records as ConsumedRecord[];
+      q.records = records;
       q.head = 0;
     } else {
       q.records = q.records.slice(q.head).concat(records);
@@ -459,7 +463,10 @@ export class StreamTask {
         }
       }
       if (best === undefined || best.head >= best.records.length) break;
-      const rec = best.records[best.head++]!;
+      const rec = best.records[best.head]!;
+      // Let go of it: a queue holding processed records until it drains kept a whole poll alive
+      // through young-generation collections (they were then promoted and marked).
+      (best.records as (ConsumedRecord | undefined)[])[best.head++] = undefined;
       this.buffered--;
       let drained = false;
       if (best.head === best.records.length) {

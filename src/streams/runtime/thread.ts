@@ -67,6 +67,8 @@ export type ThreadState =
   | "PENDING_SHUTDOWN"
   | "DEAD";
 
+const NO_RECORDS: Awaited<ReturnType<Consumer["poll"]>> = [];
+
 /** Records a task processes between two checks of the time slice. */
 const PROCESS_CHUNK = 64;
 /** Longest uninterrupted processing before the event loop gets a turn (see processSliced). */
@@ -525,6 +527,7 @@ export class StreamThread {
                 const r0 = recs[start]!;
                 const slice = recs.slice(start, i);
                 this.lag.delete(`${r0.topic}:${r0.partition}`);
+                // One task reads a topic partition (a topic has one source); it owns the slice.
                 for (const t of this.tasks.values()) {
                   if (t.partition === r0.partition && t.topology.sourcesByTopic.has(r0.topic))
                     t.addRecords(r0.topic, r0.partition, slice);
@@ -535,6 +538,11 @@ export class StreamThread {
             const last = recs[recs.length - 1]!;
             m.e2eLatency.observe({ topic: last.topic }, Math.max(0, Date.now() - last.timestamp) / 1000);
           }
+          // The records now live in the tasks' queues only, which drop each one once processed:
+          // held here for the whole round (processing, punctuation, commit), a full poll's records
+          // outlived young-generation collections and were promoted (docs/rewards.md, Performance).
+          const polled = recs.length;
+          recs = NO_RECORDS;
           const t0 = performance.now();
           let n = 0;
           await this.refreshLagOfEmptyPartitions();
@@ -554,7 +562,7 @@ export class StreamThread {
           if (
             requested ||
             performance.now() - this.lastCommitAt >= o.commitIntervalMs ||
-            (n === 0 && recs.length === 0 && this.idleCommitDue())
+            (n === 0 && polled === 0 && this.idleCommitDue())
           )
             await this.commit(false);
         } catch (e) {
