@@ -137,6 +137,20 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
+  if (process.env.BENCH_PROFILE_HEAP === "1") {
+    // Every allocation site, collected or not: what the scavenger has to deal with.
+    await session.post("HeapProfiler.enable");
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    return async (file) => {
+      const { profile } = await session.post("HeapProfiler.stopSampling");
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    };
+  }
   await session.post("Profiler.enable");
   await session.post("Profiler.setSamplingInterval", { interval: 250 });
   await session.post("Profiler.start");
@@ -221,6 +235,7 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
     const apps0 = await Promise.all(apps.apps.map((a) => a.figures()));
     const profile = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const t0 = performance.now();
+    if (process.env.BENCH_MARKS) console.error(`MARK sustained-start ${Math.round(t0)}`);
     const p = await cluster.createProducer();
     for (let i = 0; i < frames.length; i += 2000) await p.send(frames.records(i, i + 2000));
     await p.close();
@@ -228,6 +243,12 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
     let tHeader = t0;
     for (;;) {
       await new Promise((r) => setTimeout(r, 50));
+      if (process.env.BENCH_MARKS) {
+        const m = process.memoryUsage();
+        console.error(
+          `MEM ${Math.round(performance.now())} heap ${(m.heapUsed / 1e6).toFixed(0)} ext ${(m.external / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)} rss ${(m.rss / 1e6).toFixed(0)}`,
+        );
+      }
       const n = (await apps.get("frames")!.figures()).frames;
       if (n !== headerDone) {
         headerDone = n;
@@ -236,6 +257,7 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
       if ((await groupLag(cluster, groups)) === 0) break;
     }
     const seconds = (performance.now() - t0) / 1000;
+    if (process.env.BENCH_MARKS) console.error(`MARK sustained-end ${Math.round(performance.now())}`);
     if (profile && process.env.BENCH_PROFILE) await profile(process.env.BENCH_PROFILE);
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;

@@ -151,6 +151,7 @@ export class LogManager {
       verifyOnRead: options.verifyOnRead ?? true,
       checkpointIntervalMs: options.recoveryPointCheckpointIntervalMs ?? 60_000,
       tailCacheBytes: options.tailCacheBytes ?? 256 * 1024,
+      spareTailChunks: [],
       onEvent: (event, log) => {
         if (event === "storage-error") this.m.storageErrors.inc({ topic: log.topic });
         else this.m.truncations.inc({ topic: log.topic });

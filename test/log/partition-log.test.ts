@@ -6,6 +6,7 @@ import {
   decodeRecordBatches,
   encodeRecordBatch,
   isLogError,
+  type PartitionLog,
   type LogErrorCode,
   readBatchHeader,
 } from "../../src/log/index.ts";
@@ -713,6 +714,56 @@ describe("tail cache", () => {
     first.fill(0);
     assert.deepEqual(log.read(0, 1 << 20).records, copy);
     await mgr.close();
+  });
+
+  test("chunks recycled across partitions never change what was read, nor what is read later", async () => {
+    // Small chunks: every few appends a partition starts a new one, from the shared spares.
+    const cached = (await openManager(dir(), { tailCacheBytes: 1200 })).mgr;
+    const plain = (await openManager(dir(), { tailCacheBytes: 0 })).mgr;
+    for (const m of [cached, plain]) m.createTopic("t", 3);
+    let seed = 777;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const kept: {
+      p: number;
+      from: number;
+      bytes: Buffer;
+      records: ReturnType<PartitionLog["readRecords"]>["records"];
+    }[] = [];
+    for (let step = 0; step < 600; step++) {
+      const p = rnd(3);
+      if (rnd(3) > 0) {
+        const bytes = batch(1 + rnd(6), {}, `p${p}s${step}-`);
+        for (const m of [cached, plain]) m.partition("t", p).append(Buffer.from(bytes));
+        continue;
+      }
+      const hw = plain.partition("t", p).highWatermark;
+      const from = Math.max(0, hw - rnd(30));
+      const got = cached.partition("t", p).read(from, 1 << 20).records;
+      assert.deepEqual(
+        got,
+        plain.partition("t", p).read(from, 1 << 20).records,
+        `read of ${p} at step ${step}`,
+      );
+      const records = cached.partition("t", p).readRecords(from).records;
+      kept.push({ p, from, bytes: Buffer.from(got), records });
+    }
+    // What earlier reads returned is untouched by the chunks' later reuse.
+    for (const k of kept) {
+      assert.deepEqual(
+        k.records,
+        plain.partition("t", k.p).readRecords(k.from).records.slice(0, k.records.length),
+      );
+      assert.deepEqual(
+        k.bytes,
+        plain.partition("t", k.p).read(k.from, k.bytes.length).records.subarray(0, k.bytes.length),
+      );
+    }
+    assert.ok(kept.length > 100);
+    await cached.close();
+    await plain.close();
   });
 });
 
