@@ -60,8 +60,14 @@ export interface LinkedClusterOptions {
 const WAIT_SLICE_MS = 50;
 /** How long a worker's client trusts a topic's partition count before asking again. */
 const METADATA_MAX_AGE_MS = 5000;
-/** Bytes a prefetch reads per partition (the consumer's own fetch reads up to 1 MiB). */
-const PREFETCH_MAX_BYTES = 1024 * 1024;
+/**
+ * Bytes a worker's fetch reads per partition, by default. The records handed out are views of the
+ * fetched buffer, which lives until its last record is processed: at 1 MiB (Kafka's
+ * max.partition.fetch.bytes) a chunk lasted several polls, reached the old generation, and those
+ * buffers started most of the correlation worker's full collections (4-8 in a 6 s run; 2 at
+ * 256 KiB, BENCH_MARKS=1 node --trace-gc-nvp bench/rewards.ts).
+ */
+const LINK_FETCH_MAX_BYTES = 256 * 1024;
 
 interface Pending {
   resolve(v: unknown): void;
@@ -334,7 +340,7 @@ class LinkedPartitionLog implements ClientPartitionLog {
   ): { records: LogRecord[]; nextOffset: number } {
     const isolation = options.isolation ?? "read_uncommitted";
     const maxRecords = options.maxRecords ?? Number.POSITIVE_INFINITY;
-    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    const maxBytes = options.maxBytes ?? LINK_FETCH_MAX_BYTES;
     const tp = options.withTopicPartition ? this : undefined;
     const out: LogRecord[] = [];
     let next = fetchOffset;
@@ -444,7 +450,7 @@ export class LinkedBroker implements ClientBroker {
     if (todo.length < 2) return; // a partition's own fetch is one call already
     const answers = this.transport.callSync<LinkFetchAnswer[]>("fetchMany", [
       todo.map(({ read: r }) => [r.topic, r.partition, r.offset, r.isolation]),
-      PREFETCH_MAX_BYTES,
+      LINK_FETCH_MAX_BYTES,
     ]);
     for (let i = 0; i < todo.length; i++) {
       const a = answers[i];

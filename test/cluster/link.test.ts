@@ -184,6 +184,36 @@ test("produce in the broker's thread, consume in a worker group: commit, positio
   await w.exited();
 });
 
+test("a worker reads a backlog of several fetches, with records larger than a fetch, whole and in order", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 2 }]);
+  const producer = await cluster.createProducer();
+  // ~1.5 MB per partition: several of a worker's fetches (256 KiB); every 50th value is 300 KB,
+  // larger than a fetch, which must still come whole (KIP-74), in its place.
+  const value = (i: number) =>
+    `${i}:`.padEnd(i % 50 === 7 ? 300_000 : 2_000, String.fromCharCode(97 + (i % 26)));
+  const n = 800;
+  for (let i = 0; i < n; i += 100) {
+    const batch = [];
+    for (let j = i; j < i + 100; j++)
+      batch.push({ topic: "t", partition: j % 2, key: enc(`k${j}`), value: enc(value(j)) });
+    await producer.send(batch);
+  }
+  const w = startWorker(t, cluster, "consume", { count: n, groupId: "big" });
+  const got: { partition: number; key: string; value: string }[] = [];
+  while (got.length < n) got.push(...((await w.next("records")).records as typeof got));
+  for (const p of [0, 1]) {
+    const keys = got.filter((r) => r.partition === p).map((r) => r.key);
+    const want = Array.from({ length: n / 2 }, (_, i) => `k${2 * i + p}`);
+    assert.deepEqual(keys, want, `partition ${p} in order, none lost or repeated`);
+  }
+  for (const r of got) assert.equal(r.value, value(Number(r.key.slice(1))), `value of ${r.key}`);
+  await w.next("done");
+  w.send("close");
+  await w.next("closed");
+  await w.exited();
+});
+
 test("a worker's consumer reads and waits on its partitions with one call per poll, not one per partition", async (t) => {
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 4 }]);
