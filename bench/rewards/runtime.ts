@@ -78,7 +78,13 @@ export class BenchDay {
   private readonly bounds: Int32Array;
   private readonly timestamps: Float64Array;
   private readonly onRequests: Uint8Array;
-  private readonly tickets = new Map<number, string>();
+  /**
+   * Tickets of accepted bets' responses, one string for the day: ticketBounds[i]..ticketBounds[i+1]
+   * is frame i's (empty for other frames). As a Map of 126 000 strings it was most of the main
+   * thread's old-generation objects, marked in every major collection of the measured run.
+   */
+  private readonly ticketText: string;
+  private readonly ticketBounds: Int32Array;
 
   constructor(frames: readonly SimulatedFrame[]) {
     this.length = frames.length;
@@ -89,6 +95,9 @@ export class BenchDay {
     this.bounds = new Int32Array(frames.length * 3);
     this.timestamps = new Float64Array(frames.length);
     this.onRequests = new Uint8Array(frames.length);
+    this.ticketBounds = new Int32Array(frames.length + 1);
+    const tickets: string[] = [];
+    let ticketsAt = 0;
     let at = 0;
     for (let i = 0; i < frames.length; i++) {
       const f = frames[i]!;
@@ -103,9 +112,12 @@ export class BenchDay {
       this.onRequests[i] = f.topic === TOPICS.requests ? 1 : 0;
       if (f.kind === "bet" && f.topic === TOPICS.responses && f.frame.header.status === 0 && !f.duplicate) {
         const ticket = String(f.frame.body?.["T031-TICKET-ID"] ?? "").trimEnd();
-        if (ticket) this.tickets.set(i, ticket);
+        tickets.push(ticket);
+        ticketsAt += ticket.length;
       }
+      this.ticketBounds[i + 1] = ticketsAt;
     }
+    this.ticketText = tickets.join(""); // one flat string (join does not build a rope)
   }
 
   /** Records of frames [from, to). */
@@ -125,7 +137,9 @@ export class BenchDay {
 
   /** The ticket of frame i when it is an accepted bet's (first) response. */
   ticket(i: number): string | undefined {
-    return this.tickets.get(i);
+    const from = this.ticketBounds[i]!;
+    const to = this.ticketBounds[i + 1]!;
+    return to > from ? this.ticketText.slice(from, to) : undefined;
   }
 }
 
@@ -137,13 +151,15 @@ async function startProfile(): Promise<(file: string) => Promise<void>> {
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
-  if (process.env.BENCH_PROFILE_HEAP === "1") {
+  const heap = process.env.BENCH_PROFILE_HEAP;
+  if (heap === "1" || heap === "live") {
     // Every allocation site, collected or not: what the scavenger has to deal with.
     await session.post("HeapProfiler.enable");
     await session.post("HeapProfiler.startSampling", {
       samplingInterval: 4096,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      // "live": only what is still reachable when the profile stops (what the collector keeps).
+      includeObjectsCollectedByMajorGC: heap === "1",
+      includeObjectsCollectedByMinorGC: heap === "1",
     });
     return async (file) => {
       const { profile } = await session.post("HeapProfiler.stopSampling");
@@ -239,6 +255,8 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
     const p = await cluster.createProducer();
     for (let i = 0; i < frames.length; i += 2000) await p.send(frames.records(i, i + 2000));
     await p.close();
+    // BENCH_PROFILE_HEAP=live: what is reachable 2 s into the run (records in flight), not at its end.
+    let profiled = false;
     let headerDone = 0;
     let tHeader = t0;
     for (;;) {
@@ -249,6 +267,15 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
           `MEM ${Math.round(performance.now())} heap ${(m.heapUsed / 1e6).toFixed(0)} ext ${(m.external / 1e6).toFixed(0)} ab ${(m.arrayBuffers / 1e6).toFixed(0)} rss ${(m.rss / 1e6).toFixed(0)}`,
         );
       }
+      if (
+        profile &&
+        process.env.BENCH_PROFILE_HEAP === "live" &&
+        !profiled &&
+        performance.now() - t0 > 2000
+      ) {
+        profiled = true;
+        await profile(process.env.BENCH_PROFILE ?? "");
+      }
       const n = (await apps.get("frames")!.figures()).frames;
       if (n !== headerDone) {
         headerDone = n;
@@ -258,7 +285,7 @@ async function sustainedRun(frames: BenchDay): Promise<SustainedRun> {
     }
     const seconds = (performance.now() - t0) / 1000;
     if (process.env.BENCH_MARKS) console.error(`MARK sustained-end ${Math.round(performance.now())}`);
-    if (profile && process.env.BENCH_PROFILE) await profile(process.env.BENCH_PROFILE);
+    if (profile && process.env.BENCH_PROFILE && !profiled) await profile(process.env.BENCH_PROFILE);
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const mainCpu = (threadCpuMs() - main0) / 1000;
