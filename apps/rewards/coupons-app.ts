@@ -197,50 +197,82 @@ class StoreLedger implements LedgerStore {
     this.early = ctx.getStateStore(STORES.earlyCancels);
   }
   /**
-   * Keys of the early-cancellations store, mirrored in memory (ticket ids per campaign): every
-   * issued coupon asks for one, and almost never finds it (a store read for a key that is absent
-   * was 3 % of the coupons thread; a "campaign|ticket" string built per ask, 1 %). Built from the
-   * store on first use; the task's processors, and so this mirror, are created again whenever its
-   * state is restored or rolled back.
+   * The early-cancellations store's keys and cancellation times, mirrored in memory (per campaign,
+   * ticket id → canceledAt): every issued coupon asks for one, and almost never finds it (a store
+   * read for a key that is absent was 3 % of the coupons thread; a "campaign|ticket" string built
+   * per ask, 1 %). With them, in arrival order, the queue the expiry pops from: it deletes what is
+   * due without reading the store (a whole-store read every hour of stream time stalled the task,
+   * for a store that can hold hundreds of thousands of entries). Built from the store on first
+   * use; the task's processors, and so these, are created again whenever its state is restored or
+   * rolled back.
    */
-  private earlyKeys: Map<string, Set<string>> | undefined;
-  private earlyKeySet(): Map<string, Set<string>> {
+  private earlyKeys: Map<string, Map<string, number>> | undefined;
+  private earlyQueue: { campaignId: string; ticketId: string; canceledAt: number }[] = [];
+  private earlyHead = 0;
+  private earlyMirror(): Map<string, Map<string, number>> {
     if (this.earlyKeys === undefined) {
       this.earlyKeys = new Map();
-      for (const { key } of this.early.all()) {
-        const bar = key.indexOf("|");
-        this.earlyTickets(key.slice(0, bar)).add(key.slice(bar + 1));
-      }
+      const waiting = this.early
+        .all()
+        .map(({ key, value }) => {
+          const bar = key.indexOf("|");
+          return {
+            campaignId: key.slice(0, bar),
+            ticketId: key.slice(bar + 1),
+            canceledAt: value.canceledAt,
+          };
+        })
+        .sort((a, b) => a.canceledAt - b.canceledAt);
+      for (const e of waiting) this.earlyTickets(e.campaignId).set(e.ticketId, e.canceledAt);
+      this.earlyQueue = waiting;
+      this.earlyHead = 0;
     }
     return this.earlyKeys;
   }
-  private earlyTickets(campaignId: string): Set<string> {
+  private earlyTickets(campaignId: string): Map<string, number> {
     const all = this.earlyKeys!;
     let t = all.get(campaignId);
-    if (t === undefined) all.set(campaignId, (t = new Set()));
+    if (t === undefined) all.set(campaignId, (t = new Map()));
     return t;
   }
   getEarlyCancel(campaignId: string, ticketId: string): BetCancellation | undefined {
-    return this.earlyKeySet().get(campaignId)?.has(ticketId) === true
+    return this.earlyMirror().get(campaignId)?.has(ticketId) === true
       ? this.early.get(`${campaignId}|${ticketId}`)
       : undefined;
   }
   putEarlyCancel(campaignId: string, cancellation: BetCancellation | null, ticketId: string): void {
     this.early.put(`${campaignId}|${ticketId}`, cancellation);
-    this.earlyKeySet();
-    if (cancellation === null) this.earlyTickets(campaignId).delete(ticketId);
-    else this.earlyTickets(campaignId).add(ticketId);
-  }
-  /** Drops early cancellations older than `limit` (their bet never came to this campaign). */
-  expireEarlyCancels(limit: number): void {
-    for (const { key, value } of this.early.all()) {
-      if (value.canceledAt < limit) {
-        this.early.delete(key);
-        this.earlyKeySet();
-        const bar = key.indexOf("|");
-        this.earlyTickets(key.slice(0, bar)).delete(key.slice(bar + 1));
-      }
+    this.earlyMirror();
+    if (cancellation === null) {
+      this.earlyTickets(campaignId).delete(ticketId);
+      return;
     }
+    this.earlyTickets(campaignId).set(ticketId, cancellation.canceledAt);
+    this.earlyQueue.push({ campaignId, ticketId, canceledAt: cancellation.canceledAt });
+  }
+  /**
+   * Drops early cancellations older than `limit` (their bet never came to this campaign), in
+   * arrival order: one that arrived after a younger one waits for it, so each is kept at least
+   * until `limit` passes its time. Returns how many were deleted.
+   */
+  expireEarlyCancels(limit: number): number {
+    this.earlyMirror();
+    const q = this.earlyQueue;
+    let deleted = 0;
+    while (this.earlyHead < q.length && q[this.earlyHead]!.canceledAt < limit) {
+      const e = q[this.earlyHead++]!;
+      const tickets = this.earlyKeys!.get(e.campaignId);
+      // Used up by its bet meanwhile, or waiting again with another time: not this entry's to drop.
+      if (tickets?.get(e.ticketId) !== e.canceledAt) continue;
+      this.early.delete(`${e.campaignId}|${e.ticketId}`);
+      tickets.delete(e.ticketId);
+      deleted++;
+    }
+    if (this.earlyHead > 1024 && this.earlyHead * 2 > q.length) {
+      this.earlyQueue = q.slice(this.earlyHead);
+      this.earlyHead = 0;
+    }
+    return deleted;
   }
   /**
    * One batch of the retention sweep over the rewards: examines at most `limit` rewards from the

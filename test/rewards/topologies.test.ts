@@ -216,6 +216,49 @@ test("coupons topology: a cancellation that overtakes its bet takes the coupon b
   await d.close();
 });
 
+test("coupons topology: an early cancellation whose bet does not come is dropped after a day; a younger one still waits", async () => {
+  const { d, bets, cancels } = couponsDriver(
+    { id: "LATE", period: { from: DAY, to: DAY }, couponValue: 5, capPerPdvPerDay: 9, totalBudget: 1000 },
+    10,
+  );
+  const t0 = BET_T0;
+  const hour = 3_600_000;
+  const cancel = (ticketId: string, at: number) =>
+    cancels.pipeInput(
+      "10",
+      { ticketId, terminalId: 10, pdvId: 1, refundedStakeCents: 200, reasonCode: 1, canceledAt: at },
+      at,
+    );
+  const waiting = () =>
+    d
+      .getKeyValueStore<string, BetCancellation>(STORES.earlyCancels)
+      .all()
+      .map((e) => e.key)
+      .sort();
+  cancel("OLD", t0 + 1000);
+  cancel("USED", t0 + 2000);
+  cancel("YOUNG", t0 + 20 * hour);
+  // Out of arrival order: older than YOUNG, so it waits for YOUNG's turn, never dropped early.
+  cancel("LATE-ARRIVAL", t0 + 3000);
+  bets.pipeInput("10", acceptedBet("USED", 1, 2), t0 + 21 * hour); // its cancellation is used up
+  assert.deepEqual(waiting(), ["LATE|LATE-ARRIVAL", "LATE|OLD", "LATE|YOUNG"]);
+  // Stream time a day past OLD's cancellation (every campaign's owner sees every cancellation).
+  cancel("TICK", t0 + 25 * hour);
+  assert.deepEqual(waiting(), ["LATE|LATE-ARRIVAL", "LATE|TICK", "LATE|YOUNG"]);
+  cancel("TICK2", t0 + 45 * hour);
+  assert.deepEqual(waiting(), ["LATE|TICK", "LATE|TICK2"]);
+  // OLD's bet, a day and more late, gets its coupon for good; YOUNG's would have been taken back.
+  bets.pipeInput("10", acceptedBet("OLD", 1, 1), t0 + 45 * hour + 1);
+  const rewards = drain(d, TOPICS.rewards, Serdes.String, json<Reward>()).map((r) => r.value!.ticketId);
+  assert.deepEqual(rewards, ["USED", "OLD"]);
+  const canceled = drain(d, TOPICS.rewardsCanceled, Serdes.String, json<RewardCancellation>());
+  assert.deepEqual(
+    canceled.map((r) => r.key),
+    ["USED"],
+  );
+  await d.close();
+});
+
 test("frames topology: each valid frame carries its source coordinates and ingest time as headers", async () => {
   const metrics = rewardsMetrics(new MetricsRegistry());
   let now = 1_750_000_000_000;
