@@ -14,8 +14,8 @@ import { KafkaCluster } from "../../src/cluster/index.ts";
 import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
-import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import { assertCountsExact, createJoinTopics, profileRecords } from "../fixtures/streams/join-input.ts";
+import { crashAppOptions, crashTopology } from "../fixtures/streams/crash-app.ts";
+import { assertCountsExact, seedJoinInput } from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
@@ -45,10 +45,7 @@ test(`exactly-once survives ${KILLS} kill -9 of the app while ${EVENTS} events f
     await cluster.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const admin = cluster.admin();
-  await createJoinTopics(admin, 2);
-  const producer = await cluster.createProducer();
-  await producer.send(profileRecords(USERS));
+  const { admin, producer } = await seedJoinInput(cluster, 2, USERS);
 
   let running = false;
   let incarnation = 0;
@@ -177,11 +174,8 @@ test("events of the same millisecond as the profiles they join are enriched (app
     await cluster.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const admin = cluster.admin();
-  await createJoinTopics(admin, 2);
-  const producer = await cluster.createProducer();
   const at = Date.now();
-  await producer.send(profileRecords(USERS, at));
+  const { admin, producer } = await seedJoinInput(cluster, 2, USERS, at);
   const n = 25;
   await producer.send(
     Array.from({ length: n }, (_, i) => ({
@@ -191,17 +185,7 @@ test("events of the same millisecond as the profiles they join are enriched (app
       timestamp: at,
     })),
   );
-  app = new KafkaStreams(crashTopology(), {
-    applicationId: "crash-app",
-    cluster: client,
-    processingGuarantee: "exactly_once_v2",
-    commitIntervalMs: 100,
-    stateDir: join(dir, "state"),
-    sessionTimeoutMs: 3000,
-    pollMs: 50,
-    cacheMaxBytes: 0,
-    metrics: new MetricsRegistry(),
-  });
+  app = new KafkaStreams(crashTopology(), crashAppOptions(client, join(dir, "state")));
   await app.start();
   await waitFor(
     async () => {

@@ -14,12 +14,7 @@ import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams, replaceThreadUpTo, StreamsError } from "../../src/streams/index.ts";
 import { isInstanceFenced, isTaskMigration } from "../../src/streams/runtime/thread.ts";
 import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import {
-  assertCountsExact,
-  createJoinTopics,
-  EventSender,
-  profileRecords,
-} from "../fixtures/streams/join-input.ts";
+import { assertCountsExact, seedJoinInput, EventSender } from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
@@ -59,10 +54,7 @@ for (const flowing of [false, true]) {
       await broker.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const admin = broker.admin();
-    await createJoinTopics(admin, 2);
-    const producer = await broker.createProducer();
-    await producer.send(profileRecords(USERS));
+    const { admin, producer } = await seedJoinInput(broker, 2, USERS);
     const events = new EventSender(producer, USERS, BATCH);
     const sendBatch = () => events.send();
     const allCommitted = async () =>

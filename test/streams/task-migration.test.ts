@@ -8,16 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Cluster, KafkaCluster, KafkaError, type Producer } from "../../src/cluster/index.ts";
-import { MetricsRegistry, waitFor } from "../../src/observe/index.ts";
+import { waitFor } from "../../src/observe/index.ts";
 import { KafkaStreams } from "../../src/streams/index.ts";
 import { serveBroker } from "../../src/wire/index.ts";
-import { crashTopology } from "../fixtures/streams/crash-app.ts";
-import {
-  assertCountsExact,
-  createJoinTopics,
-  EventSender,
-  profileRecords,
-} from "../fixtures/streams/join-input.ts";
+import { crashAppOptions, crashTopology } from "../fixtures/streams/crash-app.ts";
+import { assertCountsExact, seedJoinInput, EventSender } from "../fixtures/streams/join-input.ts";
 import { openTestCluster, readCommitted } from "../fixtures/streams/test-cluster.ts";
 
 const USERS = 10;
@@ -93,28 +88,17 @@ for (const over of ["embedded", "wire", "embedded, a consumer without enforceReb
       await broker.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const admin = broker.admin();
-    await createJoinTopics(admin, 2);
-    const producer = await broker.createProducer();
-    await producer.send(profileRecords(USERS));
+    const { admin, producer } = await seedJoinInput(broker, 2, USERS);
     const events = new EventSender(producer, USERS, BATCH);
     const sendBatch = () => events.send();
     const allCommitted = async () => {
       const ev = (await admin.describeLag("migration")).filter((l) => l.topic === "events");
       return ev.length === 2 && ev.reduce((s, l) => s + (l.committed ?? 0), 0) === events.sent;
     };
-    app = new KafkaStreams(crashTopology(), {
-      applicationId: "migration",
-      cluster: fault.cluster,
-      processingGuarantee: "exactly_once_v2",
-      commitIntervalMs: 100,
-      stateDir: join(dir, "state"),
-      sessionTimeoutMs: 3000,
-      pollMs: 50,
-      // Every update is emitted, so each count can be checked exactly once.
-      cacheMaxBytes: 0,
-      metrics: new MetricsRegistry(),
-    });
+    app = new KafkaStreams(
+      crashTopology(),
+      crashAppOptions(fault.cluster, join(dir, "state"), { applicationId: "migration" }),
+    );
     await app.start();
     await sendBatch();
     await waitFor(allCommitted, { timeoutMs: 20_000, intervalMs: 20, what: "the first batch committed" });
@@ -169,28 +153,22 @@ test("a second instance takes partitions over the wire while events flow: output
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const admin = broker.admin();
-  await createJoinTopics(admin, 4);
-  const producer = await broker.createProducer();
-  await producer.send(profileRecords(USERS));
+  const { admin, producer } = await seedJoinInput(broker, 4, USERS);
   const start = async (instance: string) => {
     const client = new KafkaCluster({
       bootstrapBrokers: [`127.0.0.1:${server.address.port}`],
       clientId: instance,
     });
     clients.push(client);
-    const app = new KafkaStreams(crashTopology(), {
-      applicationId: "handover",
-      cluster: client,
-      processingGuarantee: "exactly_once_v2",
-      commitIntervalMs: 50,
-      stateDir: join(dir, instance),
-      instanceId: instance,
-      sessionTimeoutMs: 3000,
-      pollMs: 20,
-      cacheMaxBytes: 0,
-      metrics: new MetricsRegistry(),
-    });
+    const app = new KafkaStreams(
+      crashTopology(),
+      crashAppOptions(client, join(dir, instance), {
+        applicationId: "handover",
+        commitIntervalMs: 50,
+        instanceId: instance,
+        pollMs: 20,
+      }),
+    );
     apps.push(app);
     await app.start();
     return app;
