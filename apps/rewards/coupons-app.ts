@@ -20,6 +20,7 @@ import {
   Stores,
   Topology,
 } from "../../src/streams/index.ts";
+import { RewardedTickets } from "./rewarded-tickets.ts";
 import { type CampaignWork, campaignWorkSerde } from "./campaign-work.ts";
 import { couponPoolKey } from "./coupon-pool.ts";
 import {
@@ -36,7 +37,7 @@ import {
   type RewardCancellation,
 } from "./domain/index.ts";
 import { byLabel, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
-import { json } from "./records.ts";
+import { json, sharedJson } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
 export const STORES = {
@@ -346,11 +347,20 @@ class StoreLedger implements LedgerStore {
     this.pdvDay.put(`${campaignId}|${pdvId}|${day}`, count);
     this.mirrorPdvDay(this.pdvDayOf(campaignId, day), pdvId, count);
   }
+  /** The rewards store's keys, so a bet never rewarded is told without a store read. */
+  private rewarded: RewardedTickets<Reward> | undefined;
+  private rewardedTickets(): RewardedTickets<Reward> {
+    if (this.rewarded === undefined) this.rewarded = new RewardedTickets(this.rewards);
+    return this.rewarded;
+  }
   getReward(campaignId: string, ticketId: string): Reward | undefined {
-    return this.rewards.get(`${campaignId}|${ticketId}`);
+    const key = `${campaignId}|${ticketId}`;
+    return this.rewardedTickets().mightContain(key) ? this.rewards.get(key) : undefined;
   }
   putReward(reward: Reward): void {
-    this.rewards.put(`${reward.campaignId}|${reward.ticketId}`, reward);
+    const key = `${reward.campaignId}|${reward.ticketId}`;
+    this.rewards.put(key, reward);
+    this.rewardedTickets().add(key);
     if (reward.status === "issued")
       this.byPdv.put(pdvIndexKey(reward.pdvId, reward.campaignId, reward.ticketId), NO_VALUE);
   }
@@ -735,6 +745,8 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
   const retention = ledgerRetention(options);
   const kv = <V>(name: string, valueSerde: Serde<V>) =>
     Stores.keyValueStore<string, V>({ name, keySerde: Serdes.String, valueSerde });
+  // One serde for the rewards store and the `rewards` topic: an issued reward's JSON serves both.
+  const rewardJson = sharedJson<Reward>();
   const t = new Topology();
   if (tables === undefined) {
     t.addGlobalStore(
@@ -779,10 +791,10 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
     // PDV: cached, the store and its changelog get one write per key per commit.
     .addStateStore({ ...kv<BudgetAccountState>(STORES.accounts, json()), caching: true }, "ledger")
     .addStateStore({ ...kv<number>(STORES.pdvDay, json()), caching: true }, "ledger")
-    .addStateStore(kv<Reward>(STORES.rewards, json()), "ledger")
+    .addStateStore(kv<Reward>(STORES.rewards, rewardJson), "ledger")
     .addStateStore(kv<Uint8Array>(STORES.rewardsByPdv, Serdes.Bytes), "ledger")
     .addStateStore(kv<BetCancellation>(STORES.earlyCancels, json()), "ledger")
-    .addSink(SINKS.rewards, TOPICS.rewards, { keySerde: Serdes.String, valueSerde: json<Reward>() }, "ledger")
+    .addSink(SINKS.rewards, TOPICS.rewards, { keySerde: Serdes.String, valueSerde: rewardJson }, "ledger")
     .addSink(
       SINKS.canceled,
       TOPICS.rewardsCanceled,

@@ -38,6 +38,8 @@ export interface KeyValueStore<K, V> extends ReadOnlyKeyValueStore<K, V> {
    * (resuming after the last key it saw) instead of materialising all of it.
    */
   range(from?: K, to?: K, limit?: number): KeyValue<K, V>[];
+  /** As range(from, to, limit), keys only: values are not decoded (an index built from a large store). */
+  keys(from?: K, to?: K, limit?: number): K[];
   put(key: K, value: V | null): void;
   putIfAbsent(key: K, value: V): V | undefined;
   putAll(entries: readonly KeyValue<K, V | null>[]): void;
@@ -263,6 +265,16 @@ export class TypedKeyValueStore<K, V>
         limit,
       ),
     );
+  }
+  keys(from?: K, to?: K, limit?: number): K[] {
+    const out: K[] = [];
+    for (const e of this.inner.range(
+      from === undefined ? undefined : this.keyBytes(from),
+      to === undefined ? undefined : this.keyBytes(to),
+      limit,
+    ))
+      out.push(de(this.keySerde, this.topic, e.key));
+    return out;
   }
   reverseRange(from?: K, to?: K): KeyValue<K, V>[] {
     return this.decode(
