@@ -232,7 +232,10 @@ export class LmdbOrderedBytes implements OrderedBytes {
     this.checkSize(key); // now rather than at flush
     const ks = this.writeKeyString(key, keyOwned);
     if (value === null && this.absent.has(ks)) {
-      this.pending.deleteByString(ks); // in neither lmdb nor (now) the buffer
+      // In neither lmdb nor (now) the buffer. The buffered put it drops was counted: uncounted,
+      // or the environment's count grew by one per such pair and, past the streams runtime's
+      // threshold, made its thread flush at every commit (the correlation app, within seconds).
+      if (this.pending.deleteByString(ks) !== undefined) this.env.forgetBuffered();
       return;
     }
     const isNew =
@@ -526,6 +529,11 @@ export class LmdbEnvironment {
 
   noteBuffered(): void {
     if (++this.buffered >= this.maxBufferedEntries) this.spill();
+  }
+
+  /** A buffered write counted by noteBuffered was dropped before any flush. */
+  forgetBuffered(): void {
+    if (this.buffered > 0) this.buffered--;
   }
 
   /** Bounded memory: writes unflushed data to lmdb, flagged dirty until the next flush. */

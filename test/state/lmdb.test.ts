@@ -486,3 +486,28 @@ test("a corrupt lmdb file is reported as STORE_IO naming the directory, not a cr
   writeFileSync(join(dir, "data.mdb"), Buffer.alloc(10));
   assert.throws(() => LmdbEnvironment.open(dir), /shorter than a meta page/);
 });
+
+test("lmdb kv: a put and delete that cancel out in the buffer leave the buffered count where it was", async () => {
+  // The count drives the streams runtime's early state flush (STATE_FLUSH_MAX_BUFFERED) and the
+  // spill: it used to keep one per cancelled pair, and the correlation app, which cancels one
+  // pair per matched request, flushed at every commit after a few seconds.
+  const env = LmdbEnvironment.open(join(root, "absent-count"));
+  envs.push(env);
+  const st = lmdbKeyValueStore(env, "pending");
+  for (let i = 0; i < 1000; i++) {
+    const k = b(`req-${i}`);
+    assert.equal(st.get(k), undefined); // a miss: the key is known absent
+    st.put(k, b("frame"));
+    st.put(k, b("matched"));
+    st.delete(k);
+  }
+  assert.equal(env.bufferedEntries, 0);
+  st.put(b("kept"), b("1"));
+  assert.equal(env.bufferedEntries, 1);
+  await env.flush();
+  assert.equal(env.bufferedEntries, 0);
+  assert.deepEqual(
+    st.all().map((e) => s(e.key)),
+    ["kept"],
+  );
+});
