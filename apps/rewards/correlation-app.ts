@@ -382,7 +382,8 @@ class Correlator implements Processor<string, Uint8Array, string, Correlated | U
       const { d, k } = heap.pop();
       const e = this.pending.get(k);
       if (e === undefined || e.deadline !== d || e.state !== state) continue; // superseded
-      this.pending.delete(k);
+      // put(k, null) is a delete that does not decode the old value again (just read above).
+      this.pending.put(k, null);
       if (e.state === "M") continue;
       this.unmatched(
         String(terminalOf(k)),
