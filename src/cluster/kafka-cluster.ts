@@ -4,11 +4,12 @@
 // group membership (JoinGroup/SyncGroup/Heartbeat) and for raw Fetch requests: the poll loop,
 // positions, seek/pause and the read_committed filtering of aborted transactions are done here,
 // so the semantics are the Java client's whatever the client library's stream does.
-import {
+import { createRequire } from "node:module";
+import type {
   Admin as PAdmin,
   Consumer as PConsumer,
   Producer as PProducer,
-  type ProducerOptions as PProducerOptions,
+  ProducerOptions as PProducerOptions,
 } from "@platformatic/kafka";
 import { createLogger, type Logger } from "../observe/index.ts";
 import { partitionForKey } from "./partitioner.ts";
@@ -38,6 +39,19 @@ import {
   type TopicPartition,
   tpKey,
 } from "./types.ts";
+
+/**
+ * The Kafka client library, loaded on first use: every thread that imports the cluster layer
+ * (each app worker does) paid ~270 ms and ~11 MB of heap for it, used only with a real cluster.
+ * Synchronous (require of an ES module): admin() and the client constructors are synchronous.
+ */
+let platformatic: typeof import("@platformatic/kafka") | undefined;
+function kafkaClient(): typeof import("@platformatic/kafka") {
+  platformatic ??= createRequire(import.meta.url)(
+    "@platformatic/kafka",
+  ) as typeof import("@platformatic/kafka");
+  return platformatic;
+}
 
 export interface KafkaClusterOptions {
   /** "host:port" addresses to bootstrap from. */
@@ -213,7 +227,9 @@ class KafkaProducer implements Producer {
       // platformatic sends its request timeout as the transaction timeout of InitProducerId.
       if (options.transactionTimeoutMs !== undefined) po.timeout = options.transactionTimeoutMs;
     }
-    this.client = new PProducer(po as unknown as PProducerOptions<Buffer, Buffer, Buffer, Buffer>);
+    this.client = new (kafkaClient().Producer)(
+      po as unknown as PProducerOptions<Buffer, Buffer, Buffer, Buffer>,
+    ) as PProducer;
   }
 
   async init(): Promise<void> {
@@ -446,7 +462,7 @@ class KafkaConsumer implements Consumer {
     };
     if (options.groupInstanceId) co.groupInstanceId = options.groupInstanceId;
     if (options.subscriptionUserData) co.assignmentUserData = buf(options.subscriptionUserData);
-    this.client = new PConsumer(co as never) as PConsumerT;
+    this.client = new (kafkaClient().Consumer)(co as never) as PConsumerT;
     this.client.on(
       "consumer:group:join",
       (p: {
@@ -901,7 +917,9 @@ class KafkaAdmin implements Admin {
 
   constructor(cluster: KafkaCluster) {
     this.cluster = cluster;
-    this.client = new PAdmin(cluster.baseOptions(cluster.options.clientId ?? "courant-admin") as never);
+    this.client = new (kafkaClient().Admin)(
+      cluster.baseOptions(cluster.options.clientId ?? "courant-admin") as never,
+    );
   }
 
   async groupCoordinator(groupId: string): Promise<number> {
