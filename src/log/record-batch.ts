@@ -303,8 +303,25 @@ interface EncodeFields {
   recordCount: number;
 }
 
+// Header keys are a few constant strings ("courant.source", ...): the last two seen are remembered.
+let lastKeyA = "";
+let lastLenA = 0;
+let lastKeyB = "";
+let lastLenB = 0;
+
 /** UTF-8 length of a header key; short ASCII keys (the usual case) without a call into C++. */
 function keyByteLength(s: string): number {
+  if (s === lastKeyA) return lastLenA;
+  if (s === lastKeyB) return lastLenB;
+  const n = computeKeyByteLength(s);
+  lastKeyB = lastKeyA;
+  lastLenB = lastLenA;
+  lastKeyA = s;
+  lastLenA = n;
+  return n;
+}
+
+function computeKeyByteLength(s: string): number {
   if (s.length <= 64) {
     let i = 0;
     while (i < s.length && s.charCodeAt(i) < 0x80) i++;

@@ -289,3 +289,24 @@ describe("decodeBatchRecords window", () => {
     }
   });
 });
+
+test("header keys: many records with a few keys (remembered) and others in turn, ASCII or not, round trip", () => {
+  const keys = ["courant.source", "courant.ingest", "trace-é", "courant.source", "x", "courant.ingest"];
+  const records = Array.from({ length: 60 }, (_, i) => ({
+    key: b(`k${i}`),
+    value: b(`v${i}`),
+    headers: [
+      { key: keys[i % keys.length]!, value: b(`h${i}`) },
+      { key: keys[(i + 1) % keys.length]!, value: null },
+      { key: `fresh-${i % 7}`, value: b("") },
+    ],
+  }));
+  const back = decodeBatchRecords(encodeRecordBatch(records, { timestamp: 1 }));
+  assert.equal(back.length, records.length);
+  for (let i = 0; i < records.length; i++) {
+    assert.deepEqual(
+      back[i]!.headers.map((h) => [h.key, h.value === null ? null : str(h.value)]),
+      records[i]!.headers.map((h) => [h.key, h.value === null ? null : str(h.value)]),
+    );
+  }
+});
