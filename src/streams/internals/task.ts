@@ -24,7 +24,7 @@ import { TableSourceNode } from "./aggregate.ts";
 import type { InternalTopologyBuilder, ProcessorTopology, StoreDef } from "./builder.ts";
 import { type RecordCollector, TaskContext } from "./context.ts";
 import { LoggedKeyValueStore, LoggedSessionStore, LoggedWindowStore } from "./logged.ts";
-import type { SourceNode } from "./node.ts";
+import { EMPTY_HEADERS, type SourceNode } from "./node.ts";
 
 /** Creates the byte stores of a task (lmdb for persistent stores in the runtime; memory otherwise). */
 export interface StoreProvider {
@@ -438,6 +438,9 @@ export class StreamTask {
       return this.processRun(max, wallClock);
     } finally {
       this.ctx.runWallClock = undefined;
+      // The last record's headers are views of its fetched batch: kept here until the next record,
+      // they held a whole fetch buffer per idle task (and went with a wall-clock punctuation's output).
+      this.ctx.headers = EMPTY_HEADERS;
     }
   }
 
