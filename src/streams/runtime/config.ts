@@ -75,6 +75,14 @@ export interface KafkaStreamsOptions {
    * every 10 000 records, not at each commit.
    */
   readonly stateFlushIntervalMs?: number;
+  /**
+   * The state flush interval while the stream thread's event loop is saturated (busy more than
+   * 90 % of the last ~250 ms: a backlog being worked off, or more load than the thread can take).
+   * Default: `stateFlushIntervalMs`. A flush costs less per write the more writes it takes (lmdb
+   * rewrites a page per randomly placed key and flush), so a longer interval works a backlog off
+   * with less CPU; the longer stall of each flush matters little when records wait anyway.
+   */
+  readonly saturatedStateFlushIntervalMs?: number;
   /** Local state root; the instance uses `<stateDir>/<applicationId>/`. Default ./data/state. */
   readonly stateDir?: string;
   /** Record cache budget (bytes); 0 disables caching. */
@@ -113,6 +121,7 @@ const schema = z.object({
   commitIntervalMs: z.number().int().min(1).optional(),
   idleCommitAfterMs: z.number().int().min(0).optional(),
   stateFlushIntervalMs: z.number().int().min(0).default(1000),
+  saturatedStateFlushIntervalMs: z.number().int().min(0).optional(),
   stateDir: z.string().min(1).default("./data/state"),
   cacheMaxBytes: z
     .number()

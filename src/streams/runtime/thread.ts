@@ -185,6 +185,24 @@ export class StreamThread {
   /** performance.now() of the last commit (idle commits are spaced in fractions of a ms). */
   private lastCommitAt = 0;
   private lastStateFlush = 0;
+  /** This thread's event-loop utilisation, sampled for saturatedStateFlushIntervalMs. */
+  private elu = performance.eventLoopUtilization();
+  private eluAt = performance.now();
+  private saturated = false;
+
+  /** The state flush interval now: the saturated one while the event loop has no idle time. */
+  private stateFlushInterval(): number {
+    const o = this.host.options;
+    if (o.saturatedStateFlushIntervalMs === undefined) return o.stateFlushIntervalMs;
+    const t = performance.now();
+    if (t - this.eluAt >= ELU_SAMPLE_MS) {
+      const next = performance.eventLoopUtilization();
+      this.saturated = performance.eventLoopUtilization(next, this.elu).utilization > SATURATED_UTILIZATION;
+      this.elu = next;
+      this.eluAt = t;
+    }
+    return stateFlushIntervalFor(o, this.saturated);
+  }
   private stopping = false;
   private loop: Promise<void> | undefined;
   private failure: Error | undefined;
@@ -890,7 +908,7 @@ export class StreamThread {
     if (
       persistent &&
       (force ||
-        now - this.lastStateFlush >= this.host.options.stateFlushIntervalMs ||
+        now - this.lastStateFlush >= this.stateFlushInterval() ||
         h.bufferedStateEntries() >= STATE_FLUSH_MAX_BUFFERED)
     ) {
       // The fsync is not waited for: it runs on lmdb's thread while this thread goes on (it held
@@ -1012,6 +1030,18 @@ export class StreamThread {
 
 /** Buffered store writes that make a commit flush the local state before its interval is up. */
 const STATE_FLUSH_MAX_BUFFERED = 50_000;
+/** Event-loop utilisation above which a thread counts as saturated, over samples of this many ms. */
+const SATURATED_UTILIZATION = 0.9;
+const ELU_SAMPLE_MS = 250;
+
+/** The state flush interval for `options`, the thread's event loop being saturated or not. */
+export function stateFlushIntervalFor(
+  options: { readonly stateFlushIntervalMs: number; readonly saturatedStateFlushIntervalMs?: number },
+  saturated: boolean,
+): number {
+  const busy = options.saturatedStateFlushIntervalMs;
+  return saturated && busy !== undefined ? busy : options.stateFlushIntervalMs;
+}
 
 // FENCED_INSTANCE_ID is not one of them: see isInstanceFenced.
 const MIGRATION_CODES: ReadonlySet<string> = new Set([
