@@ -9,6 +9,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort } from "node:wor
 import { type Broker, kafkaError } from "../broker/index.ts";
 import {
   decodeFetchedRecords,
+  encodedInProcess,
   type IsolationLevel,
   type LogRecord,
   type WaitForDataOptions,
@@ -24,6 +25,7 @@ import {
   type LinkBatchReply,
   type LinkFetch,
   type LinkFetchAnswer,
+  type LinkVouches,
   ownedBytes,
   type ReplyMessage,
   STATE_CLOSED,
@@ -494,20 +496,32 @@ export class LinkedBroker implements ClientBroker {
       partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode: "NONE" })),
     }));
   }
-  produceSync(req: Req<"produceSync">): Res<"produceSync"> {
-    // The encoded batches move to the broker's thread instead of being cloned.
+  produceSync(
+    req: Req<"produceSync">,
+    options: { readonly encodedInProcess?: boolean } = {},
+  ): Res<"produceSync"> {
+    // The encoded batches move to the broker's thread instead of being cloned. Batches of this
+    // thread's encoder go vouched for (whether all their records have keys): the broker's thread
+    // then skips re-checking them, as it does its own producers' (LinkVouches).
     const transfer: ArrayBuffer[] = [];
+    const vouches: LinkVouches = [];
     const moved = {
       ...req,
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          index: p.index,
-          records: p.records === null ? null : ownedBytes(p.records, transfer),
-        })),
-      })),
+      topics: req.topics.map((t) => {
+        const v: (boolean | null)[] = [];
+        vouches.push(v);
+        return {
+          name: t.name,
+          partitions: t.partitions.map((p) => {
+            const keyed =
+              options.encodedInProcess && p.records !== null ? encodedInProcess(p.records) : undefined;
+            v.push(keyed ?? null);
+            return { index: p.index, records: p.records === null ? null : ownedBytes(p.records, transfer) };
+          }),
+        };
+      }),
     };
-    return this.transport.callSync("produceSync", [moved], transfer);
+    return this.transport.callSync("produceSync", [moved, vouches], transfer);
   }
   addOffsetsToTxn(req: Req<"addOffsetsToTxn">): Res<"addOffsetsToTxn"> {
     this.transport.defer("addOffsetsToTxn", [req]);

@@ -21,6 +21,7 @@ export {
   decodeRecordBatches,
   encodeControlBatch,
   encodeRecordBatch,
+  encodedInProcess,
   iterateBatches,
   LOG_OVERHEAD,
   NO_PRODUCER_EPOCH,
@@ -31,5 +32,6 @@ export {
   readBatchHeader,
   updateBatchCrc,
   validateRecordBatch,
+  vouchEncoded,
 } from "./record-batch.ts";
 export type * from "./types.ts";

@@ -489,6 +489,16 @@ export function encodedInProcess(data: Uint8Array): boolean | undefined {
   return encodedBatches.get(data);
 }
 
+/**
+ * Marks `data` as encodeRecordBatch output (with whether all its records have keys) that another
+ * thread of this process encoded and handed over unchanged (a cluster link moves the encoded batch
+ * to the broker's thread): an append with `encodedInProcess` then skips re-checking its CRC and
+ * framing, as for this thread's own batches. Only for transports between threads of this process.
+ */
+export function vouchEncoded(data: Uint8Array, allKeyed: boolean): void {
+  encodedBatches.set(data, allKeyed);
+}
+
 /** Encodes records into one v2 record batch (what a producer sends and the log stores). */
 export function encodeRecordBatch(records: readonly RecordInput[], options: EncodeBatchOptions = {}): Buffer {
   if (records.length === 0) {
