@@ -520,28 +520,32 @@ const EARLY_CANCEL_SWEEP_MS = 3_600_000;
 
 export function encodePush(codec: PdvFrameCodec, action: "I" | "C", reward: Reward, at: number): Uint8Array {
   const euros = `${Math.floor(reward.valueCents / 100)},${String(reward.valueCents % 100).padStart(2, "0")} EUR`;
-  return codec.encode({
-    header: {
-      type: "T090",
-      direction: "Q",
-      version: 1,
-      terminalId: reward.terminalId,
-      pdvId: reward.pdvId,
-      sequence: pushSequence(reward.campaignId, reward.couponIndex, action),
-      timestamp: epochMsToPdvTimestamp(at),
-      status: 0,
+  return codec.encode(
+    {
+      header: {
+        type: "T090",
+        direction: "Q",
+        version: 1,
+        terminalId: reward.terminalId,
+        pdvId: reward.pdvId,
+        sequence: pushSequence(reward.campaignId, reward.couponIndex, action),
+        timestamp: epochMsToPdvTimestamp(at),
+        status: 0,
+      },
+      body: {
+        "T090-ACTION": action,
+        "T090-COUPON-CODE": reward.couponCode,
+        "T090-CAMPAIGN-ID": reward.campaignId,
+        "T090-VALUE-CENTS": reward.valueCents,
+        "T090-TICKET-ID": reward.ticketId,
+        "T090-ISSUED-AT": epochMsToPdvTimestamp(reward.issuedAt),
+        "T090-EXPIRES-AT": epochMsToPdvTimestamp(reward.issuedAt + COUPON_VALIDITY_MS),
+        "T090-MESSAGE": (action === "I" ? `Coupon ${euros} offert` : `Coupon ${euros} annule`).slice(0, 40),
+      },
     },
-    body: {
-      "T090-ACTION": action,
-      "T090-COUPON-CODE": reward.couponCode,
-      "T090-CAMPAIGN-ID": reward.campaignId,
-      "T090-VALUE-CENTS": reward.valueCents,
-      "T090-TICKET-ID": reward.ticketId,
-      "T090-ISSUED-AT": epochMsToPdvTimestamp(reward.issuedAt),
-      "T090-EXPIRES-AT": epochMsToPdvTimestamp(reward.issuedAt + COUPON_VALIDITY_MS),
-      "T090-MESSAGE": (action === "I" ? `Coupon ${euros} offert` : `Coupon ${euros} annule`).slice(0, 40),
-    },
-  });
+    // Lives until the producer has copied it into a batch: no buffer of its own per push.
+    { sharedBlock: true },
+  );
 }
 
 class LedgerProcessor

@@ -169,8 +169,11 @@ export class PdvFrameCodec {
   /**
    * Encodes a frame. FH-BODY-LENGTH is computed; a body is required for types with a layout in that
    * direction; `bodyBytes` are used as-is for header-only frames. Throws PdvFrameError (BAD_VALUE).
+   * The frame owns its whole ArrayBuffer (it can be transferred to another thread), unless
+   * `sharedBlock`: then it may be a view into a block shared with other frames (as Node's small
+   * Buffers are), cheaper for frames that live briefly (~40 % of a T090's encoding).
    */
-  encode(frame: PdvFrameInput): Uint8Array {
+  encode(frame: PdvFrameInput, options: { readonly sharedBlock?: boolean } = {}): Uint8Array {
     const h = frame.header;
     if (h === null || typeof h !== "object") throw new PdvFrameError("BAD_VALUE", "frame.header is missing");
     // Header problems first: the body's layout depends on type and direction. FH-BODY-LENGTH is
@@ -190,7 +193,10 @@ export class PdvFrameCodec {
       if (bc.rule) checkBranch(bc.rule, frame.body as Record<string, unknown>, bc.record);
       // The body is encoded in place after the header: one buffer per frame.
       const codec = bc.codec;
-      out = new Uint8Array(HEADER_SIZE + codec.maxSize);
+      out =
+        options.sharedBlock === true
+          ? frameBlock(HEADER_SIZE + codec.maxSize)
+          : new Uint8Array(HEADER_SIZE + codec.maxSize);
       // Copied before any field codec runs: a hook encoding another frame reuses the scratch.
       for (let i = 0; i < HEADER_SIZE - 2; i++) out[i] = head[i]!;
       try {
@@ -217,7 +223,7 @@ export class PdvFrameCodec {
         }
       }
       encodeBodyLengthInto(h, bodyLength, out);
-      if (bodyLength < codec.maxSize) out = out.slice(0, HEADER_SIZE + bodyLength);
+      out = frameBlockUsed(out, HEADER_SIZE + bodyLength);
     } else {
       const body = frame.bodyBytes ?? new Uint8Array(0);
       const bc = this.bodyCodec(h.type, h.direction);
@@ -332,3 +338,30 @@ function fromEncodeError(e: unknown, record: string): PdvFrameError {
 }
 
 export type { PdvBody };
+
+// Encoded frames are allocated in shared 64 KiB blocks: a frame of its own was a backing store per
+// frame (an array over 64 bytes), ~300-500 ns each, for bytes that mostly live until a producer has
+// copied them into a batch. The block lives as long as any frame in it does.
+const FRAME_BLOCK_BYTES = 64 * 1024;
+let block = new Uint8Array(0);
+let blockUsed = 0;
+
+/** `size` zeroed bytes for a frame being encoded (a block's bytes are handed out once). */
+function frameBlock(size: number): Uint8Array {
+  if (size > FRAME_BLOCK_BYTES / 4) return new Uint8Array(size);
+  if (blockUsed + size > block.length) {
+    block = new Uint8Array(FRAME_BLOCK_BYTES);
+    blockUsed = 0;
+  }
+  const out = block.subarray(blockUsed, blockUsed + size);
+  blockUsed += size; // reserved whole while encoding: a nested encode takes the bytes after it
+  return out;
+}
+
+/** The first `used` bytes of a frame from frameBlock; the rest of its reservation goes back when nothing came after it. */
+function frameBlockUsed(out: Uint8Array, used: number): Uint8Array {
+  if (out.buffer !== block.buffer) return used < out.length ? out.slice(0, used) : out;
+  const end = out.byteOffset + out.length;
+  if (end === blockUsed) blockUsed = (out.byteOffset + used + 7) & ~7;
+  return used < out.length ? out.subarray(0, used) : out;
+}
