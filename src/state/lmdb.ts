@@ -258,7 +258,9 @@ export class LmdbOrderedBytes implements OrderedBytes {
     reverse: boolean,
     limit = Number.POSITIVE_INFINITY,
   ): KeyValue<Bytes, Bytes>[] {
-    const buffered = this.pending.range(from, to, false);
+    // The buffered writes in range, sorted for the merge below, without keeping an order of the
+    // buffer for later scans (every write until the flush would pay for it).
+    const buffered = this.pending.rangeUnordered(from, to);
     const start = from === undefined ? (this.prefixed ? PREFIX_START : undefined) : this.encode(from);
     const end = to === undefined ? (this.prefixed ? PREFIX_END : undefined) : this.encode(to);
     const out: KeyValue<Bytes, Bytes>[] = [];
@@ -325,7 +327,10 @@ export class LmdbOrderedBytes implements OrderedBytes {
       if (++i % MEANWHILE_EVERY === 0) meanwhile?.();
     }
     this.behind = [];
-    for (const e of this.pending.range(undefined, undefined, false)) {
+    // In write order, not key order: the final state is the same (one entry per key), and sorting
+    // the buffer at every flush (tens of thousands of keys) cost more than lmdb gains from sorted
+    // puts (the coupons app's flushes: 7.8-8.0 -> 6.0-6.5 % of its thread).
+    for (const e of this.pending.values()) {
       const k = this.lookupKey(e.key) as Buffer;
       if (e.value === null) this.db.removeSync(k);
       else this.db.putSync(k, staged(e.value));
