@@ -37,7 +37,7 @@ import {
   type RewardCancellation,
 } from "./domain/index.ts";
 import { byLabel, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
-import { json, sharedJson } from "./records.ts";
+import { budgetAccountSerde, counterSerde, json, sharedJson } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
 export const STORES = {
@@ -793,8 +793,11 @@ export function buildCouponsTopology(options: CouponsAppOptions): Topology {
     .addProcessor("ledger", () => new LedgerProcessor(metrics, now, log, tables, retention), "by-campaign")
     // A campaign's account is written at every coupon, a PDV/day counter at every coupon of that
     // PDV: cached, the store and its changelog get one write per key per commit.
-    .addStateStore({ ...kv<BudgetAccountState>(STORES.accounts, json()), caching: true }, "ledger")
-    .addStateStore({ ...kv<number>(STORES.pdvDay, json()), caching: true }, "ledger")
+    .addStateStore(
+      { ...kv<BudgetAccountState>(STORES.accounts, budgetAccountSerde), caching: true },
+      "ledger",
+    )
+    .addStateStore({ ...kv<number>(STORES.pdvDay, counterSerde), caching: true }, "ledger")
     .addStateStore(kv<Reward>(STORES.rewards, rewardJson), "ledger")
     .addStateStore(kv<Uint8Array>(STORES.rewardsByPdv, Serdes.Bytes), "ledger")
     .addStateStore(kv<BetCancellation>(STORES.earlyCancels, json()), "ledger")

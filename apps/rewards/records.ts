@@ -139,3 +139,74 @@ export const pendingFrameSerde: Serde<PendingFrame> = declareFreshSerializer<Pen
 export function toBase64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
 }
+
+/** First byte of the binary forms below; JSON (what earlier versions stored) starts otherwise. */
+const BINARY_V1 = 0x01;
+
+/**
+ * A ledger counter (a PDV's coupons of a day) as 9 bytes: version 1, then a float64 BE. Written at
+ * every coupon; JSON text and its encoding cost more than the write. JSON values stored by an
+ * earlier version are read as such.
+ */
+export const counterSerde: Serde<number> = declareFreshSerializer<number>({
+  serialize(_t, v) {
+    if (v === null) return null;
+    const out = Buffer.allocUnsafe(9);
+    out[0] = BINARY_V1;
+    out.writeDoubleBE(v, 1);
+    return out;
+  },
+  deserialize(t, d) {
+    if (d === null) return null;
+    if (d[0] !== BINARY_V1) return jsonValue<number>(t, d);
+    if (d.length !== 9) throw new SerdeError(`counter record of ${d.length} bytes (expected 9)`);
+    return Buffer.from(d.buffer, d.byteOffset, d.byteLength).readDoubleBE(1);
+  },
+});
+
+/** What budgetAccountSerde stores (the ledger's BudgetAccountState, declared here to keep records.ts free of the domain). */
+export interface BudgetAccountRecord {
+  readonly campaignId: string;
+  readonly usedCents: number;
+  readonly issuedCount: number;
+  readonly canceledCount: number;
+  readonly nextCouponIndex: number;
+}
+
+/**
+ * A campaign's budget account: version 1, four float64 BE (used cents, issued, cancelled, next
+ * coupon index), then the campaign id in UTF-8. Written at every coupon (cached: once per commit
+ * in the changelog, but serialized at each write). JSON from an earlier version is read as such.
+ */
+export const budgetAccountSerde: Serde<BudgetAccountRecord> = declareFreshSerializer<BudgetAccountRecord>({
+  serialize(_t, v) {
+    if (v === null) return null;
+    const n = Buffer.byteLength(v.campaignId, "utf8");
+    const out = Buffer.allocUnsafe(33 + n);
+    out[0] = BINARY_V1;
+    out.writeDoubleBE(v.usedCents, 1);
+    out.writeDoubleBE(v.issuedCount, 9);
+    out.writeDoubleBE(v.canceledCount, 17);
+    out.writeDoubleBE(v.nextCouponIndex, 25);
+    out.write(v.campaignId, 33, "utf8");
+    return out;
+  },
+  deserialize(t, d) {
+    if (d === null) return null;
+    if (d[0] !== BINARY_V1) return jsonValue<BudgetAccountRecord>(t, d);
+    if (d.length < 33) throw new SerdeError(`budget account record of ${d.length} bytes is too short`);
+    const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    return {
+      campaignId: b.toString("utf8", 33),
+      usedCents: b.readDoubleBE(1),
+      issuedCount: b.readDoubleBE(9),
+      canceledCount: b.readDoubleBE(17),
+      nextCouponIndex: b.readDoubleBE(25),
+    };
+  },
+});
+
+const jsonRecords = Serdes.Json<unknown>();
+function jsonValue<T>(topic: string, d: Uint8Array): T {
+  return jsonRecords.deserialize(topic, d) as T;
+}

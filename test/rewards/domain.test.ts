@@ -414,3 +414,27 @@ test("campaignWorkSerde: bets and cancellations round trip; JSON of an earlier r
   assert.throws(() => campaignWorkSerde.deserialize("t", Uint8Array.of(9, 0x42)), /unknown version 9/);
   assert.throws(() => campaignWorkSerde.deserialize("t", Uint8Array.of(1, 0x58)), /unknown kind/);
 });
+
+test("ledger serdes: counters and budget accounts round-trip in binary, and JSON stored by earlier versions still reads", async () => {
+  const { counterSerde, budgetAccountSerde } = await import("../../apps/rewards/records.ts");
+  for (const n of [0, 1, 7, 123_456, 2 ** 40]) {
+    const b = counterSerde.serialize("t", n)!;
+    assert.equal(b.length, 9);
+    assert.equal(counterSerde.deserialize("t", b), n);
+  }
+  assert.equal(counterSerde.deserialize("t", Buffer.from("42")), 42);
+  assert.throws(() => counterSerde.deserialize("t", Uint8Array.of(1, 0, 0)), /counter record of 3 bytes/);
+  const account = {
+    campaignId: "ÉTÉ-2026",
+    usedCents: 123_450,
+    issuedCount: 300,
+    canceledCount: 7,
+    nextCouponIndex: 301,
+  };
+  const bytes = budgetAccountSerde.serialize("t", account)!;
+  assert.equal(bytes[0], 1);
+  assert.deepEqual(budgetAccountSerde.deserialize("t", bytes), account);
+  assert.deepEqual(budgetAccountSerde.deserialize("t", new Uint8Array(bytes)), account);
+  assert.deepEqual(budgetAccountSerde.deserialize("t", Buffer.from(JSON.stringify(account))), account);
+  assert.throws(() => budgetAccountSerde.deserialize("t", bytes.subarray(0, 20)), /too short/);
+});
