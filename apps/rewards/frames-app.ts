@@ -93,17 +93,22 @@ class HeaderDecoder
     return k;
   }
 
-  private readonly prefixes = new Map<string, Buffer>();
-  /** The source header's "topic/partition/offset" as bytes (the offset's digits are ASCII). */
+  /** "topic/partition/" as bytes, by topic then partition (no key string built per frame). */
+  private readonly prefixes = new Map<string, Buffer[]>();
+  /** The source header's "topic/partition/offset" as bytes (the offset's digits written as ASCII). */
   private sourceBytes(topic: string, partition: number, offset: number): Uint8Array {
-    const pk = `${topic}\u0000${partition}`;
-    let prefix = this.prefixes.get(pk);
+    let byPartition = this.prefixes.get(topic);
+    if (byPartition === undefined) this.prefixes.set(topic, (byPartition = []));
+    let prefix = byPartition[partition];
     if (prefix === undefined)
-      this.prefixes.set(pk, (prefix = Buffer.from(sourcePrefix(topic, partition), "utf8")));
-    const digits = String(offset);
-    const out = Buffer.allocUnsafe(prefix.length + digits.length);
+      byPartition[partition] = prefix = Buffer.from(sourcePrefix(topic, partition), "utf8");
+    if (!(offset >= 0)) return Buffer.concat([prefix, Buffer.from(String(offset), "latin1")]);
+    let digits = 1;
+    for (let v = offset; v >= 10; v = Math.floor(v / 10)) digits++;
+    const out = Buffer.allocUnsafe(prefix.length + digits);
     prefix.copy(out, 0);
-    out.write(digits, prefix.length, "latin1");
+    for (let i = out.length - 1, v = offset; i >= prefix.length; i--, v = Math.floor(v / 10))
+      out[i] = 48 + (v % 10);
     return out;
   }
 

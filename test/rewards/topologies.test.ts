@@ -265,7 +265,7 @@ test("frames topology: each valid frame carries its source coordinates and inges
   const d = new TopologyTestDriver(buildFramesTopology({ metrics, now: () => now }), {
     applicationId: "rewards-frames",
   });
-  const frames = simulateDay({ ...SMALL_DAY, date: DAY }).slice(0, 40);
+  const frames = simulateDay({ ...SMALL_DAY, date: DAY }).slice(0, 250); // offsets of one to three digits
   const inputs = {
     [TOPICS.requests]: d.createInputTopic(TOPICS.requests, Serdes.String, Serdes.Bytes),
     [TOPICS.responses]: d.createInputTopic(TOPICS.responses, Serdes.String, Serdes.Bytes),
