@@ -254,12 +254,11 @@ class StoreLedger implements LedgerStore {
   /**
    * Drops early cancellations older than `limit` (their bet never came to this campaign), in
    * arrival order: one that arrived after a younger one waits for it, so each is kept at least
-   * until `limit` passes its time. Returns how many were deleted.
+   * until `limit` passes its time.
    */
-  expireEarlyCancels(limit: number): number {
+  expireEarlyCancels(limit: number): void {
     this.earlyMirror();
     const q = this.earlyQueue;
-    let deleted = 0;
     while (this.earlyHead < q.length && q[this.earlyHead]!.canceledAt < limit) {
       const e = q[this.earlyHead++]!;
       const tickets = this.earlyKeys!.get(e.campaignId);
@@ -267,13 +266,11 @@ class StoreLedger implements LedgerStore {
       if (tickets?.get(e.ticketId) !== e.canceledAt) continue;
       this.early.delete(`${e.campaignId}|${e.ticketId}`);
       tickets.delete(e.ticketId);
-      deleted++;
     }
     if (this.earlyHead > 1024 && this.earlyHead * 2 > q.length) {
       this.earlyQueue = q.slice(this.earlyHead);
       this.earlyHead = 0;
     }
-    return deleted;
   }
   /**
    * One batch of the retention sweep over the rewards: examines at most `limit` rewards from the

@@ -2,6 +2,7 @@
 // frames, decoded pairs, and the frame envelope used inside the correlation store.
 import { type Serde, SerdeError, Serdes } from "../../src/serde/index.ts";
 import { declareFreshSerializer } from "../../src/streams/index.ts";
+import type { BudgetAccountState } from "./domain/index.ts";
 
 /** A frame that could not be decoded, with everything needed to look at it again. */
 export interface DeadLetter {
@@ -93,14 +94,14 @@ export interface PendingFrame {
   readonly frame: Uint8Array;
 }
 
+const NO_FRAME = new Uint8Array(0);
+
 /**
  * Binary serde for PendingFrame (frames are bytes; JSON/base64 would double the store): state (1
  * byte), timestamp and deadline (float64 BE), the source's UTF-8 length (uint16 BE) and bytes,
  * then the frame. Written with Buffer's own codecs: three reads or writes per frame of the
  * correlation, 5 % of the pipeline's CPU through TextDecoder and DataView objects.
  */
-const NO_FRAME = new Uint8Array(0);
-
 export const pendingFrameSerde: Serde<PendingFrame> = declareFreshSerializer<PendingFrame>({
   serialize(_t, v) {
     if (v === null) return null;
@@ -164,21 +165,12 @@ export const counterSerde: Serde<number> = declareFreshSerializer<number>({
   },
 });
 
-/** What budgetAccountSerde stores (the ledger's BudgetAccountState, declared here to keep records.ts free of the domain). */
-export interface BudgetAccountRecord {
-  readonly campaignId: string;
-  readonly usedCents: number;
-  readonly issuedCount: number;
-  readonly canceledCount: number;
-  readonly nextCouponIndex: number;
-}
-
 /**
  * A campaign's budget account: version 1, four float64 BE (used cents, issued, cancelled, next
  * coupon index), then the campaign id in UTF-8. Written at every coupon (cached: once per commit
  * in the changelog, but serialized at each write). JSON from an earlier version is read as such.
  */
-export const budgetAccountSerde: Serde<BudgetAccountRecord> = declareFreshSerializer<BudgetAccountRecord>({
+export const budgetAccountSerde: Serde<BudgetAccountState> = declareFreshSerializer<BudgetAccountState>({
   serialize(_t, v) {
     if (v === null) return null;
     const n = Buffer.byteLength(v.campaignId, "utf8");
@@ -193,7 +185,7 @@ export const budgetAccountSerde: Serde<BudgetAccountRecord> = declareFreshSerial
   },
   deserialize(t, d) {
     if (d === null) return null;
-    if (d[0] !== BINARY_V1) return jsonValue<BudgetAccountRecord>(t, d);
+    if (d[0] !== BINARY_V1) return jsonValue<BudgetAccountState>(t, d);
     if (d.length < 33) throw new SerdeError(`budget account record of ${d.length} bytes is too short`);
     const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
     return {
