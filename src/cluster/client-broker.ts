@@ -69,6 +69,15 @@ export interface ClientBroker extends ClientBrokerCalls {
    */
   prefetch?(reads: readonly PrefetchRead[]): void;
   /**
+   * A broker across a link: the produce posted now, in order with every other call of this client's
+   * link (the broker appends it before any call made after it), and answered later; the worker goes
+   * on meanwhile. Answers as produceSync would; throws what it would throw.
+   */
+  produceAsync?(
+    req: Parameters<Broker["produceSync"]>[0],
+    options?: { readonly encodedInProcess?: boolean },
+  ): Promise<ReturnType<Broker["produceSync"]>>;
+  /**
    * A broker across a link: resolves true once any of these partitions has data past its offset
    * (one call for all of them), false on timeout, abort or close.
    */

@@ -40,13 +40,25 @@ interface PartitionGroup {
   readonly index: number;
   records: readonly ProducerRecord[];
   size: number;
+  /** The batch's first sequence number (idempotent producers), given when it is encoded. */
+  baseSequence: number;
 }
 
-const EMPTY_RECORDS: readonly ProducerRecord[] = [];
+/** One send's batches, encoded and numbered, and what its answer is read against. */
+interface PreparedProduce {
+  readonly topics: readonly TopicGroups[];
+  readonly all: readonly PartitionGroup[];
+  readonly request: ProduceRequest;
+  readonly now: number;
+}
 
-type ProducePartitionAnswer = ReturnType<
-  ClientBroker["produceSync"]
->["responses"][number]["partitions"][number];
+type ProduceRequest = Parameters<ClientBroker["produceSync"]>[0];
+type ProduceResponse = ReturnType<ClientBroker["produceSync"]>;
+
+const EMPTY_RECORDS: readonly ProducerRecord[] = [];
+const noop = (): void => {};
+
+type ProducePartitionAnswer = ProduceResponse["responses"][number]["partitions"][number];
 
 interface TopicGroups {
   readonly name: string;
@@ -65,8 +77,24 @@ export class EmbeddedProducer implements Producer {
   private readonly idempotent: boolean;
   private producerId = -1;
   private producerEpoch = -1;
-  /** Next sequence number by topic, then partition. */
+  /**
+   * Next sequence number by topic, then partition: advanced when a batch is encoded, since over a
+   * link more than one may be in flight.
+   */
   private readonly sequences = new Map<string, number[]>();
+  /** The sequence after the last batch the broker stored, by topic then partition. */
+  private readonly acked = new Map<string, number[]>();
+  /**
+   * Partitions where a batch failed, with the first failed batch's base, by topic: their numbering
+   * resumes where the broker's stopped once no produce is in flight (see applyRewinds).
+   */
+  private readonly rewinds = new Map<string, Map<number, number>>();
+  /** Produces posted over a link and not answered yet (see produceAsync). */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** The first error of a produce answered asynchronously in the open transaction. */
+  private asyncFailure: KafkaError | null = null;
+  /** Sends waiting for their turn behind one that gave the event loop a turn (see inTurn). */
+  private queued: Promise<void> | null = null;
   private readonly sticky = new StickyPartitionCache();
   private phase: TxnPhase = "ready";
   private fatalError: KafkaError | null = null;
@@ -115,6 +143,8 @@ export class EmbeddedProducer implements Producer {
     this.producerId = r.producerId;
     this.producerEpoch = r.producerEpoch;
     this.sequences.clear();
+    this.acked.clear();
+    this.rewinds.clear();
   }
 
   private check(): void {
@@ -163,9 +193,24 @@ export class EmbeddedProducer implements Producer {
   }
 
   async send(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
-    const y = maybeYield();
-    if (y) await y;
-    return this.sendSync(records);
+    return this.inTurn(() => this.sendSync(records));
+  }
+
+  /**
+   * Runs a send now, or after the sends queued before it. A send gives the event loop a turn now
+   * and then (maybeYield: in-process calls would otherwise starve timers and I/O); one made
+   * meanwhile must not overtake it, as sends keep their call order.
+   */
+  private inTurn<T>(send: () => T | Promise<T>): T | Promise<T> {
+    const before = this.queued ?? maybeYield();
+    if (before === undefined) return send();
+    const turn = before.then(send);
+    const done = turn.then(noop, noop);
+    this.queued = done;
+    void done.then(() => {
+      if (this.queued === done) this.queued = null;
+    });
+    return turn;
   }
 
   /** send() without the promise: the append happens before it returns. */
@@ -197,9 +242,46 @@ export class EmbeddedProducer implements Producer {
    * need only offset ranges (a changelog's last offset): no metadata object per record.
    */
   async sendForPartitions(records: readonly ProducerRecord[]): Promise<PartitionAppend[]> {
-    const y = maybeYield();
-    if (y) await y;
-    return this.sendSyncForPartitions(records);
+    // Across a link, the batches are posted before this returns (so sends keep their call order)
+    // and answered later: the worker goes on while the broker's thread appends.
+    if (this.broker.produceAsync !== undefined && records.length > 0)
+      return this.queued === null
+        ? this.appendPosted(records)
+        : this.inTurn(() => this.appendPosted(records));
+    return this.inTurn(() => this.sendSyncForPartitions(records));
+  }
+
+  /** The produce of sendForPartitions over a link: encoded and posted now, answered by the promise. */
+  private appendPosted(records: readonly ProducerRecord[]): Promise<AppendedBatch[]> {
+    const prepared = this.append(records, null).prepared;
+    let answered: Promise<AppendedBatch[]>;
+    try {
+      answered = this.broker.produceAsync!(prepared.request, { encodedInProcess: true }).then(
+        (resp) => this.answer(prepared, resp),
+        (e: unknown) => this.answerFailed(prepared, e),
+      );
+    } catch (e) {
+      answered = Promise.reject(e).catch((err: unknown) => this.answerFailed(prepared, err));
+    }
+    const settled: Promise<void> = answered.then(
+      () => this.settled(settled),
+      (e: unknown) => {
+        if (e instanceof KafkaError && this.transactionalId !== null) this.asyncFailure ??= e;
+        this.settled(settled);
+      },
+    );
+    this.inFlight.add(settled);
+    return answered;
+  }
+
+  private settled(p: Promise<unknown>): void {
+    this.inFlight.delete(p);
+    if (this.inFlight.size === 0) this.applyRewinds();
+  }
+
+  /** Waits until every produce posted over a link is answered (their errors are the sends'). */
+  private async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   /** sendForPartitions() without the promise. */
@@ -232,7 +314,12 @@ export class EmbeddedProducer implements Producer {
    * appends them all in one produce call. Answers per group (in first-seen order) and, in `where`,
    * each record's group (where[i]) and position in it (where[n + i]) when there is more than one group.
    */
-  private append(records: readonly ProducerRecord[]): { appends: AppendedBatch[]; where: Int32Array } {
+  private append(records: readonly ProducerRecord[]): { appends: AppendedBatch[]; where: Int32Array };
+  private append(records: readonly ProducerRecord[], posted: null): { prepared: PreparedProduce };
+  private append(
+    records: readonly ProducerRecord[],
+    posted?: null,
+  ): { appends: AppendedBatch[]; where: Int32Array } | { prepared: PreparedProduce } {
     this.checkSend();
     const n = records.length;
     // The producer's scratch, or a fresh one if a send re-enters from inside the broker call.
@@ -242,13 +329,24 @@ export class EmbeddedProducer implements Producer {
     const where = reentered ? new Int32Array(2 * n) : this.scratch;
     this.scratchInUse = true;
     try {
-      return { appends: this.appendGrouped(records, where), where };
+      const prepared = this.prepare(records, where);
+      if (posted === null) return { prepared };
+      let resp: ProduceResponse;
+      try {
+        // The batches were encoded by encodeRecordBatch: the log may skip re-checking their CRC
+        // and framing (it recognises its encoder's own buffers; anything else is checked).
+        resp = this.broker.produceSync(prepared.request, { encodedInProcess: true });
+      } catch (e) {
+        return this.answerFailed(prepared, e);
+      }
+      return { appends: this.answer(prepared, resp), where };
     } finally {
       if (!reentered) this.scratchInUse = false;
     }
   }
 
-  private appendGrouped(records: readonly ProducerRecord[], where: Int32Array): AppendedBatch[] {
+  /** Groups a send's records by partition, registers new partitions with the transaction, encodes the batches. */
+  private prepare(records: readonly ProducerRecord[], where: Int32Array): PreparedProduce {
     const n = records.length;
     // Per topic, its partitions' groups by partition number; the request lists topics and partitions
     // in first-seen order, and the response answers in the same order.
@@ -284,7 +382,14 @@ export class EmbeddedProducer implements Producer {
       }
       let g = t.slots[p];
       if (g === undefined) {
-        g = { topic: r.topic, partition: p, index: all.length, records: EMPTY_RECORDS, size: 0 };
+        g = {
+          topic: r.topic,
+          partition: p,
+          index: all.length,
+          records: EMPTY_RECORDS,
+          size: 0,
+          baseSequence: -1,
+        };
         t.slots[p] = g;
         t.groups.push(g);
         all.push(g);
@@ -311,33 +416,51 @@ export class EmbeddedProducer implements Producer {
     if (this.transactionalId !== null) this.addToTransaction(topics);
 
     const now = Date.now();
+    const reqTopics: { name: string; partitions: { index: number; records: Uint8Array }[] }[] = [];
+    try {
+      this.encode(topics, reqTopics, now);
+    } catch (e) {
+      // Numbers given to batches that will not be sent are taken back.
+      for (const g of all) this.rewind(g);
+      if (this.inFlight.size === 0) this.applyRewinds();
+      throw e;
+    }
+    const request = { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics };
+    return { topics, all, request, now };
+  }
+
+  private encode(
+    topics: readonly TopicGroups[],
+    reqTopics: { name: string; partitions: { index: number; records: Uint8Array }[] }[],
+    now: number,
+  ): void {
     const transactional = this.transactionalId !== null;
     const compression = this.opts.compression ?? "none";
-    const reqTopics: { name: string; partitions: { index: number; records: Uint8Array }[] }[] = [];
     for (const t of topics) {
       const seqs = this.idempotent ? this.sequencesOf(t.name) : null;
       const partitions: { index: number; records: Uint8Array }[] = [];
       for (const g of t.groups) {
+        if (seqs !== null) {
+          g.baseSequence = seqs[g.partition] ?? 0;
+          seqs[g.partition] = (g.baseSequence + g.records.length) % SEQ_MOD;
+        }
         const batch = encodeRecordBatch(g.records, {
           compression,
           transactional,
           producerId: this.producerId,
           producerEpoch: this.producerEpoch,
-          baseSequence: seqs !== null ? (seqs[g.partition] ?? 0) : -1,
+          baseSequence: g.baseSequence,
           timestamp: now,
         });
         partitions.push({ index: g.partition, records: batch });
       }
       reqTopics.push({ name: t.name, partitions });
     }
-    // The batches were encoded just above by encodeRecordBatch: the log may skip re-checking
-    // their CRC and framing (it recognises its encoder's own buffers; anything else is checked).
-    const resp = this.failOnThrow(() =>
-      this.broker.produceSync(
-        { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics },
-        { encodedInProcess: true },
-      ),
-    );
+  }
+
+  /** Where each group went, from the broker's answer; a partition's error fails the send. */
+  private answer(prepared: PreparedProduce, resp: ProduceResponse): AppendedBatch[] {
+    const { topics, all, now } = prepared;
     const appends: AppendedBatch[] = new Array(all.length);
     let firstError: { code: string; message: string } | null = null;
     for (let ti = 0; ti < topics.length; ti++) {
@@ -355,31 +478,62 @@ export class EmbeddedProducer implements Producer {
             code,
             message: `produce to ${t.name}-${g.partition} failed: ${p?.errorMessage ?? code}`,
           };
+          this.rewind(g);
           continue;
         }
-        const count = g.records.length;
-        if (this.idempotent) {
-          const seqs = this.sequencesOf(t.name);
-          seqs[g.partition] = ((seqs[g.partition] ?? 0) + count) % SEQ_MOD;
-        }
+        if (g.baseSequence >= 0)
+          this.sequencesOf(t.name, this.acked)[g.partition] = (g.baseSequence + g.records.length) % SEQ_MOD;
         appends[g.index] = {
           topic: t.name,
           partition: g.partition,
           baseOffset: p.baseOffset,
-          lastOffset: p.baseOffset + count - 1,
+          lastOffset: p.baseOffset + g.records.length - 1,
           logAppendTimeMs: p.logAppendTimeMs,
           sentAt: now,
         };
       }
     }
+    if (this.inFlight.size === 0) this.applyRewinds();
     if (firstError) this.fail(firstError.code, firstError.message);
     return appends;
   }
 
+  /** The whole produce failed (the link, a deferred transaction call): none of its batches is stored. */
+  private answerFailed(prepared: PreparedProduce, e: unknown): never {
+    for (const g of prepared.all) this.rewind(g);
+    if (this.inFlight.size === 0) this.applyRewinds();
+    if (e instanceof KafkaError) this.fail(e.code, e.message);
+    throw e;
+  }
+
+  /** Notes that a batch was not stored: its partition's numbering resumes from it. */
+  private rewind(g: PartitionGroup): void {
+    if (!this.idempotent || g.baseSequence < 0) return;
+    let r = this.rewinds.get(g.topic);
+    if (r === undefined) this.rewinds.set(g.topic, (r = new Map()));
+    if (!r.has(g.partition)) r.set(g.partition, g.baseSequence);
+  }
+
+  /**
+   * Numbers a failed batch's partition from where the broker's numbering stands: after the last
+   * batch it stored. (A later batch may have been stored in spite of the gap: a broker with no
+   * state for this producer there takes any first sequence, as Kafka's does.) Where it stored none,
+   * from the first failed batch.
+   */
+  private applyRewinds(): void {
+    if (this.rewinds.size === 0) return;
+    for (const [topic, r] of this.rewinds) {
+      const seqs = this.sequencesOf(topic);
+      const acked = this.acked.get(topic);
+      for (const [partition, firstFailed] of r) seqs[partition] = acked?.[partition] ?? firstFailed;
+    }
+    this.rewinds.clear();
+  }
+
   /** Next sequence number by partition, for one topic (idempotent producers). */
-  private sequencesOf(topic: string): number[] {
-    let s = this.sequences.get(topic);
-    if (s === undefined) this.sequences.set(topic, (s = []));
+  private sequencesOf(topic: string, of: Map<string, number[]> = this.sequences): number[] {
+    let s = of.get(topic);
+    if (s === undefined) of.set(topic, (s = []));
     return s;
   }
 
@@ -423,6 +577,7 @@ export class EmbeddedProducer implements Producer {
     if (this.phase !== "ready")
       throw kafkaError("INVALID_TXN_STATE", `beginTransaction() called while a transaction is ${this.phase}`);
     this.phase = "in-transaction";
+    this.asyncFailure = null;
     this.txnPartitions.clear();
     this.txnGroups.clear();
     this.txnHasOffsets = false;
@@ -487,8 +642,14 @@ export class EmbeddedProducer implements Producer {
     this.check();
     if (this.transactionalId === null || this.phase === "ready")
       throw kafkaError("INVALID_TXN_STATE", "commitTransaction() without a transaction in progress");
+    // As Kafka's commitTransaction: the sends still in flight are waited for first.
+    await this.drain();
     if (this.phase === "abortable")
-      throw kafkaError("INVALID_TXN_STATE", "the transaction hit an error; it can only be aborted");
+      throw kafkaError(
+        "INVALID_TXN_STATE",
+        `the transaction hit an error; it can only be aborted${this.asyncFailure ? ` (${this.asyncFailure.message})` : ""}`,
+      );
+    this.check();
     await this.endTxn(true);
   }
 
@@ -496,6 +657,9 @@ export class EmbeddedProducer implements Producer {
     this.check();
     if (this.transactionalId === null || this.phase === "ready")
       throw kafkaError("INVALID_TXN_STATE", "abortTransaction() without a transaction in progress");
+    // Their answers (failures included) are in before the abort: the numbering resumes right after.
+    await this.drain().catch(() => {});
+    this.check();
     await this.endTxn(false);
   }
 
@@ -533,6 +697,7 @@ export class EmbeddedProducer implements Producer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.drain().catch(() => {});
     this.onClose();
   }
 }

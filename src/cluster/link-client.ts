@@ -76,6 +76,16 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** The answer of a call sent with deferred calls, or the error of the first of them that failed. */
+function batchValue<T>(method: string, r: LinkBatchReply): T {
+  if (r.failed !== undefined)
+    throw kafkaError(
+      r.failed.code,
+      `${r.failed.method} (sent with ${method}) failed: ${r.failed.message ?? r.failed.code}`,
+    );
+  return r.value as T;
+}
+
 /** The worker's side of the port: synchronous and asynchronous calls, close detection. */
 class LinkTransport {
   private readonly port: MessagePort;
@@ -152,13 +162,21 @@ class LinkTransport {
     if (this.deferred.length === 0) return this.roundTrip<T>(method, args, transfer);
     const calls = [...this.deferred, [method, args]];
     this.deferred = [];
-    const r = this.roundTrip<LinkBatchReply>("batch", [calls], transfer);
-    if (r.failed !== undefined)
-      throw kafkaError(
-        r.failed.code,
-        `${r.failed.method} (sent with ${method}) failed: ${r.failed.message ?? r.failed.code}`,
-      );
-    return r.value as T;
+    return batchValue<T>(method, this.roundTrip<LinkBatchReply>("batch", [calls], transfer));
+  }
+
+  /**
+   * A call posted now, in order with every other call, whose answer comes later (a produce: the
+   * worker goes on processing while the broker's thread appends). The deferred calls go with it, as
+   * with a synchronous call; the broker's thread runs it as soon as it takes it from the port.
+   */
+  post<T>(method: string, args: readonly unknown[], transfer: ArrayBuffer[]): Promise<T> {
+    if (this.deferred.length === 0) return this.call<T>(method, args, undefined, undefined, transfer);
+    const calls = [...this.deferred, [method, args]];
+    this.deferred = [];
+    return this.call<LinkBatchReply>("batch", [calls], undefined, undefined, transfer).then((r) =>
+      batchValue<T>(method, r),
+    );
   }
 
   private roundTrip<T>(method: string, args: readonly unknown[], transfer?: ArrayBuffer[]): T {
@@ -192,7 +210,13 @@ class LinkTransport {
   }
 
   /** An asynchronous call; `signal` cancels it (the promise then resolves with `onAbort`). */
-  call<T>(method: string, args: readonly unknown[], signal?: AbortSignal, onAbort?: T): Promise<T> {
+  call<T>(
+    method: string,
+    args: readonly unknown[],
+    signal?: AbortSignal,
+    onAbort?: T,
+    transfer?: ArrayBuffer[],
+  ): Promise<T> {
     if (this.isClosed) return Promise.reject(this.closedError());
     if (signal?.aborted) return Promise.resolve(onAbort as T);
     const id = this.nextId++;
@@ -219,7 +243,7 @@ class LinkTransport {
         },
       });
       if (this.pending.size === 1) this.port.ref();
-      this.port.postMessage({ k: "call", id, m: method, a: args, sync: false });
+      this.port.postMessage({ k: "call", id, m: method, a: args, sync: false }, transfer ?? []);
     });
   }
 
@@ -500,10 +524,24 @@ export class LinkedBroker implements ClientBroker {
     req: Req<"produceSync">,
     options: { readonly encodedInProcess?: boolean } = {},
   ): Res<"produceSync"> {
+    const transfer: ArrayBuffer[] = [];
+    return this.transport.callSync("produceSync", this.produceArgs(req, options, transfer), transfer);
+  }
+  produceAsync(
+    req: Req<"produceSync">,
+    options: { readonly encodedInProcess?: boolean } = {},
+  ): Promise<Res<"produceSync">> {
+    const transfer: ArrayBuffer[] = [];
+    return this.transport.post("produceSync", this.produceArgs(req, options, transfer), transfer);
+  }
+  private produceArgs(
+    req: Req<"produceSync">,
+    options: { readonly encodedInProcess?: boolean },
+    transfer: ArrayBuffer[],
+  ): [Req<"produceSync">, LinkVouches] {
     // The encoded batches move to the broker's thread instead of being cloned. Batches of this
     // thread's encoder go vouched for (whether all their records have keys): the broker's thread
     // then skips re-checking them, as it does its own producers' (LinkVouches).
-    const transfer: ArrayBuffer[] = [];
     const vouches: LinkVouches = [];
     const moved = {
       ...req,
@@ -521,7 +559,7 @@ export class LinkedBroker implements ClientBroker {
         };
       }),
     };
-    return this.transport.callSync("produceSync", [moved, vouches], transfer);
+    return [moved, vouches];
   }
   addOffsetsToTxn(req: Req<"addOffsetsToTxn">): Res<"addOffsetsToTxn"> {
     this.transport.defer("addOffsetsToTxn", [req]);

@@ -47,6 +47,11 @@ const DEFERRABLE_CALLS: ReadonlySet<string> = new Set([
   "addOffsetsToTxn",
   "txnOffsetCommit",
 ]);
+/**
+ * Calls a worker posts without waiting (LinkedBroker.produceAsync): run at once, in the order the
+ * worker sent them among its other calls, and answered on the port as asynchronous calls are.
+ */
+const ORDERED_CALLS: ReadonlySet<string> = new Set(["produceSync", "batch"]);
 const BROKER_ASYNC_CALLS: ReadonlySet<string> = new Set(["joinGroup", "syncGroup"]);
 const ADMIN_CALLS: ReadonlySet<string> = new Set<keyof Admin>([
   "createTopics",
@@ -168,6 +173,7 @@ export class ClusterLink {
       case "call":
         this.calls++;
         if (m.sync) this.answerSync(m);
+        else if (ORDERED_CALLS.has(m.m)) this.answerOrdered(m);
         else void this.answerAsync(m);
         return;
       case "cancel":
@@ -192,6 +198,21 @@ export class ClusterLink {
     } finally {
       Atomics.add(state, STATE_REPLIES, 1);
       Atomics.notify(state, STATE_REPLIES);
+    }
+  }
+
+  private answerOrdered(m: CallMessage): void {
+    let reply: object;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      reply = { k: "reply", id: m.id, v: this.callSync(m.m, m.a, transfer) };
+    } catch (e) {
+      reply = { k: "reply", id: m.id, e: toWireError(e) };
+    }
+    try {
+      this.port.postMessage(reply, transfer);
+    } catch (e) {
+      this.port.postMessage({ k: "reply", id: m.id, e: toWireError(e) });
     }
   }
 

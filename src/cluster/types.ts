@@ -89,7 +89,9 @@ export interface Producer {
   close(): Promise<void>;
   /**
    * send() answering one offset range per partition written instead of a RecordMetadata per
-   * record, where the client can (the embedded producer, in-process or linked).
+   * record, where the client can (the embedded producer, in-process or linked). Sends keep their
+   * call order: a call's records come after those of every earlier call, even one whose promise
+   * has not settled yet, so a caller may send again without waiting for the answer.
    */
   sendForPartitions?(records: readonly ProducerRecord[]): Promise<PartitionAppend[]>;
 }

@@ -116,3 +116,31 @@ test("sendForPartitions() answers one offset range per partition written, matchi
     assert.equal(total, tag === "r" ? 40 : 3);
   }
 });
+
+test("sends made without waiting keep their call order, also when some give the event loop a turn", async (t) => {
+  const cluster = await open(t);
+  const producer = (await cluster.createProducer()) as EmbeddedProducer;
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < 6; i++) {
+    // Past the producer's time slice, a send yields before appending: a later one must not overtake it.
+    const busyUntil = performance.now() + 6;
+    while (performance.now() < busyUntil);
+    const record = { topic: "a", partition: 0, key: null, value: enc(`v${i}`) };
+    sends.push(i % 2 === 0 ? producer.send([record]) : producer.sendForPartitions([record]));
+    sends.push(producer.sendForPartitions([{ ...record, value: enc(`w${i}`) }]));
+    if (i % 3 === 2) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(sends);
+  const c = await cluster.createConsumer();
+  c.assign([{ topic: "a", partition: 0 }]);
+  await c.seekToBeginning([{ topic: "a", partition: 0 }]);
+  const values: string[] = [];
+  while (values.length < 12) {
+    for (const r of await c.poll({ maxWaitMs: 200 })) values.push(Buffer.from(r.value!).toString());
+  }
+  assert.deepEqual(
+    values,
+    [0, 1, 2, 3, 4, 5].flatMap((i) => [`v${i}`, `w${i}`]),
+  );
+  await c.close();
+});

@@ -81,6 +81,8 @@ class ThreadCollector implements RecordCollector {
   private buffer: ProducerRecord[] = [];
   private chain: Promise<void> = Promise.resolve();
   private error: unknown;
+  /** Bumped by reset(): answers of sends made before it are ignored. */
+  private generation = 0;
   /** Changelog topic -> last written offset by partition (for checkpoints). */
   private readonly changelogOffsets = new Map<string, number[]>();
   readonly changelogTopics: Set<string>;
@@ -123,20 +125,39 @@ class ThreadCollector implements RecordCollector {
     if (batch.length === 0) return;
     this.buffer = [];
     this.sent += batch.length;
-    this.chain = this.chain.then(async () => {
+    let producer: Producer;
+    try {
+      producer = this.producer();
+    } catch (e) {
+      this.error ??= e;
+      return;
+    }
+    if (producer.sendForPartitions !== undefined) {
+      // Sends keep their call order, so this one goes now and only its answer is waited for (at
+      // flush): a linked producer posts it to the broker's thread and the thread goes on
+      // processing meanwhile. One offset range per partition written, no metadata object per
+      // record: the collector keeps only each changelog partition's last offset.
       if (this.error !== undefined) return;
+      const generation = this.generation;
+      const answered = producer.sendForPartitions(batch).then(
+        (appends) => {
+          if (generation !== this.generation) return;
+          for (const r of appends) this.noteChangelogOffset(r.topic, r.partition, r.lastOffset);
+        },
+        (e: unknown) => {
+          if (generation === this.generation) this.error ??= e;
+        },
+      );
+      this.chain = this.chain.then(() => answered);
+      return;
+    }
+    const generation = this.generation;
+    this.chain = this.chain.then(async () => {
+      if (this.error !== undefined || generation !== this.generation) return;
       try {
-        const producer = this.producer();
-        if (producer.sendForPartitions !== undefined) {
-          // One offset range per partition written, no metadata object per record: the collector
-          // keeps only each changelog partition's last offset.
-          for (const r of await producer.sendForPartitions(batch))
-            this.noteChangelogOffset(r.topic, r.partition, r.lastOffset);
-          return;
-        }
         for (const m of await producer.send(batch)) this.noteChangelogOffset(m.topic, m.partition, m.offset);
       } catch (e) {
-        this.error = e;
+        if (generation === this.generation) this.error ??= e;
       }
     });
   }
@@ -157,8 +178,9 @@ class ThreadCollector implements RecordCollector {
       throw e;
     }
   }
-  /** Forgets buffered records (after an abort). */
+  /** Forgets buffered records (after an abort); answers of earlier sends are ignored. */
   reset(): void {
+    this.generation++;
     this.buffer = [];
     this.error = undefined;
     this.chain = Promise.resolve();
