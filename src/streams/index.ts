@@ -71,4 +71,5 @@ export {
   type ThreadMetadata,
 } from "./runtime/kafka-streams.ts";
 export { type ResetResult, resetApplication } from "./runtime/reset.ts";
+export { allocationSitePretenuringDisabled } from "./runtime/gc.ts";
 export { declareFreshSerializer } from "./internals/serdes.ts";

@@ -83,6 +83,16 @@ export interface KafkaStreamsOptions {
    * with less CPU; the longer stall of each flush matters little when records wait anyway.
    */
   readonly saturatedStateFlushIntervalMs?: number;
+  /**
+   * Leave V8's allocation-site pretenuring on (a process-wide V8 flag). Default false: starting
+   * a KafkaStreams turns it off for the process. Pretenuring allocates the objects of an
+   * allocation site directly in the old generation once enough of them survived; for a stream
+   * thread's records that is wrong often enough to hurt: dead records in the old generation keep
+   * the young objects they point to alive until the next full collection, so every scavenge
+   * promotes what it should have freed. Measured in the rewards pipeline: in about half the runs
+   * a thread promoted ~280 MB instead of ~50 MB in 5 s, for ~13 % more CPU per frame; off, in none.
+   */
+  readonly allocationSitePretenuring?: boolean;
   /** Local state root; the instance uses `<stateDir>/<applicationId>/`. Default ./data/state. */
   readonly stateDir?: string;
   /** Record cache budget (bytes); 0 disables caching. */
@@ -122,6 +132,7 @@ const schema = z.object({
   idleCommitAfterMs: z.number().int().min(0).optional(),
   stateFlushIntervalMs: z.number().int().min(0).default(1000),
   saturatedStateFlushIntervalMs: z.number().int().min(0).optional(),
+  allocationSitePretenuring: z.boolean().default(false),
   stateDir: z.string().min(1).default("./data/state"),
   cacheMaxBytes: z
     .number()

@@ -1,6 +1,7 @@
 // KafkaStreams: runs a Topology against a Cluster. Creates internal topics, starts stream threads
 // (sharing partitions with other instances through the consumer group), a global-store loop,
 // exposes its state, metrics and interactive queries, and shuts down gracefully.
+import { disableAllocationSitePretenuring } from "./gc.ts";
 import { randomUUID } from "node:crypto";
 import type { Consumer, Producer, TopicPartition } from "../../cluster/index.ts";
 import { partitionForKey } from "../../cluster/index.ts";
@@ -164,6 +165,7 @@ export class KafkaStreams {
     }
     this.setState("REBALANCING");
     const o = this.options;
+    if (!o.allocationSitePretenuring) disableAllocationSitePretenuring();
     const admin = o.cluster.admin();
     try {
       this.layout = await planTopics(this.topology.internal, admin);
