@@ -500,6 +500,18 @@ export class EmbeddedProducer implements Producer {
 
   /** The whole produce failed (the link, a deferred transaction call): none of its batches is stored. */
   private answerFailed(prepared: PreparedProduce, e: unknown): never {
+    if (e instanceof KafkaError && e.code === "REQUEST_TIMED_OUT" && this.idempotent) {
+      // Unanswered, it may still be stored: numbering on from before it could have a later batch
+      // taken for its duplicate (acknowledged, not stored), and numbering past it would be refused
+      // if it was not. As Kafka's producer with a batch of unknown outcome, this one stops here:
+      // closed and created again, it starts from a new producer epoch.
+      this.phase = "fatal";
+      this.fatalError = kafkaError(
+        "REQUEST_TIMED_OUT",
+        `${e.message}; whether it was stored is unknown, so this producer cannot go on: close it and create another`,
+      );
+      throw this.fatalError;
+    }
     for (const g of prepared.all) this.rewind(g);
     if (this.inFlight.size === 0) this.applyRewinds();
     if (e instanceof KafkaError) this.fail(e.code, e.message);

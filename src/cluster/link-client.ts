@@ -76,6 +76,9 @@ interface Pending {
   reject(e: Error): void;
 }
 
+/** What a posted call resolves with when its time is up (see LinkTransport.post). */
+const TIMED_OUT: unique symbol = Symbol("timed out");
+
 /** The answer of a call sent with deferred calls, or the error of the first of them that failed. */
 function batchValue<T>(method: string, r: LinkBatchReply): T {
   if (r.failed !== undefined)
@@ -171,11 +174,30 @@ class LinkTransport {
    * with a synchronous call; the broker's thread runs it as soon as it takes it from the port.
    */
   post<T>(method: string, args: readonly unknown[], transfer: ArrayBuffer[]): Promise<T> {
-    if (this.deferred.length === 0) return this.call<T>(method, args, undefined, undefined, transfer);
-    const calls = [...this.deferred, [method, args]];
+    const batch = this.deferred.length > 0;
+    const sent: [string, readonly unknown[]] = batch
+      ? ["batch", [[...this.deferred, [method, args]]]]
+      : [method, args];
     this.deferred = [];
-    return this.call<LinkBatchReply>("batch", [calls], undefined, undefined, transfer).then((r) =>
-      batchValue<T>(method, r),
+    // As a synchronous call, it fails once the broker's thread has not answered for callTimeoutMs
+    // (REQUEST_TIMED_OUT: it may still be carried out, so the caller must not take it as undone).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.callTimeoutMs);
+    timer.unref();
+    return this.call<unknown>(sent[0], sent[1], timeout.signal, TIMED_OUT, transfer).then(
+      (r) => {
+        clearTimeout(timer);
+        if (r === TIMED_OUT)
+          throw kafkaError(
+            "REQUEST_TIMED_OUT",
+            `the broker's thread did not answer ${method} within ${this.callTimeoutMs} ms`,
+          );
+        return batch ? batchValue<T>(method, r as LinkBatchReply) : (r as T);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        throw e;
+      },
     );
   }
 

@@ -465,6 +465,40 @@ test("sends over a link are in flight together, in order; a failed one aborts it
   assert.deepEqual(await read("small", 1, 3), ["0:kept", "0:plain-1", "0:plain-kept"]);
 });
 
+test("a send the broker's thread leaves unanswered past callTimeoutMs fails, and its producer stops", async (t) => {
+  const cluster = await open(t);
+  await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
+  const w = startWorker(t, cluster, "unanswered", { topic: "t", callTimeoutMs: 150 });
+  await w.next("ready");
+  w.send("go");
+  // This thread is busy past the worker's call timeout: the worker's send waits unanswered.
+  const until = performance.now() + 600;
+  while (performance.now() < until);
+  const { out } = (await w.next("done")) as unknown as {
+    out: { send: { code: string; message: string }; next: { code: string; message: string } };
+  };
+  await w.exited();
+  assert.equal(out.send.code, "REQUEST_TIMED_OUT");
+  assert.match(out.send.message, /150 ms.*unknown/);
+  assert.equal(out.next.code, "REQUEST_TIMED_OUT"); // the producer stopped: nothing more is sent
+  // It was stored after all, in a transaction nobody can commit: a new producer with the same
+  // transactional id aborts it, and read_committed readers never see it.
+  const everything = await cluster.createConsumer();
+  everything.assign([{ topic: "t", partition: 0 }]);
+  await everything.seekToBeginning([{ topic: "t", partition: 0 }]);
+  assert.deepEqual(
+    (await pollUntil(everything, 2)).map((r) => str(r.value)),
+    ["before", "late"],
+  );
+  await (await cluster.createProducer({ transactionalId: "unanswered" })).close();
+  const committed = await cluster.createConsumer({ isolationLevel: "read_committed" });
+  committed.assign([{ topic: "t", partition: 0 }]);
+  await committed.seekToBeginning([{ topic: "t", partition: 0 }]);
+  assert.deepEqual(await committed.poll({ maxWaitMs: 200 }), []);
+  await everything.close();
+  await committed.close();
+});
+
 test("errors cross the link with their class, code and message", async (t) => {
   const cluster = await open(t);
   await cluster.admin().createTopics([{ name: "t", partitions: 1 }]);
