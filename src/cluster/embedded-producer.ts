@@ -38,7 +38,9 @@ interface PartitionGroup {
   readonly partition: number;
   /** Position among the send's groups (in first-seen order). */
   readonly index: number;
+  /** The group's records until they are encoded. */
   records: readonly ProducerRecord[];
+  /** How many records the group has. */
   size: number;
   /** The batch's first sequence number (idempotent producers), given when it is encoded. */
   baseSequence: number;
@@ -453,6 +455,9 @@ export class EmbeddedProducer implements Producer {
           timestamp: now,
         });
         partitions.push({ index: g.partition, records: batch });
+        // Encoded: the answer needs only their count (`size`), and a posted produce's records
+        // would otherwise live until its answer.
+        g.records = EMPTY_RECORDS;
       }
       reqTopics.push({ name: t.name, partitions });
     }
@@ -482,12 +487,12 @@ export class EmbeddedProducer implements Producer {
           continue;
         }
         if (g.baseSequence >= 0)
-          this.sequencesOf(t.name, this.acked)[g.partition] = (g.baseSequence + g.records.length) % SEQ_MOD;
+          this.sequencesOf(t.name, this.acked)[g.partition] = (g.baseSequence + g.size) % SEQ_MOD;
         appends[g.index] = {
           topic: t.name,
           partition: g.partition,
           baseOffset: p.baseOffset,
-          lastOffset: p.baseOffset + g.records.length - 1,
+          lastOffset: p.baseOffset + g.size - 1,
           logAppendTimeMs: p.logAppendTimeMs,
           sentAt: now,
         };
