@@ -7,8 +7,7 @@
 // `ledger` (keyed by campaign) owns every campaign's budget, PDV/day counters and rewarded
 // tickets, so all decisions about one campaign are taken by one task, in order, in one
 // transaction with their outputs (docs/rewards.md, "Keys and partitioning").
-import type { Gauge } from "prom-client";
-import type { Logger, Tally } from "../../src/observe/index.ts";
+import type { GaugeSlot, Logger, Tally } from "../../src/observe/index.ts";
 import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
 import { type Serde, Serdes } from "../../src/serde/index.ts";
 import {
@@ -36,7 +35,7 @@ import {
   type Reward,
   type RewardCancellation,
 } from "./domain/index.ts";
-import { byLabel, INGEST_HEADER, type RewardsMetrics } from "./metrics.ts";
+import { byLabel, INGEST_HEADER, ingestHeaderMs, type RewardsMetrics } from "./metrics.ts";
 import { budgetAccountSerde, counterSerde, json, sharedJson } from "./records.ts";
 import { TOPICS } from "./topics.ts";
 
@@ -174,7 +173,6 @@ const PDV_DIGITS = 9;
 /** Most PDV/day counters StoreLedger mirrors in memory before it starts its mirror over. */
 const PDV_DAY_MIRROR_MAX = 200_000;
 const NO_VALUE = new Uint8Array(0);
-const utf8Decoder = new TextDecoder();
 
 export function pdvIndexKey(pdvId: number, campaignId: string, ticketId: string): string {
   return `${String(pdvId).padStart(PDV_DIGITS, "0")}|${campaignId}|${ticketId}`;
@@ -558,7 +556,7 @@ class LedgerProcessor
   private readonly now: () => number;
   private readonly issued: (campaignId: string) => Tally;
   private readonly canceled: (campaignId: string) => Tally;
-  private readonly budgetUsed: (campaignId: string) => Gauge;
+  private readonly budgetUsed: (campaignId: string) => GaugeSlot;
 
   private readonly tables: ReferenceTables | undefined;
   private readonly log: Logger | undefined;
@@ -576,7 +574,7 @@ class LedgerProcessor
     this.now = now;
     this.issued = metrics.tallies.couponsIssued;
     this.canceled = metrics.tallies.couponsCanceled;
-    this.budgetUsed = byLabel((c) => metrics.budgetUsedCents.labels(c) as unknown as Gauge);
+    this.budgetUsed = byLabel((c) => metrics.budgetUsedCents.slot(c));
     this.view = new CampaignTableView(log);
     this.tables = tables;
     this.log = log;
@@ -684,7 +682,7 @@ class LedgerProcessor
   private observeLatency(record: Record<string, CampaignWork>): void {
     for (const h of record.headers) {
       if (h.key === INGEST_HEADER && h.value !== null) {
-        const ingest = Number(utf8Decoder.decode(h.value));
+        const ingest = ingestHeaderMs(h.value);
         if (Number.isFinite(ingest)) {
           const ms = Math.max(0, this.now() - ingest);
           this.metrics.frameToCoupon.observe(ms / 1000);

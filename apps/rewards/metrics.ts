@@ -1,6 +1,6 @@
 // The rewards pipeline's own metrics (prefixed courant_ by the registry).
-import type { Counter, Gauge, Histogram } from "prom-client";
-import type { MetricsRegistry, Tally } from "../../src/observe/index.ts";
+import type { Counter, Histogram } from "prom-client";
+import type { LatestGauge, MetricsRegistry, Tally } from "../../src/observe/index.ts";
 
 export interface RewardsMetrics {
   readonly frames: Counter;
@@ -23,7 +23,7 @@ export interface RewardsMetrics {
   readonly couponsIssued: Counter;
   readonly couponsCanceled: Counter;
   readonly couponsSkipped: Counter;
-  readonly budgetUsedCents: Gauge;
+  readonly budgetUsedCents: LatestGauge;
   readonly frameToCoupon: Histogram;
   /** The latest frame-to-coupon delays (ms), for exact recent percentiles in the live view. */
   readonly recentLatencies: LatencyWindow;
@@ -130,9 +130,11 @@ export function rewardsMetrics(m: MetricsRegistry): RewardsMetrics {
       "Qualifying bets without a coupon, by reason",
       ["campaign", "reason"],
     ),
-    budgetUsedCents: m.gauge("rewards_budget_used_cents", "Budget used by active coupons, by campaign", [
-      "campaign",
-    ]),
+    budgetUsedCents: m.latestGauge(
+      "rewards_budget_used_cents",
+      "Budget used by active coupons, by campaign",
+      ["campaign"],
+    ),
     frameToCoupon: m.histogram(
       "rewards_frame_to_coupon_seconds",
       "From the response frame's record timestamp to the coupon's issuing",
@@ -148,6 +150,20 @@ export const INGEST_HEADER = "courant.ingest";
 
 export function ingestHeaderValue(ms: number): Uint8Array {
   return Buffer.from(String(ms), "latin1"); // digits only: same bytes as UTF-8
+}
+
+/** The ingest time an INGEST_HEADER value holds (ingestHeaderValue's inverse), NaN if it is not one. */
+export function ingestHeaderMs(b: Uint8Array): number {
+  // Read digit by digit: a string per coupon to get a number was a sizeable share of the
+  // coupons thread's allocations.
+  if (b.length === 0 || b.length > 16) return Number.NaN;
+  let ms = 0;
+  for (let i = 0; i < b.length; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    ms = ms * 10 + d;
+  }
+  return ms;
 }
 
 /** One lookup per label value: `make(value)` is called once per distinct value. */

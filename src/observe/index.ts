@@ -103,6 +103,54 @@ export class MetricsRegistry {
     };
   }
 
+  /**
+   * A gauge for hot paths: each label set's latest value is a plain number, given to the
+   * Prometheus gauge when it is collected (a scrape, `get()`). As with tallyCounter, prom-client's
+   * labelled `set()` hashes the label values on every call; a gauge set per record showed in the
+   * rewards pipeline's profiles (1.7 % of the coupons thread's allocations).
+   */
+  latestGauge(name: string, help: string, labelNames: readonly string[] = []): LatestGauge {
+    const slots = new Map<string, { labels: Record<string, string>; v: number; fresh: boolean }>();
+    const gauge = this.getOrCreate(
+      name,
+      () =>
+        new Gauge({
+          name: METRIC_PREFIX + name,
+          help,
+          labelNames,
+          registers: [this.registry],
+          collect() {
+            for (const s of slots.values()) {
+              if (!s.fresh) continue;
+              this.set(s.labels, s.v);
+              s.fresh = false;
+            }
+          },
+        }),
+    ) as Gauge;
+    return {
+      gauge,
+      slot(...values: string[]): GaugeSlot {
+        const key = values.join("\u0000");
+        let s = slots.get(key);
+        if (s === undefined) {
+          const labels: Record<string, string> = {};
+          labelNames.forEach((l, i) => {
+            labels[l] = values[i] ?? "";
+          });
+          slots.set(key, (s = { labels, v: 0, fresh: false }));
+        }
+        const entry = s;
+        return {
+          set(v: number) {
+            entry.v = v;
+            entry.fresh = true;
+          },
+        };
+      },
+    };
+  }
+
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     return this.getOrCreate(
       name,
@@ -148,6 +196,16 @@ export interface Tally {
 export interface TallyCounter {
   readonly counter: Counter;
   tally(...labelValues: string[]): Tally;
+}
+
+export interface GaugeSlot {
+  set(v: number): void;
+}
+
+/** A Prometheus gauge fed by slots: `slot(...labelValues)` once, then `set()` per event. */
+export interface LatestGauge {
+  readonly gauge: Gauge;
+  slot(...labelValues: string[]): GaugeSlot;
 }
 
 /** The default registry of a process, used when a component is not given its own. */

@@ -19,3 +19,23 @@ test("tallyCounter: counts kept per label set are added to the counter when it i
   assert.match(text, /courant_frames_total\{direction="Q"\} 8/);
   assert.match(text, /courant_frames_total\{direction="R"\} 3/);
 });
+
+test("latestGauge: the last value set per label set is what a collection reports", async () => {
+  const m = new MetricsRegistry();
+  const used = m.latestGauge("budget_used", "budget used", ["campaign"]);
+  const a = used.slot("A");
+  a.set(100);
+  a.set(250); // only the latest counts
+  used.slot("B").set(7);
+  assert.match(await m.text(), /courant_budget_used\{campaign="A"\} 250/);
+  const first = await used.gauge.get();
+  assert.deepEqual(Object.fromEntries(first.values.map((v) => [v.labels.campaign, v.value])), {
+    A: 250,
+    B: 7,
+  });
+  // A value going down is reported as such, and an untouched slot keeps its last value.
+  used.slot("A").set(40);
+  const text = await m.text();
+  assert.match(text, /courant_budget_used\{campaign="A"\} 40/);
+  assert.match(text, /courant_budget_used\{campaign="B"\} 7/);
+});

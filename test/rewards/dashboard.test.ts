@@ -74,3 +74,11 @@ test("recent frame→coupon latencies are those of the last minute, at most the 
   assert.ok(Number.isNaN(w.percentile(50)), "none in the last minute");
   assert.equal(w.total, 7);
 });
+
+test("the ingest header reads back as the time it was written; anything else is not a time", async () => {
+  const { ingestHeaderMs, ingestHeaderValue } = await import("../../apps/rewards/metrics.ts");
+  for (const ms of [0, 7, 1_781_234_567_890, Number.MAX_SAFE_INTEGER])
+    assert.equal(ingestHeaderMs(ingestHeaderValue(ms)), ms);
+  for (const bad of ["", "12a", "-5", "1.5", " 12", "12345678901234567"])
+    assert.ok(Number.isNaN(ingestHeaderMs(Buffer.from(bad, "latin1"))), JSON.stringify(bad));
+});
