@@ -116,31 +116,43 @@ function packedTimestamp(b: Uint8Array): string | null {
   );
 }
 
-/** Validates a whole frame's header and length; returns the header. */
-export function decodeHeaderFields(b: Uint8Array): PdvHeader {
-  if (b.length < HEADER_SIZE) {
-    throw new PdvFrameError(
-      "FRAME_TOO_SHORT",
-      `frame has ${b.length} bytes, the header alone needs ${HEADER_SIZE}`,
-      {
-        byteOffset: b.length,
-      },
-    );
-  }
-  // FH-TYPE
+/**
+ * A frame's FH-TYPE, checked, without the rest of the header: for frames whose header was
+ * validated upstream, where the type alone decides what to do (decodeHeaderFields builds the whole
+ * header, its 17-digit timestamp string included, per frame).
+ */
+export function frameTypeOf(b: Uint8Array): string {
+  if (b.length < HEADER_SIZE) throw tooShort(b);
   const t1 = b[1]! - 0xf0;
   const t2 = b[2]! - 0xf0;
   const t3 = b[3]! - 0xf0;
   if (b[0] !== EBCDIC_T || t1 < 0 || t1 > 9 || t2 < 0 || t2 > 9 || t3 < 0 || t3 > 9) {
     throw bad("FH-TYPE", 0, b, 4, "frame type must be T and three digits");
   }
-  const type = typeCode(t1 * 100 + t2 * 10 + t3);
-  // FH-DIRECTION
+  return typeCode(t1 * 100 + t2 * 10 + t3);
+}
+
+/** A frame's FH-DIRECTION, checked, without the rest of the header (see frameTypeOf). */
+export function frameDirectionOf(b: Uint8Array): PdvDirection {
+  if (b.length < HEADER_SIZE) throw tooShort(b);
   const d = b[4];
-  let direction: PdvDirection;
-  if (d === EBCDIC_Q) direction = "Q";
-  else if (d === EBCDIC_R) direction = "R";
-  else throw bad("FH-DIRECTION", 4, b, 1, "direction must be Q or R");
+  if (d === EBCDIC_Q) return "Q";
+  if (d === EBCDIC_R) return "R";
+  throw bad("FH-DIRECTION", 4, b, 1, "direction must be Q or R");
+}
+
+function tooShort(b: Uint8Array): PdvFrameError {
+  return new PdvFrameError(
+    "FRAME_TOO_SHORT",
+    `frame has ${b.length} bytes, the header alone needs ${HEADER_SIZE}`,
+    { byteOffset: b.length },
+  );
+}
+
+/** Validates a whole frame's header and length; returns the header. */
+export function decodeHeaderFields(b: Uint8Array): PdvHeader {
+  const type = frameTypeOf(b);
+  const direction = frameDirectionOf(b);
   // FH-VERSION
   const v1 = b[5]! - 0xf0;
   const v2 = b[6]! - 0xf0;

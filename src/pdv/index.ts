@@ -30,6 +30,8 @@ export {
 export {
   decodeHeaderFields,
   encodeHeaderInto,
+  frameDirectionOf,
+  frameTypeOf,
   HEADER_OFFSETS,
   HEADER_SIZE,
   MAX_BODY_LENGTH,

@@ -6,8 +6,10 @@ import {
   compileHeaderCopybook,
   createRandom,
   decodeHeaderFields,
+  frameDirectionOf,
   frameFromJson,
   frameToJson,
+  frameTypeOf,
   PDV_CATALOG,
   type PdvDirection,
   PdvFrameCodec,
@@ -421,4 +423,24 @@ test("a custom house rule plugs in through the copybook field codec hook", () =>
     () => custom.encode({ header, body: { ...body, [field]: "x" } }),
     isPdvError("BAD_VALUE", field),
   );
+});
+
+test("frameTypeOf / frameDirectionOf agree with decodeHeaderFields and fail as it does on their bytes", () => {
+  for (const frame of samplePdvFrames(50, 7)) {
+    const h = decodeHeaderFields(frame);
+    assert.equal(frameTypeOf(frame), h.type);
+    assert.equal(frameDirectionOf(frame), h.direction);
+  }
+  const good = samplePdvFrames(1, 3)[0]!;
+  const badType = Uint8Array.from(good);
+  badType[2] = 0x41;
+  assert.throws(() => frameTypeOf(badType), isPdvError("BAD_HEADER", "FH-TYPE", 0));
+  assert.throws(() => decodeHeaderFields(badType), isPdvError("BAD_HEADER", "FH-TYPE", 0));
+  const badDirection = Uint8Array.from(good);
+  badDirection[4] = 0xc1;
+  assert.throws(() => frameDirectionOf(badDirection), isPdvError("BAD_HEADER", "FH-DIRECTION", 4));
+  assert.throws(() => decodeHeaderFields(badDirection), isPdvError("BAD_HEADER", "FH-DIRECTION", 4));
+  const short = good.subarray(0, 20);
+  assert.throws(() => frameTypeOf(short), isPdvError("FRAME_TOO_SHORT"));
+  assert.throws(() => frameDirectionOf(short), isPdvError("FRAME_TOO_SHORT"));
 });
