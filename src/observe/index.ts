@@ -37,6 +37,25 @@ export function createLogger(name: string, level?: string): Logger {
 
 export const METRIC_PREFIX = "courant_";
 
+/** The entry of one label set (values in labelNames' order), made by `make` the first time. */
+function labelSlot<T>(
+  slots: Map<string, T>,
+  labelNames: readonly string[],
+  values: readonly string[],
+  make: (labels: Record<string, string>) => T,
+): T {
+  const key = values.join("\u0000");
+  let e = slots.get(key);
+  if (e === undefined) {
+    const labels: Record<string, string> = {};
+    labelNames.forEach((l, i) => {
+      labels[l] = values[i] ?? "";
+    });
+    slots.set(key, (e = make(labels)));
+  }
+  return e;
+}
+
 /**
  * A Prometheus registry with Courant's naming rule: every metric is prefixed `courant_`.
  * Getting a metric twice by name returns the same instance, so layers can register lazily.
@@ -84,16 +103,7 @@ export class MetricsRegistry {
     return {
       counter,
       tally(...values: string[]): Tally {
-        const key = values.join("\u0000");
-        let t = tallies.get(key);
-        if (t === undefined) {
-          const labels: Record<string, string> = {};
-          labelNames.forEach((l, i) => {
-            labels[l] = values[i] ?? "";
-          });
-          tallies.set(key, (t = { labels, n: 0 }));
-        }
-        const entry = t;
+        const entry = labelSlot(tallies, labelNames, values, (labels) => ({ labels, n: 0 }));
         return {
           inc(n = 1) {
             entry.n += n;
@@ -131,16 +141,7 @@ export class MetricsRegistry {
     return {
       gauge,
       slot(...values: string[]): GaugeSlot {
-        const key = values.join("\u0000");
-        let s = slots.get(key);
-        if (s === undefined) {
-          const labels: Record<string, string> = {};
-          labelNames.forEach((l, i) => {
-            labels[l] = values[i] ?? "";
-          });
-          slots.set(key, (s = { labels, v: 0, fresh: false }));
-        }
-        const entry = s;
+        const entry = labelSlot(slots, labelNames, values, (labels) => ({ labels, v: 0, fresh: false }));
         return {
           set(v: number) {
             entry.v = v;
