@@ -256,15 +256,16 @@ export class EmbeddedProducer implements Producer {
   /** The produce of sendForPartitions over a link: encoded and posted now, answered by the promise. */
   private appendPosted(records: readonly ProducerRecord[]): Promise<AppendedBatch[]> {
     const prepared = this.append(records, null).prepared;
-    let answered: Promise<AppendedBatch[]>;
+    let posted: Promise<ProduceResponse>;
     try {
-      answered = this.broker.produceAsync!(prepared.request, { encodedInProcess: true }).then(
-        (resp) => this.answer(prepared, resp),
-        (e: unknown) => this.answerFailed(prepared, e),
-      );
+      posted = this.broker.produceAsync!(prepared.request, { encodedInProcess: true });
     } catch (e) {
-      answered = Promise.reject(e).catch((err: unknown) => this.answerFailed(prepared, err));
+      posted = Promise.reject(e);
     }
+    const answered = posted.then(
+      (resp) => this.answer(prepared, resp),
+      (e: unknown) => this.answerFailed(prepared, e),
+    );
     const settled: Promise<void> = answered.then(
       () => this.settled(settled),
       (e: unknown) => {
@@ -278,10 +279,10 @@ export class EmbeddedProducer implements Producer {
 
   private settled(p: Promise<unknown>): void {
     this.inFlight.delete(p);
-    if (this.inFlight.size === 0) this.applyRewinds();
+    this.applyRewinds();
   }
 
-  /** Waits until every produce posted over a link is answered (their errors are the sends'). */
+  /** Waits until every produce posted over a link is answered (never throws: their errors are the sends'). */
   private async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
@@ -424,7 +425,7 @@ export class EmbeddedProducer implements Producer {
     } catch (e) {
       // Numbers given to batches that will not be sent are taken back.
       for (const g of all) this.rewind(g);
-      if (this.inFlight.size === 0) this.applyRewinds();
+      this.applyRewinds();
       throw e;
     }
     const request = { transactionalId: this.transactionalId, acks: this.opts.acks ?? -1, topics: reqTopics };
@@ -498,7 +499,7 @@ export class EmbeddedProducer implements Producer {
         };
       }
     }
-    if (this.inFlight.size === 0) this.applyRewinds();
+    this.applyRewinds();
     if (firstError) this.fail(firstError.code, firstError.message);
     return appends;
   }
@@ -518,7 +519,7 @@ export class EmbeddedProducer implements Producer {
       throw this.fatalError;
     }
     for (const g of prepared.all) this.rewind(g);
-    if (this.inFlight.size === 0) this.applyRewinds();
+    this.applyRewinds();
     if (e instanceof KafkaError) this.fail(e.code, e.message);
     throw e;
   }
@@ -538,7 +539,8 @@ export class EmbeddedProducer implements Producer {
    * from the first failed batch.
    */
   private applyRewinds(): void {
-    if (this.rewinds.size === 0) return;
+    // Only once every answer is in: a later batch's answer may still move the broker's numbering.
+    if (this.rewinds.size === 0 || this.inFlight.size > 0) return;
     for (const [topic, r] of this.rewinds) {
       const seqs = this.sequencesOf(topic);
       const acked = this.acked.get(topic);
@@ -675,7 +677,7 @@ export class EmbeddedProducer implements Producer {
     if (this.transactionalId === null || this.phase === "ready")
       throw kafkaError("INVALID_TXN_STATE", "abortTransaction() without a transaction in progress");
     // Their answers (failures included) are in before the abort: the numbering resumes right after.
-    await this.drain().catch(() => {});
+    await this.drain();
     this.check();
     await this.endTxn(false);
   }
@@ -714,7 +716,7 @@ export class EmbeddedProducer implements Producer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.drain().catch(() => {});
+    await this.drain();
     this.onClose();
   }
 }

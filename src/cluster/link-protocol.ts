@@ -99,16 +99,16 @@ export function fromWireError(w: WireError): Error {
 }
 
 /**
- * Bytes to post with their buffer transferred, never copied twice: a Uint8Array alone owning its
- * ArrayBuffer goes as is; a view of a larger buffer (the Buffer pool, a slice of a read) is copied
- * once into one of its own first. Transferring the pool would detach every other Buffer in it.
- */
-/**
  * Per topic and partition of a produce request sent over a link: null, or the batch is the worker's
  * encodeRecordBatch output, with whether all its records have keys (see vouchEncoded).
  */
 export type LinkVouches = (boolean | null)[][];
 
+/**
+ * Bytes to post with their buffer transferred, never copied twice: a Uint8Array alone owning its
+ * ArrayBuffer goes as is; a view of a larger buffer (the Buffer pool, a slice of a read) is copied
+ * once into one of its own first. Transferring the pool would detach every other Buffer in it.
+ */
 export function ownedBytes(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
   const b = bytes.buffer;
   if (

@@ -190,11 +190,7 @@ export class ClusterLink {
     const state = this.state;
     if (!port || !state) return; // no hello: not a LinkedCluster; nothing can wait for an answer
     try {
-      const transfer: ArrayBuffer[] = [];
-      const v = this.callSync(m.m, m.a, transfer);
-      port.postMessage({ k: "reply", id: m.id, v }, transfer);
-    } catch (e) {
-      port.postMessage({ k: "reply", id: m.id, e: toWireError(e) });
+      this.reply(port, m);
     } finally {
       Atomics.add(state, STATE_REPLIES, 1);
       Atomics.notify(state, STATE_REPLIES);
@@ -202,17 +198,17 @@ export class ClusterLink {
   }
 
   private answerOrdered(m: CallMessage): void {
-    let reply: object;
-    const transfer: ArrayBuffer[] = [];
+    this.reply(this.port, m);
+  }
+
+  /** Runs a call now and posts its answer (or its error) on `port`. */
+  private reply(port: MessagePort, m: CallMessage): void {
     try {
-      reply = { k: "reply", id: m.id, v: this.callSync(m.m, m.a, transfer) };
+      const transfer: ArrayBuffer[] = [];
+      const v = this.callSync(m.m, m.a, transfer);
+      port.postMessage({ k: "reply", id: m.id, v }, transfer);
     } catch (e) {
-      reply = { k: "reply", id: m.id, e: toWireError(e) };
-    }
-    try {
-      this.port.postMessage(reply, transfer);
-    } catch (e) {
-      this.port.postMessage({ k: "reply", id: m.id, e: toWireError(e) });
+      port.postMessage({ k: "reply", id: m.id, e: toWireError(e) });
     }
   }
 

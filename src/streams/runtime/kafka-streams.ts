@@ -1,7 +1,6 @@
 // KafkaStreams: runs a Topology against a Cluster. Creates internal topics, starts stream threads
 // (sharing partitions with other instances through the consumer group), a global-store loop,
 // exposes its state, metrics and interactive queries, and shuts down gracefully.
-import { disableAllocationSitePretenuring } from "./gc.ts";
 import { randomUUID } from "node:crypto";
 import type { Consumer, Producer, TopicPartition } from "../../cluster/index.ts";
 import { partitionForKey } from "../../cluster/index.ts";
@@ -30,6 +29,7 @@ import {
   resolveOptions,
   type UncaughtErrorResponse,
 } from "./config.ts";
+import { disableAllocationSitePretenuring } from "./gc.ts";
 import { applyChangelogRecord } from "./restore.ts";
 import { type StreamsMetrics, streamsMetrics } from "./metrics.ts";
 import { isInstanceFenced, StreamThread, type ThreadHost } from "./thread.ts";
