@@ -23,7 +23,6 @@ import { CHECKPOINT_FILE_NAME, writeCheckpointFile } from "./checkpoint.ts";
 import { StateStoreError } from "./errors.ts";
 import { defaultSegmentIntervalMs } from "./layout.ts";
 import type { OrderedBytes, SegmentSet } from "./ordered.ts";
-import { SortedBytesMap } from "./sorted-map.ts";
 import {
   KeyValueStore,
   SessionStore,
@@ -33,6 +32,7 @@ import {
   type WindowStoreOptions,
 } from "./stores.ts";
 import type { Bytes, KeyValue } from "./types.ts";
+import { WriteBuffer } from "./write-buffer.ts";
 
 const META_DB = "__courant_meta";
 const MAX_KEY_BYTES = 1978; // lmdb's compiled maximum
@@ -86,7 +86,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
   readonly db: Database<Buffer, Buffer>;
   /** Key-value stores prefix keys with 0x00: lmdb forbids the empty key. */
   private readonly prefixed: boolean;
-  readonly pending = new SortedBytesMap<Uint8Array | null>();
+  private readonly pending = new WriteBuffer();
   /**
    * Write-behind log for stores that never read this database back before a flush (the
    * memory-mirrored window store): appended in write order, applied before `pending`.
@@ -153,13 +153,9 @@ export class LmdbOrderedBytes implements OrderedBytes {
   }
 
   get(key: Bytes): Bytes | undefined {
-    let ks: string | undefined;
     if (this.pending.size > 0) {
-      ks = bytesToKeyString(key);
-      this.lastReadKey = key;
-      this.lastReadKeyString = ks;
-      const p = this.pending.getByString(ks);
-      if (p !== undefined) return p.value === null ? undefined : p.value;
+      const p = this.pending.get(key);
+      if (p !== undefined) return p === null ? undefined : p;
     }
     // lmdb's get copies into a Buffer of its own (an off-heap allocation for values over 64
     // bytes); its fast read returns a shared buffer, valid until the next read, copied here.
@@ -168,40 +164,8 @@ export class LmdbOrderedBytes implements OrderedBytes {
       shared === undefined
         ? undefined
         : copyBytesPooled(shared, (this.db as unknown as { lastSize: number }).lastSize);
-    if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) {
-      if (ks === undefined) {
-        ks = bytesToKeyString(key);
-        this.lastReadKey = key;
-        this.lastReadKeyString = ks;
-      }
-      this.absent.add(ks);
-    }
+    if (v === undefined && this.absent.size < MAX_ABSENT_KEYS) this.absent.add(bytesToKeyString(key));
     return v;
-  }
-
-  /**
-   * The key string of the last read, reused by a put of the same array when the caller owns it
-   * (an owned key is never written to, so it cannot have changed since): a read-modify-write
-   * converts its key once.
-   */
-  private lastReadKey: Bytes | undefined;
-  private lastReadKeyString = "";
-
-  /**
-   * The map string of a written key: the last read's when the key is that same owned array, or
-   * holds the same bytes (compared with the string's code units: a short loop instead of a new
-   * string, as a read-modify-write through a copy of the key does).
-   */
-  private writeKeyString(key: Bytes, keyOwned: boolean): string {
-    const last = this.lastReadKeyString;
-    if (keyOwned && key === this.lastReadKey) return last;
-    const n = key.byteLength;
-    if (n === last.length && n <= 128) {
-      let i = 0;
-      while (i < n && key[i] === last.charCodeAt(i)) i++;
-      if (i === n) return last;
-    }
-    return bytesToKeyString(key);
   }
 
   private scratch = new Uint8Array(64);
@@ -224,27 +188,21 @@ export class LmdbOrderedBytes implements OrderedBytes {
     return (this.scratchViews[n] ??= this.scratch.subarray(0, n));
   }
 
-  put(key: Bytes, value: Bytes | null, keyOwned = false, valueOwned = false): void {
+  /** Buffers a write (the buffer copies key and value: ownership does not matter here). */
+  put(key: Bytes, value: Bytes | null, _keyOwned = false, _valueOwned = false): void {
     if (this.env.inTransaction) {
       this.writeDirect(key, value);
       return;
     }
     this.checkSize(key); // now rather than at flush
-    const ks = this.writeKeyString(key, keyOwned);
-    if (value === null && this.absent.has(ks)) {
+    if (value === null && this.absent.size > 0 && this.absent.has(bytesToKeyString(key))) {
       // In neither lmdb nor (now) the buffer. The buffered put it drops was counted: uncounted,
       // or the environment's count grew by one per such pair and, past the streams runtime's
       // threshold, made its thread flush at every commit (the correlation app, within seconds).
-      if (this.pending.deleteByString(ks) !== undefined) this.env.forgetBuffered();
+      if (this.pending.remove(key)) this.env.forgetBuffered();
       return;
     }
-    const isNew =
-      this.pending.setByString(
-        ks,
-        keyOwned ? key : copyBytesPooled(key),
-        value === null || valueOwned ? value : copyBytesPooled(value),
-      ) === undefined;
-    if (isNew) this.env.noteBuffered();
+    if (this.pending.set(key, value)) this.env.noteBuffered();
   }
 
   /**
@@ -260,7 +218,7 @@ export class LmdbOrderedBytes implements OrderedBytes {
   ): KeyValue<Bytes, Bytes>[] {
     // The buffered writes in range, sorted for the merge below, without keeping an order of the
     // buffer for later scans (every write until the flush would pay for it).
-    const buffered = this.pending.rangeUnordered(from, to);
+    const buffered = this.pending.range(from, to);
     const start = from === undefined ? (this.prefixed ? PREFIX_START : undefined) : this.encode(from);
     const end = to === undefined ? (this.prefixed ? PREFIX_END : undefined) : this.encode(to);
     const out: KeyValue<Bytes, Bytes>[] = [];
@@ -300,11 +258,11 @@ export class LmdbOrderedBytes implements OrderedBytes {
   /** Committed entries adjusted by the buffered inserts and deletes (costs one lookup per buffered key). */
   size(): number {
     let n = this.db.getKeysCount();
-    for (const e of this.pending.values()) {
-      const exists = this.db.doesExist(this.encode(e.key) as Buffer);
-      if (e.value === null && exists) n--;
-      else if (e.value !== null && !exists) n++;
-    }
+    this.pending.forEach((key, value) => {
+      const exists = this.db.doesExist(this.encode(key) as Buffer);
+      if (value === null && exists) n--;
+      else if (value !== null && !exists) n++;
+    });
     return n;
   }
 
@@ -330,21 +288,20 @@ export class LmdbOrderedBytes implements OrderedBytes {
     // In write order, not key order: the final state is the same (one entry per key), and sorting
     // the buffer at every flush (tens of thousands of keys) cost more than lmdb gains from sorted
     // puts (the coupons app's flushes: 7.8-8.0 -> 6.0-6.5 % of its thread).
-    for (const e of this.pending.values()) {
-      const k = this.lookupKey(e.key) as Buffer;
-      if (e.value === null) this.db.removeSync(k);
-      else this.db.putSync(k, staged(e.value));
+    this.pending.forEach((key, value) => {
+      const k = this.lookupKey(key) as Buffer;
+      if (value === null) this.db.removeSync(k);
+      else this.db.putSync(k, staged(value));
       if (++i % MEANWHILE_EVERY === 0) meanwhile?.();
-    }
+    });
     this.pending.clear();
     return n;
   }
 
   /** Writes straight to lmdb (restore); call inside an lmdb write transaction. */
   writeDirect(key: Bytes, value: Bytes | null): void {
-    const ks = bytesToKeyString(key);
-    this.pending.deleteByString(ks);
-    this.absent.delete(ks);
+    this.pending.remove(key);
+    if (this.absent.size > 0) this.absent.delete(bytesToKeyString(key));
     const k = this.encode(key) as Buffer;
     if (value === null) this.db.removeSync(k);
     else this.db.putSync(k, value as Buffer);
