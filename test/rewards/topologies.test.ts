@@ -18,7 +18,7 @@ import type { DeadLetter, UnmatchedFrame } from "../../apps/rewards/records.ts";
 import { simulateDay } from "../../apps/rewards/simulator/day.ts";
 import { TOPICS } from "../../apps/rewards/topics.ts";
 import { MetricsRegistry } from "../../src/observe/index.ts";
-import { PdvFrameCodec } from "../../src/pdv/index.ts";
+import { epochMsToPdvTimestamp, PdvFrameCodec } from "../../src/pdv/index.ts";
 import { Serdes } from "../../src/serde/index.ts";
 import { type TestRecord, TopologyTestDriver } from "../../src/streams/index.ts";
 import { dayAnswer } from "./oracle.ts";
@@ -287,4 +287,96 @@ test("frames topology: each valid frame carries its source coordinates and inges
     valid.map((r) => `${text(r, "courant.source")}|${text(r, "courant.ingest")}`),
     expected,
   );
+});
+
+test("correlation topology: a terminal that starts again in another region gives its next bets that region", async () => {
+  // PairDecoder mirrors the terminals store in memory: a new T001 must replace what it holds.
+  const codec = new PdvFrameCodec();
+  const t0 = Date.parse(`${DAY}T10:00:00+02:00`);
+  let seq = 0;
+  const frame = (
+    type: string,
+    direction: "Q" | "R",
+    at: number,
+    sequence: number,
+    body: object,
+  ): [Uint8Array, number] => [
+    codec.encode({
+      header: {
+        type,
+        direction,
+        version: 1,
+        terminalId: 5,
+        pdvId: 75001,
+        sequence,
+        timestamp: epochMsToPdvTimestamp(at),
+        status: 0,
+      },
+      body: body as never,
+    }),
+    at,
+  ];
+  const start = (at: number, region: number) => {
+    seq = 1;
+    return [
+      frame("T001", "Q", at, seq, {
+        "T001-SOFTWARE-VERSION": "1.0",
+        "T001-OPERATOR-ID": "OP",
+        "T001-REGION-CODE": region,
+        "T001-OPEN-DATE": 20260614,
+      }),
+      frame("T001", "R", at + 50, seq, {
+        "T001-SESSION-ID": "S",
+        "T001-SERVER-TIME": 20260614100000000n,
+        "T001-MEETING-COUNT": 0,
+        "T001-MEETING": [],
+      }),
+    ];
+  };
+  const bet = (at: number, ticket: string) => {
+    seq++;
+    return [
+      frame("T031", "Q", at, seq, {
+        "T031-REUNION": 1,
+        "T031-COURSE": 3,
+        "T031-BET-TYPE": "SGA",
+        "T031-FORMULA": "U",
+        "T031-UNIT-STAKE": "2.00",
+        "T031-MULTIPLIER": 1,
+        "T031-TOTAL-STAKE": "2.00",
+        "T031-PAYMENT-MODE": "E",
+        "T031-FIELD-BITMAP": [],
+        "T031-NB-SELECTIONS": 1,
+        "T031-SELECTION": [7],
+      }),
+      frame("T031", "R", at + 80, seq, {
+        "T031-TICKET-ID": ticket,
+        "T031-ACCEPTED-STAKE": "2.00",
+        "T031-REJECT-REASON": "  ",
+        "T031-BALANCE": "0.00",
+      }),
+    ];
+  };
+  const metrics = rewardsMetrics(new MetricsRegistry());
+  const d = new TopologyTestDriver(buildCorrelationTopology({ metrics }), {
+    applicationId: "rewards-correlation",
+  });
+  const vin = d.createInputTopic(TOPICS.valid, Serdes.String, Serdes.Bytes);
+  // Record timestamps as the frames' own times: the second start comes after the window.
+  for (const [f, at] of [
+    ...start(t0, 75),
+    ...bet(t0 + 1000, "T-A"),
+    ...start(t0 + 60_000, 11),
+    ...bet(t0 + 61_000, "T-B"),
+  ])
+    vin.pipeInput("5", f, at);
+  const bets = drain(d, TOPICS.bets, Serdes.String, json<AcceptedBet>()).map((b) => b.value!);
+  assert.deepEqual(
+    bets.map((b) => [b.ticketId, b.regionCode]),
+    [
+      ["T-A", 75],
+      ["T-B", 11],
+    ],
+  );
+  await d.close();
 });
