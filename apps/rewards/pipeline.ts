@@ -56,12 +56,14 @@ export const STATE_FLUSH_INTERVAL_MS = 100;
 /**
  * The state flush interval while an app's thread is saturated (working off a backlog, or more load
  * than it can take): lmdb rewrites a page per random key per flush, so fewer, larger flushes cost
- * the coupons app less CPU per coupon. In three interleaved pairs of sustained runs, 500 ms gave
- * 72 900 / 69 500 / 79 200 frames/s (21.7-24.6 µs per frame) against 64 100 / 68 300 / 72 700
- * (23.5-26.6 µs) at 100 ms; paced runs, whose threads have idle time, keep 100 ms (the longer
- * stall of a flush would cost their tail).
+ * the coupons app less CPU per coupon; paced runs, whose threads have idle time, keep 100 ms (the
+ * longer stall of a flush would cost their tail). 500 ms was best while the write buffer held one
+ * object per write (every one promoted before a long flush); with the buffer as bytes (WriteBuffer),
+ * 250 ms was best in four interleaved rounds of three sustained runs against 500 ms: medians
+ * 108 100 / 114 800 / 112 800 / 109 400 frames/s against 91 300 / 103 400 / 109 100 / 106 400
+ * (100 ms: 100 900 / 107 500; 1 000 ms: 98 400 / 99 000).
  */
-export const SATURATED_STATE_FLUSH_INTERVAL_MS = 500;
+export const SATURATED_STATE_FLUSH_INTERVAL_MS = 250;
 
 /** A failed stream thread is replaced, up to this many times in THREAD_REPLACEMENT_WINDOW_MS. */
 export const THREAD_REPLACEMENTS = 3;
