@@ -90,7 +90,7 @@ export class WriteBuffer {
     if (this.slots[slot] === 0) this.slotsUsed++;
     this.slots[slot] = e + 1;
     this.size++;
-    if (this.slotsUsed * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    if (this.slotsUsed * 2 > this.slots.length) this.rehash();
     return true;
   }
 
@@ -218,7 +218,10 @@ export class WriteBuffer {
     return e;
   }
 
-  private rehash(n: number): void {
+  /** A new index sized for the live keys (removed slots are dropped, not carried over). */
+  private rehash(): void {
+    let n = MIN_SLOTS;
+    while (n < this.size * 4) n *= 2;
     const slots = new Int32Array(n);
     const mask = n - 1;
     let used = 0;

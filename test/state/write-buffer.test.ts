@@ -124,3 +124,18 @@ test("write buffer: after a clear that shrinks its index, keys still find their 
   assert.equal(buf.size, 20_000);
   for (let i = 0; i < 20_000; i += 997) assert.deepEqual(buf.get(enc.encode(`n${i}`)), new Uint8Array([1]));
 });
+
+test("write buffer: keys put and removed between two flushes do not grow its index without bound", () => {
+  // The correlation's pending store: a request put, then matched and removed, thousands of times
+  // between two flushes. Removed slots are dropped when the index is rebuilt.
+  const buf = new WriteBuffer();
+  const enc = new TextEncoder();
+  for (let i = 0; i < 200_000; i++) {
+    const k = enc.encode(`req-${i}`);
+    buf.set(k, new Uint8Array([1]));
+    buf.remove(k);
+  }
+  assert.equal(buf.size, 0);
+  const slots = (buf as unknown as { slots: Int32Array }).slots.length;
+  assert.ok(slots <= 4096, `index of ${slots} slots for no live key`);
+});
