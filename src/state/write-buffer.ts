@@ -13,6 +13,7 @@ import type { Bytes } from "./types.ts";
 
 const MIN_ARENA_BYTES = 64 * 1024;
 const MIN_SLOTS = 1024;
+const MIN_ENTRIES = 256;
 /** A slot whose entry was removed: probes go on past it, inserts may reuse it. */
 const REMOVED = -1;
 
@@ -34,12 +35,12 @@ export class WriteBuffer {
   private arena = new Uint8Array(MIN_ARENA_BYTES);
   private arenaEnd = 0;
   /** Per entry (in write order): where its key starts in the arena, key and value lengths (-1: a delete). */
-  private keyAt = new Int32Array(256);
-  private keyLength = new Int32Array(256);
-  private valueLength = new Int32Array(256);
-  private hashOf = new Int32Array(256);
+  private keyAt = new Int32Array(MIN_ENTRIES);
+  private keyLength = new Int32Array(MIN_ENTRIES);
+  private valueLength = new Int32Array(MIN_ENTRIES);
+  private hashOf = new Int32Array(MIN_ENTRIES);
   /** 1: overwritten by a later entry of its key, or removed. */
-  private dead = new Uint8Array(256);
+  private dead = new Uint8Array(MIN_ENTRIES);
   private entries = 0;
   /** Open addressing: entry + 1, 0 empty, REMOVED. Power-of-two length, at most half used. */
   private slots = new Int32Array(MIN_SLOTS);
@@ -175,6 +176,14 @@ export class WriteBuffer {
     // A buffer that was once large and is now small gives its memory back.
     if (this.arena.length > 4 * Math.max(MIN_ARENA_BYTES, this.arenaEnd))
       this.arena = new Uint8Array(Math.max(MIN_ARENA_BYTES, this.arenaEnd));
+    const entries = Math.max(MIN_ENTRIES, this.entries);
+    if (this.keyAt.length > 4 * entries) {
+      this.keyAt = new Int32Array(entries);
+      this.keyLength = new Int32Array(entries);
+      this.valueLength = new Int32Array(entries);
+      this.hashOf = new Int32Array(entries);
+      this.dead = new Uint8Array(entries);
+    }
     // The index must stay a power of two (probes wrap with a mask).
     let slots = MIN_SLOTS;
     while (slots < this.size * 4) slots *= 2;
