@@ -14,20 +14,10 @@ import {
   RecordFramingError,
   splitRecords,
 } from "../../src/copybook/index.ts";
+import { rng } from "../fixtures/random.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
 const N = SOAK ? 1_000_000 : 20_000;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COPYBOOK = `
 01 FRAME.

@@ -3,22 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { compileCopybook, type RecordCodec } from "../../src/copybook/index.ts";
+import { rng } from "../fixtures/random.ts";
 
 const SOAK = process.env.COURANT_SOAK === "1";
 const LAYOUTS = SOAK ? 3000 : 150;
 const RECORDS = SOAK ? 50 : 15;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Gen {
   r: () => number;

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WriteBuffer } from "../../src/state/write-buffer.ts";
+import { rng } from "../fixtures/random.ts";
 
 const hex = (b: Uint8Array | null | undefined) =>
   b === undefined ? "undefined" : b === null ? "null" : Buffer.from(b).toString("hex");
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytes(r: () => number, max: number): Uint8Array {
   const n = Math.floor(r() * max);
