@@ -6,7 +6,7 @@
 // instead of deleting entries one by one. A `__courant_meta` database holds each store's
 // checkpoint (next changelog offset) and observed stream time.
 //
-// Writes are buffered in memory (an ordered map of key -> value|tombstone, read through by
+// Writes are buffered in memory (a WriteBuffer per database: bytes in an arena, read through by
 // gets and range scans) and applied at flush() in ONE lmdb write transaction for every store
 // of the environment, then fsynced once: durability at commit, and lmdb sees one large
 // transaction instead of one per put (~10x faster, measured in bench/state.ts). If the

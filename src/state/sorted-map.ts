@@ -195,26 +195,6 @@ export class SortedBytesMap<V> {
     );
   }
 
-  /**
-   * As range(from, to), ascending, without building the map's order for later scans: the entries
-   * in range are picked out and sorted on their own. For a map scanned now and then between many
-   * writes (an lmdb store's write buffer, cleared at each flush): an order kept after a scan cost
-   * every later insert a sorted insertion until the flush.
-   */
-  rangeUnordered(from: Bytes | undefined, to: Bytes | undefined): SortedEntry<V>[] {
-    if (this.order !== undefined) return this.range(from, to);
-    const f = from === undefined ? undefined : bytesToKeyString(from);
-    const t = to === undefined ? undefined : bytesToKeyString(to);
-    if (f !== undefined && t !== undefined && f > t) return [];
-    const picked: [string, SortedEntry<V>][] = [];
-    for (const kv of this.map) {
-      const k = kv[0];
-      if ((f === undefined || k >= f) && (t === undefined || k <= t)) picked.push(kv);
-    }
-    picked.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return picked.map((kv) => kv[1]);
-  }
-
   rangeByString(
     from: string | undefined,
     to: string | undefined,

@@ -43,34 +43,3 @@ test("scans stay ordered across long runs of inserts and deletes between them", 
     );
   }
 });
-
-test("rangeUnordered gives what range gives, for any bounds, with or without an order built", () => {
-  let seed = 7;
-  const rnd = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const key = () => Uint8Array.from({ length: 1 + rnd(4) }, () => rnd(6) * 50);
-  for (let round = 0; round < 50; round++) {
-    const m = new SortedBytesMap<number>();
-    const other = new SortedBytesMap<number>();
-    for (let i = 0; i < 200; i++) {
-      const k = key();
-      m.set(k, i);
-      other.set(k, i);
-      if (rnd(5) === 0) {
-        const d = key();
-        m.delete(d);
-        other.delete(d);
-      }
-    }
-    if (round % 2 === 0) other.range(undefined, undefined); // an order built: rangeUnordered uses it
-    for (let q = 0; q < 20; q++) {
-      const from = rnd(3) === 0 ? undefined : key();
-      const to = rnd(3) === 0 ? undefined : key();
-      const want = m.range(from, to).map((e) => [bytesToKeyString(e.key), e.value]);
-      const got = other.rangeUnordered(from, to).map((e) => [bytesToKeyString(e.key), e.value]);
-      assert.deepEqual(got, want);
-    }
-  }
-});
